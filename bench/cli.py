@@ -1,0 +1,323 @@
+"""The `sqla-bench` command: list, doctor, run, report, compare.
+
+Every mistake a user can make ends in one line on stderr saying what is wrong and
+what to do, and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bench import results
+from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask, resolve_url
+from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
+from bench.scenario import (
+    PROFILES,
+    RUN_PROFILES,
+    ScenarioError,
+    load_families,
+    parse_overrides,
+)
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600)}
+
+
+class UsageError(Exception):
+    """Bad input, said in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sqla-bench", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="scenarios, variants, parameters and drivers")
+    listing.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+
+    doctor = commands.add_parser("doctor", help="which drivers import and which servers answer")
+    doctor.add_argument(
+        "--available",
+        action="store_true",
+        help="print only the drivers that import and whose server answers",
+    )
+    doctor.add_argument("--connect-timeout", type=float, default=3.0, metavar="S")
+
+    run = commands.add_parser("run", help="measure scenarios on one driver")
+    run.add_argument("--driver", required=True, help=f"one of: {', '.join(DRIVERS)}")
+    run.add_argument(
+        "--url", help="database URL without the driver part, e.g. postgresql://user:pw@host:5432/db"
+    )
+    run.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this scenario family (repeatable)",
+    )
+    run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this variant (repeatable)",
+    )
+    run.add_argument("--profile", choices=PROFILES, default="quick")
+    run.add_argument("--rounds", type=int, help="timed rounds per case (default: the profile's)")
+    run.add_argument("--warmup", type=int, help="untimed rounds per case (default: the profile's)")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter: KEY=V or KEY=V1,V2 (repeatable)",
+    )
+    run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    run.add_argument(
+        "--profile-code",
+        action="store_true",
+        help="capture a pyinstrument profile per case, after its timed rounds",
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="results file (default: results/<UTC timestamp>_<driver>.json)",
+    )
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
+    run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+    run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    report = commands.add_parser("report", help="HTML report from results files")
+    report.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
+    report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR")
+
+    compare = commands.add_parser("compare", help="compare two runs with a significance test")
+    compare.add_argument("base", type=Path, metavar="BASE")
+    compare.add_argument("new", type=Path, metavar="NEW")
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="smallest change in the median that counts (default 10)",
+    )
+    compare.add_argument("--fail-on-regression", action="store_true")
+    compare.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (
+        UsageError,
+        UnknownDriver,
+        DriverNotInstalled,
+        DatabaseError,
+        ScenarioError,
+        results.ResultsFileError,
+    ) as exc:
+        print(f"sqla-bench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sqla-bench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# ---------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bench.console import print_listing
+
+    print_listing(load_families(args.scenarios_path))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bench.doctor import check_all, print_doctor
+
+    checks = check_all(args.connect_timeout)
+    if args.available:
+        for check in checks:
+            if check["usable"]:
+                print(check["driver"])
+    else:
+        print_doctor(checks)
+    return 0
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    for name, (low, high) in LIMITS.items():
+        value = getattr(args, name, None)
+        if value is not None and not low <= value <= high:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} must be between {low:g} and {high:g}, not {value:g}")
+
+
+def _parse_params(pairs: list[str]) -> list[tuple[str, str]]:
+    parsed = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param takes KEY=VALUE, not {pair!r}")
+        parsed.append((key.strip(), value))
+    return parsed
+
+
+def _select_families(args: argparse.Namespace) -> list:
+    families = load_families(args.scenarios_path)
+    for name in args.scenario:
+        if name not in families:
+            raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(families)}")
+    chosen = [families[n] for n in args.scenario] if args.scenario else list(families.values())
+    known_variants = {v for f in chosen for v in f.variants}
+    for name in args.variant:
+        if name not in known_variants:
+            raise ScenarioError(
+                f"unknown variant {name!r} in {', '.join(f.name for f in chosen)}; "
+                f"known: {', '.join(sorted(known_variants))}"
+            )
+    return chosen
+
+
+def _overrides(families: list, pairs: list[tuple[str, str]]) -> dict[str, dict[str, list[Any]]]:
+    """Apply each --param to every chosen family that has the parameter; unknown ones fail."""
+    overrides: dict[str, dict[str, list[Any]]] = {}
+    for key, value in pairs:
+        owners = [f for f in families if any(p.name == key for p in f.params)]
+        if not owners:
+            known = sorted({p.name for f in families for p in f.params})
+            raise ScenarioError(
+                f"unknown parameter {key!r}; the chosen scenarios take: {', '.join(known)}"
+            )
+        for family in owners:
+            overrides.setdefault(family.name, {}).update(parse_overrides(family, [(key, value)]))
+    return overrides
+
+
+def _output_path(args: argparse.Namespace) -> Path:
+    if args.output is not None:
+        results.check_writable(args.output)
+        return args.output
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path("results") / f"{stamp}_{args.driver}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.console import print_summary
+    from bench.runner import RunConfig, Runner
+
+    _check_limits(args)
+    driver = get_driver(args.driver)
+    families = _select_families(args)
+    overrides = _overrides(families, _parse_params(args.param))
+    url = resolve_url(driver, args.url)
+    driver.require()
+    profile = RUN_PROFILES[args.profile]
+    output = _output_path(args)
+    config = RunConfig(
+        driver=driver,
+        url=url,
+        families=families,
+        profile=args.profile,
+        warmup=profile.warmup if args.warmup is None else args.warmup,
+        rounds=profile.rounds if args.rounds is None else args.rounds,
+        overrides=overrides,
+        variants=args.variant or None,
+        seed=args.seed,
+        connect_timeout=args.connect_timeout,
+        loop=args.loop,
+        output=output,
+        profile_code=args.profile_code,
+    )
+    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    runner = Runner(config, progress=progress)
+    if not runner.groups:
+        raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
+    if progress:
+        progress(
+            f"sqla-bench: {runner.total_cases} cases on {driver.name} at {mask(url)}, "
+            f"profile {args.profile}, {config.warmup} warmup + {config.rounds} rounds each"
+        )
+    try:
+        doc = _run_loop(runner.run(), args.loop)
+    except KeyboardInterrupt:
+        done = len(runner.doc.get("cases", []))
+        if runner.doc:
+            runner.doc["run_status"] = "interrupted"
+            results.write_atomic(output, runner.doc)
+        print(
+            f"sqla-bench: interrupted after {done} of {runner.total_cases} cases; "
+            f"finished cases are in {output}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print_summary(doc)
+    print(f"results: {output}")
+    failed = [c for c in doc["cases"] if c["status"] in ("error", "wrong")]
+    if failed:
+        print(
+            f"sqla-bench: {len(failed)} of {len(doc['cases'])} cases failed or were wrong",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _run_loop(coro: Any, loop: str) -> Any:
+    if loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coro)
+    return asyncio.run(coro)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    index = write_report(args.results, args.output)
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.compare import run_compare
+
+    return run_compare(
+        args.base,
+        args.new,
+        threshold=args.threshold,
+        fail_on_regression=args.fail_on_regression,
+        html_dir=args.html,
+    )
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "doctor": cmd_doctor,
+    "run": cmd_run,
+    "report": cmd_report,
+    "compare": cmd_compare,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Where the database is, how to reach it, and the harness's own tables.
+
+- URL resolution: a driver plus an optional URL without the driver part.
+- Secrets: URLs are only ever shown masked, and error texts are scrubbed.
+- Ownership: every table the harness creates carries the prefix `sqlab_` and is
+  recorded in the registry table `sqlab_registry`. The harness drops only tables
+  that are both prefixed and registered, and refuses to run when a prefixed table
+  exists that it did not register (someone else's table, or a stale one to check).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bench.drivers import Driver
+
+TABLE_PREFIX = "sqlab_"
+REGISTRY_TABLE = f"{TABLE_PREFIX}registry"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+DEFAULT_URLS = {
+    "postgresql": ("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    "mysql": ("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+}
+DEFAULT_SQLITE_FILE = Path("results") / "sqla-bench.sqlite3"
+
+# Spellings users reach for, mapped onto the registry's backend names.
+_BACKEND_ALIASES = {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+
+
+class DatabaseError(Exception):
+    """A database problem stated for the user: one line, masked, with what to do."""
+
+
+class ForeignTableError(DatabaseError):
+    """A table with our prefix exists that the harness did not create."""
+
+
+def resolve_url(
+    driver: Driver, url_text: str | None = None, env: dict[str, str] | None = None
+) -> URL:
+    """The SQLAlchemy URL for `driver`: from `url_text`, else the backend's default."""
+    env = os.environ if env is None else env
+    if url_text is None:
+        if driver.backend == "sqlite":
+            return URL.create(driver.scheme, database=str(DEFAULT_SQLITE_FILE))
+        env_var, fallback = DEFAULT_URLS[driver.backend]
+        url_text = env.get(env_var) or fallback
+        source = env_var if env.get(env_var) else "the default URL"
+    else:
+        source = "--url"
+    url = _parse(url_text, source)
+    backend, _, named_driver = url.drivername.partition("+")
+    backend = _BACKEND_ALIASES.get(backend)
+    if backend is None:
+        raise DatabaseError(
+            f"{source} has unknown database {url.drivername.partition('+')[0]!r} in "
+            f"{mask(url)}; use a postgresql://, mysql:// or sqlite:/// URL"
+        )
+    if backend != driver.backend:
+        raise DatabaseError(
+            f"{source} is a {backend} URL but driver {driver.name} talks to {driver.backend}; "
+            f"pass a {driver.backend} URL or pick a {backend} driver"
+        )
+    if named_driver and f"{backend}+{named_driver}" != driver.scheme:
+        raise DatabaseError(
+            f"{source} names driver {named_driver!r} but --driver is {driver.name}; "
+            "leave the driver out of the URL (e.g. postgresql://user@host/db)"
+        )
+    if backend != "sqlite" and not url.database:
+        raise DatabaseError(f"{source} {mask(url)} names no database; add /DBNAME to it")
+    return url.set(drivername=driver.scheme)
+
+
+def _parse(url_text: str, source: str) -> URL:
+    try:
+        url = make_url(url_text)
+    except (ArgumentError, ValueError) as exc:
+        shown = mask_text(url_text)
+        reason = str(exc).split("\n")[0]
+        raise DatabaseError(
+            f"{source} is not a valid database URL ({shown!r}: {reason}); "
+            "expected e.g. postgresql://user:password@host:5432/dbname"
+        ) from None
+    return url
+
+
+def mask(url: URL) -> str:
+    """The URL as it may be shown or saved: password replaced by ***."""
+    return url.render_as_string(hide_password=True)
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
+
+
+def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Scrub passwords from any text: URL-embedded ones and the given secrets."""
+    text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['at']}", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    # DSN forms drivers echo back, e.g. "password=hunter2".
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+
+
+def describe_connect_error(exc: BaseException, url: URL) -> str:
+    """One line for a failed connection, naming host and port, never the password."""
+    target = (
+        f"{url.host or 'localhost'}:{url.port or _default_port(url)}"
+        if url.get_backend_name() != "sqlite"
+        else str(url.database)
+    )
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split()) or type(exc).__name__
+    if isinstance(exc, TimeoutError) and not str(exc):
+        reason = "timed out"
+    reason = mask_text(reason, [url.password])
+    return f"cannot connect to {url.get_backend_name()} at {target} as {url.username!r}: {reason}"
+
+
+def _default_port(url: URL) -> int | str:
+    return {"postgresql": 5432, "mysql": 3306}.get(url.get_backend_name(), "?")
+
+
+def make_engine(
+    driver: Driver, url: URL, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
+) -> AsyncEngine:
+    """An AsyncEngine for the driver, with the connect timeout applied."""
+    if driver.name == "aiopg":
+        from bench.dialects import aiopg
+
+        aiopg.register()  # works even when the entry point is not installed
+    if driver.backend == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {**driver.connect_args(connect_timeout), **options.pop("connect_args", {})}
+    return create_async_engine(url, connect_args=connect_args, **options)
+
+
+# ---------------------------------------------------------------------------
+# Ownership of tables
+
+
+def _registry(metadata: sa.MetaData | None = None) -> sa.Table:
+    return sa.Table(
+        REGISTRY_TABLE,
+        metadata or sa.MetaData(),
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("created_by", sa.String(64), nullable=False),
+    )
+
+
+def _registered(conn: Connection) -> set[str]:
+    if not sa.inspect(conn).has_table(REGISTRY_TABLE):
+        return set()
+    registry = _registry()
+    return {row[0] for row in conn.execute(sa.select(registry.c.table_name))}
+
+
+def _check_ours(metadata: sa.MetaData) -> None:
+    for name in metadata.tables:
+        if not name.startswith(TABLE_PREFIX):
+            raise DatabaseError(
+                f"refusing to manage table {name!r}: harness tables must be named {TABLE_PREFIX}*"
+            )
+
+
+def create_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
+    """Create the harness's tables afresh (sync, for `AsyncConnection.run_sync`).
+
+    Our registered tables from an earlier run are dropped first; a prefixed table
+    we did not register stops the run with ForeignTableError.
+    """
+    _check_ours(metadata)
+    existing = set(sa.inspect(conn).get_table_names())
+    if REGISTRY_TABLE in existing and not _registry_shape_ok(conn):
+        raise ForeignTableError(
+            f"table {REGISTRY_TABLE} exists but was not created by sqla-bench; "
+            "rename or remove it, or use another database"
+        )
+    registered = _registered(conn)
+    foreign = sorted(n for n in metadata.tables if n in existing and n not in registered)
+    if foreign:
+        raise ForeignTableError(
+            f"table {foreign[0]} exists in this database but was not created by sqla-bench; "
+            "refusing to touch it: rename it or use another database"
+        )
+    drop_owned_tables(conn, metadata)
+    _registry().create(conn, checkfirst=True)
+    registry = _registry()
+    # Register before creating: a crash between the two leaves a registered, absent table,
+    # which is harmless, never an unregistered table of ours.
+    names = [t.name for t in metadata.sorted_tables]
+    conn.execute(
+        sa.insert(registry), [{"table_name": n, "created_by": "sqla-bench"} for n in names]
+    )
+    metadata.create_all(conn)
+    _commit_if_needed(conn)
+
+
+def drop_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
+    """Drop the metadata's tables that are ours (prefixed and registered), nothing else."""
+    _check_ours(metadata)
+    registered = _registered(conn)
+    existing = set(sa.inspect(conn).get_table_names())
+    ours = [t for t in reversed(metadata.sorted_tables) if t.name in registered]
+    for table in ours:
+        if table.name in existing:
+            table.drop(conn)
+    if ours:
+        registry = _registry()
+        conn.execute(sa.delete(registry).where(registry.c.table_name.in_([t.name for t in ours])))
+    _commit_if_needed(conn)
+
+
+def _registry_shape_ok(conn: Connection) -> bool:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(REGISTRY_TABLE)}
+    return columns == {"table_name", "created_by"}
+
+
+def _commit_if_needed(conn: Connection) -> None:
+    if conn.in_transaction():
+        conn.commit()
+
+
+# ---------------------------------------------------------------------------
+# What the server is
+
+
+def server_info(conn: Connection) -> dict[str, str]:
+    """The server's product and version, read over an open connection."""
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        version = conn.exec_driver_sql("SHOW server_version").scalar()
+        return {"product": "PostgreSQL", "version": str(version).split(" ")[0]}
+    if backend in ("mysql", "mariadb"):
+        version = str(conn.exec_driver_sql("SELECT VERSION()").scalar())
+        product = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+        return {"product": product, "version": version.split("-")[0]}
+    if backend == "sqlite":
+        version = conn.exec_driver_sql("SELECT sqlite_version()").scalar()
+        return {"product": "SQLite", "version": str(version)}
+    return {"product": backend, "version": "unknown"}
