@@ -123,6 +123,20 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     return validate(data, source=str(path))
 
 
+def load_any(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a sqla-bench results file, or a pytest-benchmark JSON file converted into one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return load(path)  # load() states what is wrong with the file, in one line
+    if isinstance(data, dict) and "benchmarks" in data and "schema_version" not in data:
+        from bench.pytest_json import convert  # pytest-benchmark's --benchmark-json output
+
+        return validate(convert(data), source=str(path))
+    return validate(data, source=str(path))
+
+
 def write_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
     """Replace `path` with `data` as JSON in one rename: readers never see half a file."""
     path = Path(path)
