@@ -1,0 +1,67 @@
+# sqla-bench: the front door. `make bench` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DRIVER ?= aiosqlite
+PROFILE ?= quick
+URL ?=
+BASE ?=
+NEW ?=
+REPORT_DIR ?= reports/latest
+STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
+URL_ARG := $(if $(URL),--url '$(URL)',)
+
+.PHONY: install bench bench-all report compare test bench-ci lint clean
+
+# The venv is (re)built when pyproject.toml changes.
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# One driver, then the report. A failed case makes the run exit 1, but the report
+# is written anyway so the failure can be read there.
+bench: install
+	@out=results/$(STAMP)_$(DRIVER).json; \
+	$(BIN)/sqla-bench run --driver $(DRIVER) $(URL_ARG) --profile $(PROFILE) --output $$out; \
+	status=$$?; \
+	if [ -s $$out ]; then $(BIN)/sqla-bench report $$out --output $(REPORT_DIR) || status=1; fi; \
+	exit $$status
+
+# Every driver that imports and whose server answers, then one comparison report.
+bench-all: install
+	@drivers=$$($(BIN)/sqla-bench doctor --available); status=0; files=(); \
+	if [ -z "$$drivers" ]; then echo "no driver is usable: see sqla-bench doctor" >&2; exit 2; fi; \
+	for d in $$drivers; do \
+		out=results/$(STAMP)_$$d.json; \
+		$(BIN)/sqla-bench run --driver $$d --profile $(PROFILE) --output $$out || status=1; \
+		[ -s $$out ] && files+=($$out); \
+	done; \
+	$(BIN)/sqla-bench report "$${files[@]}" --output $(REPORT_DIR) || status=1; \
+	exit $$status
+
+# The report of the newest results file of every driver.
+report: install
+	@files=$$(ls -t results/*.json 2>/dev/null | grep -v pytest-benchmark | head -20); \
+	if [ -z "$$files" ]; then echo "no results in results/: run make bench first" >&2; exit 2; fi; \
+	$(BIN)/sqla-bench report $$files --output $(REPORT_DIR)
+
+compare: install
+	@if [ -z "$(BASE)" ] || [ -z "$(NEW)" ]; then echo "usage: make compare BASE=a.json NEW=b.json" >&2; exit 2; fi
+	$(BIN)/sqla-bench compare $(BASE) $(NEW) --fail-on-regression --html reports/compare
+
+# pytest's exit 5 (no tests collected) is a failure here, not a pass.
+test: install
+	@$(BIN)/pytest tests --benchmark-disable; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check bench scenarios tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks
