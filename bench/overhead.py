@@ -1,0 +1,101 @@
+"""How much the harness itself costs: `python -m bench.overhead --driver asyncpg`.
+
+Runs `SELECT 1` on the bare driver two ways in one process and one event loop:
+through the runner (raw_queries / raw_driver / select_1: RawConnection wrapper,
+statement counting, perf_counter_ns per round) and in a plain hand-written loop
+calling the driver's own API. Prints both rates and their ratio; 1.00 means the
+harness adds nothing measurable, and the target is >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.database import resolve_url
+from bench.drivers import Driver, get_driver
+from bench.runner import RunConfig, Runner
+from bench.scenario import load_families
+
+
+async def _hand_loop(driver: Driver, native: Any, ops: int) -> None:
+    """SELECT 1, `ops` times, the way a person would write it for this driver."""
+    if driver.name == "asyncpg":
+        for _ in range(ops):
+            await native.fetch("SELECT 1")
+    elif driver.name == "aiosqlite":
+        for _ in range(ops):
+            await native.execute_fetchall("SELECT 1")
+    elif driver.name == "psycopg":
+        cursor = native.cursor()
+        for _ in range(ops):
+            await cursor.execute("SELECT 1")
+            await cursor.fetchall()
+        await native.commit()
+    else:  # aiopg, aiomysql, asyncmy: a DBAPI-shaped async cursor
+        cursor = await _maybe_await(native.cursor())
+        for _ in range(ops):
+            await cursor.execute("SELECT 1")
+            await cursor.fetchall()
+        if driver.name != "aiopg":
+            await native.commit()
+        await _maybe_await(cursor.close())
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if hasattr(value, "__await__") else value
+
+
+async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
+                  repeats: int) -> dict[str, float]:
+    url = resolve_url(driver, url_text)
+    families = load_families()
+    hand_rates, runner_rates = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(repeats):  # interleaved, so drift hits both sides alike
+            raw = await driver.open_raw(url, 10.0)
+            try:
+                await _hand_loop(driver, raw.native, ops)  # warmup
+                samples = []
+                for _ in range(rounds):
+                    start = time.perf_counter_ns()
+                    await _hand_loop(driver, raw.native, ops)
+                    samples.append(time.perf_counter_ns() - start)
+            finally:
+                await raw.close()
+            hand_rates.append(ops / (statistics.median(samples) / 1e9))
+            config = RunConfig(
+                driver=driver, url=url, families=[families["raw_queries"]], warmup=1,
+                rounds=rounds, variants=["raw_driver"],
+                overrides={"raw_queries": {"query": ["select_1"], "ops": [ops], "users": [10]}},
+                output=Path(tmp) / f"overhead{repeat}.json",
+            )
+            doc = await Runner(config).run()
+            runner_rates.append(doc["cases"][0]["throughput_per_s"])
+    hand, runner = statistics.median(hand_rates), statistics.median(runner_rates)
+    return {"hand_loop_per_s": hand, "runner_per_s": runner, "ratio": runner / hand}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__)
+    parser.add_argument("--driver", default="aiosqlite")
+    parser.add_argument("--url")
+    parser.add_argument("--ops", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    result = asyncio.run(measure(get_driver(args.driver), args.url, args.ops, args.rounds,
+                                 args.repeats))
+    print(f"{args.driver}: hand-written loop {result['hand_loop_per_s']:,.0f} SELECT 1/s, "
+          f"runner raw_driver {result['runner_per_s']:,.0f}/s, ratio {result['ratio']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
