@@ -2,7 +2,14 @@
 
 import pytest
 
-from bench.scenario import RUN_PROFILES, Family, Param, ScenarioError, load_families, parse_overrides
+from bench.scenario import (
+    RUN_PROFILES,
+    Family,
+    Param,
+    ScenarioError,
+    load_families,
+    parse_overrides,
+)
 
 
 def _family():

@@ -3,7 +3,7 @@
 import pytest
 
 from bench.database import DatabaseError, mask, mask_text, resolve_url
-from bench.drivers import DRIVERS, get_driver, UnknownDriver
+from bench.drivers import DRIVERS, UnknownDriver, get_driver
 
 
 def test_driverless_url_gets_the_driver_scheme():

@@ -1,0 +1,33 @@
+"""raw_queries on every driver against the real servers: ok, same data, one statement per op."""
+
+import pytest
+
+from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
+
+SINGLE_STATEMENT = ("raw_driver", "text", "core_select", "orm_select", "orm_get")
+
+
+@pytest.mark.parametrize("driver", ASYNC_DRIVERS)
+def test_raw_queries_quick_on_every_driver(driver, request, tmp_path):
+    url = url_for(driver, request, tmp_path)
+    doc = run_family(driver, url, "raw_queries", tmp_path,
+                     overrides={"query": ["pk_lookup", "select_1"], "ops": [20], "users": [200]})
+    assert doc["run_status"] == "complete"
+    assert doc["environment"]["server"]["version"]
+    for query in ("pk_lookup", "select_1"):
+        cases = cases_by_variant(doc, query=query)
+        for variant in SINGLE_STATEMENT:
+            case = cases[variant]
+            if query == "select_1" and variant == "orm_get":
+                assert case["status"] == "skipped"
+                continue
+            assert case["status"] == "ok", (variant, case["error"])
+            assert case["statements_per_op"] == 1, variant
+            assert len(case["samples_ns"]) == 2
+            assert case["stats"]["min"] <= case["stats"]["median"] <= case["stats"]["max"]
+        # Same data from every variant: the runner would have marked a mismatch `wrong`,
+        # and the fingerprints agree too.
+        digests = {c["extra"]["result_digest"] for c in cases.values() if c["status"] == "ok"}
+        assert len(digests) == 1
+        assert cases["raw_driver"]["extra"]["result_items"] == 20
+        assert cases["orm_select"]["extra"]["ratio_to_raw"] > 0
