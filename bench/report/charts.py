@@ -1,0 +1,259 @@
+"""Charts as inline SVG, drawn with matplotlib: no image files, no network."""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+
+from bench.report.model import FamilyView, Group, Run, per_op  # noqa: E402
+
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",  # text stays text: smaller, selectable, no embedded glyphs
+        "font.family": "sans-serif",
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+    }
+)
+
+PALETTE = [
+    "#3b6ea8",
+    "#e07b39",
+    "#4a9e5c",
+    "#c44e52",
+    "#8172b2",
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+    "#64b5cd",
+]
+
+
+def time_unit(values_ns: Sequence[float]) -> tuple[float, str]:
+    """The divisor and label that keep the largest value readable."""
+    top = max(values_ns) if len(values_ns) else 0
+    if top >= 1e9:
+        return 1e9, "s"
+    if top >= 1e6:
+        return 1e6, "ms"
+    if top >= 1e3:
+        return 1e3, "µs"
+    return 1.0, "ns"
+
+
+def to_svg(fig: plt.Figure) -> Markup:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]  # drop the XML header and doctype: inline in HTML
+    # Unique ids per chart, so two charts in one page never share a clip path.
+    suffix = f"c{id(buffer):x}"
+    text = re.sub(r'id="([^"]+)"', rf'id="\1-{suffix}"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#\1-{suffix})", text)
+    text = re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#\1-{suffix}"', text)
+    return Markup(text)
+
+
+def singular(unit: str) -> str:
+    """'queries' -> 'query', 'rows' -> 'row': axis labels read "time per query"."""
+    if unit.endswith("ies"):
+        return unit[:-3] + "y"
+    return unit[:-1] if unit.endswith("s") else (unit or "op")
+
+
+def _wrap(name: str, width: int = 22) -> str:
+    return "\n".join(textwrap.wrap(name.replace("_", "_\u200b"), width)).replace("\u200b", "")
+
+
+def variants_chart(group: Group, unit: str) -> Markup | None:
+    """Median per op with its 95% CI (left) and the per-op distribution of samples (right)."""
+    cases = group.ok_cases()
+    if not cases:
+        return None
+    names = [_wrap(c["variant"]) for c in cases]
+    medians = np.array([per_op(c) for c in cases])
+    low = np.array([per_op(c, "ci95_low") for c in cases])
+    high = np.array([per_op(c, "ci95_high") for c in cases])
+    samples = [np.asarray(c["samples_ns"], dtype=float) / max(1, c["ops_per_round"]) for c in cases]
+    divisor, label = time_unit([*high, *(s.max() for s in samples)])
+    height = 0.9 + 0.42 * len(cases)
+    fig, (bars, boxes) = plt.subplots(
+        1, 2, figsize=(10, height), sharey=True, gridspec_kw={"width_ratios": [1.1, 1]}
+    )
+    y = np.arange(len(cases))
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(cases))]
+    bars.barh(
+        y,
+        medians / divisor,
+        color=colors,
+        alpha=0.85,
+        xerr=[(medians - low) / divisor, (high - medians) / divisor],
+        capsize=3,
+        error_kw={"elinewidth": 1},
+    )
+    bars.invert_yaxis()
+    bars.set_xlabel(f"median time per {singular(unit)} ({label}), 95% CI")
+    bars.set_title("median per operation")
+    boxes.boxplot(
+        [s / divisor for s in samples],
+        positions=y,
+        vert=False,
+        widths=0.6,
+        showfliers=True,
+        flierprops={"markersize": 3, "alpha": 0.5},
+    )
+    bars.set_yticks(y, names)  # again: boxplot relabels the shared axis with positions
+    boxes.set_xlabel(f"time per {singular(unit)} ({label}), one point per round")
+    boxes.set_title("distribution of rounds")
+    if (high.max() / max(medians.min(), 1e-9)) > 50:
+        bars.set_xscale("log")
+        boxes.set_xscale("log")
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+# Metrics a sweep can draw: (title, unit kind, getter in ns or plain numbers).
+SweepMetric = tuple[str, str, Callable[[dict[str, Any]], float | None]]
+
+
+def _extra_p99(key: str) -> Callable[[dict[str, Any]], float | None]:
+    def get(case: dict[str, Any]) -> float | None:
+        value = case.get("extra", {}).get(key)
+        return value.get("p99") if isinstance(value, dict) else None
+
+    return get
+
+
+SWEEP_METRICS: list[SweepMetric] = [
+    ("median time per op", "time", lambda c: per_op(c)),
+    ("throughput", "rate", lambda c: c.get("throughput_per_s")),
+    ("p99 checkout wait", "time", _extra_p99("checkout_wait_ns")),
+    ("p99 latency", "time", _extra_p99("latency_ns")),
+]
+
+
+def sweep_axes(view: FamilyView) -> list[str]:
+    """Numeric parameters that take several values within one run of the family."""
+    values: dict[str, set] = defaultdict(set)
+    for group in view.groups:
+        for key, value in group.params.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[key].add(value)
+    return [k for k, v in values.items() if len(v) >= 3 or (len(v) == 2 and len(view.groups) <= 4)]
+
+
+def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str) -> list[Markup]:
+    """One line per variant (and per value of the other parameters), x = `axis`."""
+    groups = [g for g in view.groups if g.run is run and axis in g.params]
+    lines: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+    for group in groups:
+        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k != axis)
+        for case in group.ok_cases():
+            label = case["variant"] + (f" · {rest}" if rest and len(groups) > 1 else "")
+            lines[label].append((group.params[axis], case))
+    lines = {k: sorted(v, key=lambda item: item[0]) for k, v in lines.items() if len(v) >= 2}
+    if not lines:
+        return []
+    if len(lines) > 10:  # too many to read: keep the variants at the first value of the rest
+        lines = dict(list(lines.items())[:10])
+    charts = []
+    for title, kind, getter in SWEEP_METRICS:
+        series = {
+            k: [(x, getter(c)) for x, c in pts if getter(c) is not None] for k, pts in lines.items()
+        }
+        series = {k: v for k, v in series.items() if len(v) >= 2}
+        if not series or (kind == "rate" and not _wants_throughput(view)):
+            continue
+        charts.append(_line_chart(view, axis, title, kind, series, unit))
+    return charts
+
+
+def _wants_throughput(view: FamilyView) -> bool:
+    # Throughput is the question for load-shaped families; time per op says the rest.
+    return any(k in {"concurrency", "pool_size"} for g in view.groups for k in g.params)
+
+
+def _line_chart(
+    view: FamilyView,
+    axis: str,
+    title: str,
+    kind: str,
+    series: dict[str, list[tuple[float, float]]],
+    unit: str,
+) -> Markup:
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    all_y = [y for pts in series.values() for _, y in pts]
+    if kind == "time":
+        divisor, label = time_unit(all_y)
+        ylabel = f"{title} ({label})"
+    else:
+        divisor, ylabel = 1.0, f"{unit or 'ops'} per second"
+    for index, (name, pts) in enumerate(series.items()):
+        xs, ys = zip(*pts, strict=True)
+        ax.plot(
+            xs,
+            np.asarray(ys) / divisor,
+            marker="o",
+            markersize=4,
+            color=PALETTE[index % len(PALETTE)],
+            label=name,
+        )
+    xs_all = [x for pts in series.values() for x, _ in pts]
+    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 20:
+        ax.set_xscale("log")
+    positive = [y for y in all_y if y and y > 0]
+    if positive and max(positive) / min(positive) >= 50:
+        ax.set_yscale("log")
+    ax.set_xlabel(axis)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{view.name}: {title} vs {axis}")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def drivers_chart(
+    view: FamilyView,
+    runs: list[Run],
+    params_text: str,
+    medians: dict[str, dict[str, float]],
+    unit: str,
+) -> Markup | None:
+    """Grouped bars at one parameter point: one group per variant, one bar per run."""
+    variants = [v for v in medians if medians[v]]
+    labels = [r.label for r in runs]
+    if not variants or len(labels) < 2:
+        return None
+    divisor, time_label = time_unit([m for v in variants for m in medians[v].values()])
+    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.22 * len(variants) * len(labels) + 0.3))
+    height = 0.8 / len(labels)
+    y = np.arange(len(variants))
+    for index, label in enumerate(labels):
+        values = [medians[v].get(label, np.nan) / divisor for v in variants]
+        ax.barh(
+            y + index * height, values, height, label=label, color=PALETTE[index % len(PALETTE)]
+        )
+    ax.set_yticks(y + height * (len(labels) - 1) / 2, [_wrap(v) for v in variants])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"median time per {singular(unit)} ({time_label})")
+    ax.set_title(f"{view.name} at {params_text}: drivers side by side")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
