@@ -114,7 +114,7 @@ def variants_chart(group: Group, unit: str) -> Markup | None:
     boxes.boxplot(
         [s / divisor for s in samples],
         positions=y,
-        vert=False,
+        orientation="horizontal",
         widths=0.6,
         showfliers=True,
         flierprops={"markersize": 3, "alpha": 0.5},

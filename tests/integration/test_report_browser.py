@@ -1,0 +1,68 @@
+"""The report of a real run, as a person sees it: headless Chromium renders it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync",
+                  "--disable-quic"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("BENCH_REQUIRE_SERVERS") == "1":
+            pytest.fail("chromium is not installed (CI installs it in .ci/run)", pytrace=False)
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_report_of_a_real_run_renders_offline_with_charts_and_failures(tmp_path):
+    chromium = _chromium()
+    results_file = tmp_path / "run.json"
+    run = _cli("run", "--driver", "aiosqlite", "--url", f"sqlite:///{tmp_path}/db.sqlite3",
+               "--scenario", "raw_queries", "--scenario", "runner_probe",
+               "--scenarios-path", str(ROOT / "tests" / "fixtures_scenarios"),
+               "--param", "ops=20", "--param", "users=100", "--rounds", "3", "--warmup", "1",
+               "--quiet", "--output", str(results_file))
+    assert run.returncode == 1, run.stderr  # the probe family has a failing and a wrong case
+    doc = json.loads(results_file.read_text())
+    families = {c["scenario"] for c in doc["cases"]}
+    assert families == {"raw_queries", "runner_probe"}
+    report = _cli("report", str(results_file), "--output", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    index = tmp_path / "report" / "index.html"
+
+    profile_dir = tmp_path / "chromium-profile"
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}",
+                          "--dump-dom", index.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}",
+                    "--window-size=1280,2000", f"--screenshot={shot}", index.as_uri()],
+                   capture_output=True, timeout=120)
+
+    assert "sqla-bench report" in dom
+    for family in families:
+        assert re.search(rf'class="chart[^"]*" data-family="{family}"><div[^>]*>[^<]*</div><svg',
+                         dom), family
+    # Nothing in the page points at a network: no http(s) or protocol-relative src/href.
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//[^"]*"', dom)
+    assert "RuntimeError: deliberate failure in a variant" in dom
+    assert "returned different data from raw_driver" in dom
+    assert shot.exists() and shot.stat().st_size > 20_000  # a real picture, not a blank page
