@@ -258,6 +258,7 @@ class Runner:
 
         engine = engine_factory()
         ctx = self._context(engine, params, state)
+        ctx.variant = variant.name
         ctx._engine_factory = engine_factory
         ctx._made_engines.append(engine)
         samples: list[int] = []
@@ -268,10 +269,12 @@ class Runner:
                 ctx.raw = await ctx.open_raw()
             for _ in range(cfg.warmup):
                 await self._round(family, variant, ctx)
+            ctx.timed = True
             for _ in range(cfg.rounds):
                 elapsed, data = await self._round(family, variant, ctx)
                 samples.append(elapsed)
                 statements += ctx.statements
+            ctx.timed = False
             if family.measure_memory:
                 case["extra"]["peak_memory_bytes"] = await self._memory_round(family, variant, ctx)
             if cfg.profile_code:
@@ -288,6 +291,7 @@ class Runner:
             case["stats"] = stats.summarize(samples)
             case["unstable"] = stats.is_unstable(case["stats"])
             case["statements_per_op"] = round(statements / (len(samples) * ops), 3)
+            case["extra"]["statements_per_round"] = round(statements / len(samples), 2)
             case["throughput_per_s"] = ops / (case["stats"]["median"] / 1e9)
         if data is None:
             return None
@@ -302,6 +306,10 @@ class Runner:
         start = time.perf_counter_ns()
         data = await variant.fn(ctx)
         elapsed = time.perf_counter_ns() - start
+        if family.after_round_fn is not None:
+            statements = ctx.statements  # the check's own queries are not the variant's
+            await family.after_round_fn(ctx, data)
+            ctx.statements = statements
         return elapsed, data
 
     async def _memory_round(self, family: Family, variant: Variant, ctx: Context) -> int:

@@ -139,6 +139,7 @@ class Family:
     setup_fn: Work | None = None
     teardown_fn: Work | None = None
     before_round_fn: Work | None = None
+    after_round_fn: Callable[[Context, Any], Awaitable[None]] | None = None
     module: str = ""
 
     # -- decorators -------------------------------------------------------
@@ -155,6 +156,12 @@ class Family:
     def before_round(self, fn: Work) -> Work:
         """Before every round, untimed: put the tables back the way a round expects."""
         self.before_round_fn = fn
+        return fn
+
+    def after_round(self, fn: Callable[[Context, Any], Awaitable[None]]) -> Callable:
+        """After every round, untimed, with the round's data: verify what the round left
+        in the database (raise to record the case as an error)."""
+        self.after_round_fn = fn
         return fn
 
     def variant(
@@ -216,6 +223,9 @@ class Context:
     raw: RawConnection | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # per-case measurements to record
     statements: int = 0
+    timed: bool = False  # True during timed rounds: record measurements only then
+    variant: str = ""  # the variant this case runs ("" during setup/teardown)
+    case_state: dict[str, Any] = field(default_factory=dict)  # per-case scratch, not recorded
     _engine_factory: Callable[..., AsyncEngine] | None = None
     _opened_raw: list[RawConnection] = field(default_factory=list)
     _made_engines: list[AsyncEngine] = field(default_factory=list)

@@ -1,0 +1,135 @@
+"""bulk_insert: N new users, every way SQLAlchemy and the driver offer.
+
+Every round starts from an empty users table (before_round) and inserts `rows`
+users; after the round (untimed) the table is checked: exactly those rows.
+Statements per round, as SQLAlchemy 2.1 sends them: the ORM unit of work and
+Core executemany use "insertmanyvalues" (multi-row INSERT ... VALUES, pages of
+1000 rows) on PostgreSQL, MariaDB and SQLite, so ceil(rows / 1000) statements;
+the raw floor is one executemany call of the driver (counted as 1).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bench.scenario import Context, Family, Param
+from scenarios import models
+from scenarios.models import User
+
+family = Family(
+    name="bulk_insert",
+    question="What is the fastest way to insert N rows, and what does the unit of work cost?",
+    unit="rows",
+    params=[
+        Param("rows", int, quick=[1_000], standard=[10_000], full=[100_000, 1_000_000],
+              help="users inserted per round"),
+        Param("chunk", int, quick=[1_000], help="rows per commit in orm_add_all_chunked"),
+    ],
+    ops=lambda p: p["rows"],
+    tables=models.metadata,
+    measure_memory=True,
+)
+
+RAW_INSERT = f"INSERT INTO {models.USERS_TABLE} (username, email) VALUES (?, ?)"
+
+
+def _new_user(i: int) -> dict[str, object]:
+    row = models.user_row(i)
+    del row["id"]  # the database assigns primary keys, as in an application
+    return row
+
+
+def _rows(ctx: Context) -> list[dict[str, object]]:
+    return [_new_user(i) for i in range(1, ctx.params["rows"] + 1)]
+
+
+@family.setup
+async def prepare(ctx: Context) -> None:
+    ctx.state["raw_insert"] = ctx.sql(RAW_INSERT)
+
+
+@family.before_round
+async def empty_table(ctx: Context) -> None:
+    async with ctx.engine.begin() as conn:
+        await conn.execute(delete(models.users))  # our own sqlab_ table only
+
+
+@family.after_round
+async def check_table(ctx: Context, data: object) -> None:
+    async with ctx.engine.connect() as conn:
+        count, first, last = (await conn.execute(
+            select(func.count(), func.min(models.users.c.username),
+                   func.max(models.users.c.username)))).one()
+    expected = ctx.params["rows"]
+    if (count, first, last) != (expected, _new_user(1)["username"],
+                                _new_user(expected)["username"]):
+        raise AssertionError(f"table holds {count} rows ({first}..{last}) after inserting "
+                             f"{expected}")
+
+
+@family.variant("orm_add_all")
+async def orm_add_all(ctx: Context) -> list:
+    """session.add_all(objects) + commit: the unit of work, primary keys fetched back."""
+    async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
+        users = [User(**row) for row in _rows(ctx)]
+        session.add_all(users)
+        await session.commit()
+        missing = sum(1 for u in users if u.id is None)
+    return [len(users), missing]
+
+
+@family.variant("orm_add_all_chunked")
+async def orm_add_all_chunked(ctx: Context) -> list:
+    """add_all + commit every `chunk` rows, dropping each chunk: bounded memory."""
+    inserted = missing = 0
+    chunk = ctx.params["chunk"]
+    total = ctx.params["rows"]
+    async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
+        for start in range(1, total + 1, chunk):
+            users = [User(**_new_user(i)) for i in range(start, min(total, start + chunk - 1) + 1)]
+            session.add_all(users)
+            await session.commit()
+            inserted += len(users)
+            missing += sum(1 for u in users if u.id is None)
+            session.expunge_all()  # nothing keeps the chunk alive past its commit
+    return [inserted, missing]
+
+
+@family.variant("orm_bulk_insert")
+async def orm_bulk_insert(ctx: Context) -> list:
+    """session.execute(insert(User), list_of_dicts): ORM bulk INSERT, no objects."""
+    rows = _rows(ctx)
+    async with AsyncSession(ctx.engine) as session:
+        await session.execute(insert(User), rows)
+        await session.commit()
+    return [len(rows), 0]
+
+
+@family.variant("core_executemany")
+async def core_executemany(ctx: Context) -> list:
+    """connection.execute(insert(table), list_of_dicts): Core executemany."""
+    rows = _rows(ctx)
+    async with ctx.engine.begin() as conn:
+        await conn.execute(insert(models.users), rows)
+    return [len(rows), 0]
+
+
+@family.variant("raw_driver")
+async def raw_driver(ctx: Context) -> list:
+    """The driver's own executemany (aiopg has none: a loop of execute)."""
+    rows = [(r["username"], r["email"]) for r in _rows(ctx)]
+    await ctx.raw.executemany(ctx.state["raw_insert"], rows)
+    await ctx.raw.commit()
+    ctx.count_statements(1)
+    return [len(rows), 0]
+
+
+@family.variant("raw_copy", when=lambda driver, params: driver.name == "asyncpg")
+async def raw_copy(ctx: Context) -> list:
+    """asyncpg's COPY: copy_records_to_table, PostgreSQL's bulk-load path."""
+    rows = [(r["username"], r["email"]) for r in _rows(ctx)]
+    await ctx.raw.native.copy_records_to_table(models.USERS_TABLE, records=rows,
+                                               columns=["username", "email"])
+    ctx.count_statements(1)
+    return [len(rows), 0]

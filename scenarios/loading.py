@@ -1,0 +1,100 @@
+"""loading: every user with their posts, by each relationship loading strategy.
+
+One operation loads all `parents` users and their `children` posts each, in a
+fresh AsyncSession. Implicit lazy loading raises MissingGreenlet under asyncio,
+so the N+1 variant awaits `user.awaitable_attrs.posts`: one SELECT per user.
+Statements per load: lazy parents+1, selectinload 2, joinedload 1,
+subqueryload 2, raw_driver 1 (one LEFT JOIN, grouped in Python).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload, subqueryload
+
+from bench.scenario import Context, Family, Param
+from scenarios import models
+from scenarios._seed import seed_users_and_posts
+from scenarios.models import User
+
+family = Family(
+    name="loading",
+    question="How much does N+1 cost, and which eager strategy wins for my shape of data?",
+    unit="loads",
+    params=[
+        Param("parents", int, quick=[100], standard=[10, 100, 1000],
+              full=[10, 100, 1000, 10_000], help="users loaded per operation"),
+        Param("children", int, quick=[10], standard=[1, 10, 50], help="posts per user"),
+    ],
+    ops=lambda p: 1,
+    tables=models.metadata,
+)
+
+RAW_SQL = (
+    f"SELECT u.id, u.username, u.email, u.created_at, p.id, p.title, p.content, p.user_id, "
+    f"p.created_at FROM {models.USERS_TABLE} u LEFT JOIN {models.POSTS_TABLE} p "
+    f"ON p.user_id = u.id ORDER BY u.id, p.id"
+)
+
+
+def _shape(users) -> list:
+    return [(u.id, u.username, [(p.id, p.title) for p in u.posts]) for u in users]
+
+
+@family.setup
+async def seed(ctx: Context) -> None:
+    await seed_users_and_posts(ctx, ctx.params["parents"], ctx.params["children"])
+    ctx.state["raw_sql"] = ctx.sql(RAW_SQL)
+
+
+@family.variant("lazy_n_plus_1")
+async def lazy_n_plus_1(ctx: Context) -> list:
+    """Load the users, then await each user's posts: one SELECT per user."""
+    async with AsyncSession(ctx.engine) as session:
+        users = (await session.scalars(select(User).order_by(User.id))).all()
+        out = []
+        for user in users:
+            posts = await user.awaitable_attrs.posts
+            out.append((user.id, user.username, [(p.id, p.title) for p in posts]))
+        return out
+
+
+@family.variant("selectinload")
+async def selectin(ctx: Context) -> list:
+    """selectinload: the users, then one SELECT ... WHERE user_id IN (...) for all posts."""
+    async with AsyncSession(ctx.engine) as session:
+        stmt = select(User).options(selectinload(User.posts)).order_by(User.id)
+        return _shape((await session.scalars(stmt)).all())
+
+
+@family.variant("joinedload")
+async def joined(ctx: Context) -> list:
+    """joinedload: one LEFT OUTER JOIN; unique() folds the repeated user rows."""
+    async with AsyncSession(ctx.engine) as session:
+        stmt = select(User).options(joinedload(User.posts)).order_by(User.id)
+        return _shape((await session.scalars(stmt)).unique().all())
+
+
+@family.variant("subqueryload")
+async def subquery(ctx: Context) -> list:
+    """subqueryload: the users, then the posts joined to a re-run of the users query."""
+    async with AsyncSession(ctx.engine) as session:
+        stmt = select(User).options(subqueryload(User.posts)).order_by(User.id)
+        return _shape((await session.scalars(stmt)).all())
+
+
+@family.variant("raw_driver")
+async def raw_driver(ctx: Context) -> list:
+    """One LEFT JOIN on the bare driver, rows grouped by user in Python."""
+    rows = await ctx.raw.fetch(ctx.state["raw_sql"])
+    await ctx.raw.commit()
+    ctx.count_statements(1)
+    out: list = []
+    for row in rows:
+        user_id, username, post_id, title = row[0], row[1], row[4], row[5]
+        if not out or out[-1][0] != user_id:
+            out.append((user_id, username, []))
+        if post_id is not None:
+            out[-1][2].append((post_id, title))
+    return out
