@@ -243,6 +243,8 @@ class Runner:
             **(family.engine_options(params) if family.engine_options else {}),
             **variant.engine_options,
         }
+        # A variant removes a family option by setting it to None (NullPool takes no pool_size).
+        options = {k: v for k, v in options.items() if v is not None}
 
         def engine_factory(**extra: Any) -> AsyncEngine:
             engine = make_engine(
@@ -256,15 +258,15 @@ class Runner:
         def count(*_args: Any) -> None:
             ctx.statements += 1  # type: ignore[union-attr]
 
-        engine = engine_factory()
-        ctx = self._context(engine, params, state)
-        ctx.variant = variant.name
-        ctx._engine_factory = engine_factory
-        ctx._made_engines.append(engine)
         samples: list[int] = []
         statements = 0
         data = None
         try:
+            engine = engine_factory()  # inside the try: bad engine options are this case's error
+            ctx = self._context(engine, params, state)
+            ctx.variant = variant.name
+            ctx._engine_factory = engine_factory
+            ctx._made_engines.append(engine)
             if variant.uses_raw:
                 ctx.raw = await ctx.open_raw()
             for _ in range(cfg.warmup):
@@ -285,7 +287,8 @@ class Runner:
         finally:
             await _close_case(ctx)
         case["samples_ns"] = samples
-        case["extra"].update(ctx.extra)
+        if ctx is not None:
+            case["extra"].update(ctx.extra)
         if samples:
             ops = case["ops_per_round"]
             case["stats"] = stats.summarize(samples)

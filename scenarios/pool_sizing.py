@@ -1,0 +1,158 @@
+"""pool_sizing: `concurrency` tasks share one engine's pool of `pool_size` connections.
+
+Each task runs `units` short units of work (check out a connection, look one user
+up by primary key, give the connection back). What is measured per case:
+- throughput (units per second) and time per unit;
+- checkout wait: time from asking the pool for a connection to having it, taken in
+  the task around `engine.connect()` (SQLAlchemy has no "checkout started" event;
+  the "checkout" event fires only once a connection is handed over);
+- pool timeouts: a unit that waits longer than pool_timeout is counted and skipped,
+  not fatal.
+max_overflow is 0, so pool_size is the hard limit. Variants: the default queue
+pool, the same with pool_pre_ping, and NullPool (a new connection per checkout).
+SQLite: SQLAlchemy gives aiosqlite file databases its queue pool too, so pool_size
+applies; each connection is a thread inside aiosqlite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import NullPool
+
+from bench.scenario import Context, Family, Param
+from bench.stats import percentiles
+from scenarios import models
+from scenarios._seed import seed_users_and_posts
+
+USERS = 200
+
+family = Family(
+    name="pool_sizing",
+    question="How big should my pool be for this concurrency?",
+    unit="units",
+    params=[
+        Param("pool_size", int, quick=[5], standard=[1, 5, 10, 20], help="max connections"),
+        Param("concurrency", int, quick=[10, 50], standard=[1, 10, 50, 100],
+              help="tasks sharing the pool"),
+        Param("units", int, quick=[4], standard=[10], help="units of work per task per round"),
+        Param("pool_timeout", float, quick=[5.0], help="seconds a checkout may wait"),
+    ],
+    ops=lambda p: p["concurrency"] * p["units"],
+    tables=models.metadata,
+    engine_options=lambda p: {"pool_size": p["pool_size"], "max_overflow": 0,
+                              "pool_timeout": p["pool_timeout"]},
+)
+
+
+def _plan(ctx: Context) -> list[list[int]]:
+    """The user ids each task looks up: the same for every variant."""
+    units = ctx.params["units"]
+    return [[(task * units + k) % USERS + 1 for k in range(units)]
+            for task in range(ctx.params["concurrency"])]
+
+
+@family.setup
+async def seed(ctx: Context) -> None:
+    await seed_users_and_posts(ctx, USERS)
+    ctx.state["raw_sql"] = ctx.sql(f"SELECT id, username FROM {models.USERS_TABLE} WHERE id = ?")
+
+
+def _record(ctx: Context, waits: list[int], timeouts: int) -> None:
+    """Keep the timed rounds' waits and timeouts; warmup rounds are not recorded."""
+    if not ctx.timed:
+        return
+    scratch = ctx.case_state.setdefault("pool", {"waits": [], "timeouts": 0})
+    scratch["waits"].extend(waits)
+    scratch["timeouts"] += timeouts
+    ctx.extra["checkout_wait_ns"] = percentiles(scratch["waits"])
+    ctx.extra["pool_timeouts"] = scratch["timeouts"]
+
+
+async def _run_tasks(ctx: Context, unit) -> list:
+    waits: list[int] = []
+    timeouts = 0
+    plan = _plan(ctx)
+
+    async def task(ids: list[int]) -> list:
+        nonlocal timeouts
+        done = []
+        for user_id in ids:
+            try:
+                row = await unit(user_id, waits)
+            except (PoolTimeout, asyncio.TimeoutError):
+                timeouts += 1
+                continue
+            if row != (user_id, f"user{user_id:07d}"):
+                raise AssertionError(f"user {user_id} came back as {row}")
+            done.append(user_id)
+        return done
+
+    await asyncio.gather(*(task(ids) for ids in plan))
+    _record(ctx, waits, timeouts)
+    # The work asked for, not what finished: timeouts depend on timing, not on the variant.
+    return sorted(i for ids in plan for i in ids)
+
+
+def _engine_unit(ctx: Context):
+    stmt_for = {}
+
+    async def unit(user_id: int, waits: list[int]):
+        start = time.perf_counter_ns()
+        async with ctx.engine.connect() as conn:
+            waits.append(time.perf_counter_ns() - start)
+            stmt = stmt_for.get(user_id)
+            if stmt is None:
+                stmt = stmt_for[user_id] = select(models.users.c.id, models.users.c.username
+                                                  ).where(models.users.c.id == user_id)
+            return tuple((await conn.execute(stmt)).one())
+
+    return unit
+
+
+@family.variant("queue_pool")
+async def queue_pool(ctx: Context) -> list:
+    """The default pool: pool_size connections kept open, max_overflow 0."""
+    return await _run_tasks(ctx, _engine_unit(ctx))
+
+
+@family.variant("pre_ping", engine_options={"pool_pre_ping": True})
+async def pre_ping(ctx: Context) -> list:
+    """The same pool, pinging each connection at checkout (pool_pre_ping=True)."""
+    return await _run_tasks(ctx, _engine_unit(ctx))
+
+
+@family.variant("null_pool", engine_options={"poolclass": NullPool, "pool_size": None,
+                                             "max_overflow": None, "pool_timeout": None})
+async def null_pool(ctx: Context) -> list:
+    """NullPool: connect and disconnect per checkout, no limit on connections."""
+    return await _run_tasks(ctx, _engine_unit(ctx))
+
+
+@family.variant("raw_driver")
+async def raw_driver(ctx: Context) -> list:
+    """pool_size bare connections in an asyncio.Queue: the smallest possible pool."""
+    pool: asyncio.Queue | None = ctx.case_state.get("raw_pool")
+    if pool is None:  # opened in the first (warmup) round, kept for the case
+        pool = asyncio.Queue()
+        for _ in range(ctx.params["pool_size"]):
+            pool.put_nowait(await ctx.open_raw())
+        ctx.case_state["raw_pool"] = pool
+    sql = ctx.state["raw_sql"]
+
+    async def unit(user_id: int, waits: list[int]):
+        start = time.perf_counter_ns()
+        conn = await asyncio.wait_for(pool.get(), ctx.params["pool_timeout"])
+        waits.append(time.perf_counter_ns() - start)
+        try:
+            rows = await conn.fetch(sql, (user_id,))
+            await conn.commit()
+            ctx.count_statements(1)
+            return tuple(rows[0])
+        finally:
+            pool.put_nowait(conn)
+
+    return await _run_tasks(ctx, unit)
