@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench import results
-from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask, resolve_url
+from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
 from bench.scenario import (
     PROFILES,
@@ -27,6 +30,7 @@ from bench.scenario import (
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 3  # a bug in sqla-bench itself
 LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600)}
 
 
@@ -136,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sqla-bench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, no secrets
+        if os.environ.get("SQLA_BENCH_DEBUG") == "1":
+            raise
+        message = mask_text(" ".join(str(exc).split()))[:300]
+        print(f"sqla-bench: internal error: {type(exc).__name__}: {message} "
+              "(SQLA_BENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 # ---------------------------------------------------------------------------
@@ -166,7 +177,7 @@ def _check_limits(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and not low <= value <= high:
             flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} must be between {low:g} and {high:g}, not {value:g}")
+            raise UsageError(f"{flag} must be between {low:g} and {high:g}, not {value}")
 
 
 def _parse_params(pairs: list[str]) -> list[tuple[str, str]]:
@@ -222,9 +233,12 @@ def _output_path(args: argparse.Namespace) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.console import print_summary
-    from bench.runner import RunConfig, Runner
+    from bench.runner import RunConfig, RunInterrupted, Runner
 
     _check_limits(args)
+    # SQLAlchemy's pool logs a traceback when it cannot close a connection a failed case
+    # left broken; the case already records the error in one line.
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
     driver = get_driver(args.driver)
     families = _select_families(args)
     overrides = _overrides(families, _parse_params(args.param))
@@ -249,16 +263,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     runner = Runner(config, progress=progress)
+    if driver.is_sync:
+        async_only = [f.name for f in families if not f.sync_variants]
+        with_sync = [f.name for f in load_families(args.scenarios_path).values()
+                     if f.sync_variants]
+        if not runner.groups:
+            raise ScenarioError(
+                f"nothing to run: {driver.name} is a sync baseline driver and no chosen "
+                f"scenario has sync variants; these do: {', '.join(with_sync) or 'none'}")
+        if async_only and progress:
+            progress(f"sqla-bench: {driver.name} is a sync baseline; async-only scenarios "
+                     f"not run: {', '.join(async_only)}")
     if not runner.groups:
         raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
-    if progress:
-        progress(
-            f"sqla-bench: {runner.total_cases} cases on {driver.name} at {mask(url)}, "
-            f"profile {args.profile}, {config.warmup} warmup + {config.rounds} rounds each"
-        )
     try:
-        doc = _run_loop(runner.run(), args.loop)
-    except KeyboardInterrupt:
+        doc = _run_loop(_stoppable(runner), args.loop)
+    except (KeyboardInterrupt, RunInterrupted):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not cut the save
         done = len(runner.doc.get("cases", []))
         if runner.doc:
             runner.doc["run_status"] = "interrupted"
@@ -279,6 +300,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+async def _stoppable(runner: Any) -> Any:
+    """The run, where a first Ctrl-C stops it cleanly before the next round (the round in
+    flight finishes, engines and tables are cleaned up) and a second one stops it at once."""
+    loop = asyncio.get_running_loop()
+
+    def first_ctrl_c() -> None:
+        runner.stop_requested = True
+        runner.progress("sqla-bench: stopping after the round in flight "
+                        "(Ctrl-C again to stop at once)")
+        loop.remove_signal_handler(signal.SIGINT)  # the next one is a KeyboardInterrupt
+
+    loop.add_signal_handler(signal.SIGINT, first_ctrl_c)
+    try:
+        return await runner.run()
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _run_loop(coro: Any, loop: str) -> Any:

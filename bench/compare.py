@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import results, stats
-from bench.console import fmt_duration, fmt_params
+from bench.console import fmt_params
+from bench.units import fmt_duration
 
 SIGNIFICANCE = 0.01
 FASTER, SLOWER, SAME = "faster", "slower", "no significant change"
@@ -100,7 +101,7 @@ def environment_differences(base: dict[str, Any], new: dict[str, Any]) -> list[s
         ("CPU", base["environment"].get("cpu_model"), new["environment"].get("cpu_model")),
         ("server", _server(base), _server(new)),
         (
-            "driver versions",
+            "driver version",
             base["environment"].get("driver_versions"),
             new["environment"].get("driver_versions"),
         ),

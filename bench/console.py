@@ -8,28 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.runner import RAW_VARIANT
-
-
-def fmt_duration(ns: float | None) -> str:
-    if ns is None:
-        return "-"
-    if ns >= 1e9:
-        return f"{ns / 1e9:.2f} s"
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.1f} µs"
-    return f"{ns:.0f} ns"
-
-
-def fmt_rate(per_s: float | None) -> str:
-    if per_s is None:
-        return "-"
-    if per_s >= 1e6:
-        return f"{per_s / 1e6:.2f}M/s"
-    if per_s >= 1e3:
-        return f"{per_s / 1e3:.1f}k/s"
-    return f"{per_s:.1f}/s"
+from bench.units import fmt_duration, fmt_rate
 
 
 def fmt_params(params: dict[str, Any]) -> str:
@@ -56,12 +35,19 @@ def summary_table(doc: dict[str, Any]) -> Table:
         ("", "left"),
     ):
         table.add_column(column, justify=justify)
+    skipped = sum(1 for case in doc["cases"] if case["status"] == "skipped")
+    if skipped:
+        table.caption = (f"{skipped} variant(s) not applicable to this driver or parameter "
+                         "point are left out (status skipped in the results file)")
     for case in doc["cases"]:
+        if case["status"] == "skipped":
+            continue
         stats = case.get("stats")
         ops = case["ops_per_round"] or 1
         if stats:
             median = fmt_duration(stats["median"] / ops)
-            ci = f"{fmt_duration(stats['ci95_low'] / ops)} – {fmt_duration(stats['ci95_high'] / ops)}"
+            low, high = stats["ci95_low"] / ops, stats["ci95_high"] / ops
+            ci = f"{fmt_duration(low)} – {fmt_duration(high)}"
         else:
             median = ci = "-"
         ratio = case["extra"].get("ratio_to_raw")
@@ -105,6 +91,9 @@ def print_listing(families: dict[str, Any], console: Console | None = None) -> N
         )
         for variant in family.variants.values():
             console.print(f"    variant  {variant.name:<24} {variant.doc}", markup=False)
+        if family.sync_variants:
+            names = ", ".join(family.sync_variants)
+            console.print(f"    sync     {names}  (on the sync baseline drivers)", markup=False)
         for param in family.params:
             sizes = "; ".join(
                 f"{p}: {', '.join(map(str, param.values(p)))}"

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from bench.drivers import Driver
 
@@ -139,7 +142,8 @@ def _default_port(url: URL) -> int | str:
 def make_engine(
     driver: Driver, url: URL, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
 ) -> AsyncEngine:
-    """An AsyncEngine for the driver, with the connect timeout applied."""
+    """An AsyncEngine for the driver (a plain Engine for a sync driver), with the connect
+    timeout applied."""
     if driver.name == "aiopg":
         from bench.dialects import aiopg
 
@@ -147,7 +151,64 @@ def make_engine(
     if driver.backend == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     connect_args = {**driver.connect_args(connect_timeout), **options.pop("connect_args", {})}
-    return create_async_engine(url, connect_args=connect_args, **options)
+    if driver.is_sync:
+        engine: Any = sa.create_engine(url, connect_args=connect_args, **options)
+    else:
+        engine = create_async_engine(url, connect_args=connect_args, **options)
+    _watch_checkouts(engine)
+    return engine
+
+
+def core_engine(engine: AsyncEngine | sa.Engine) -> sa.Engine:
+    """The sync Engine that events attach to, for an async or a sync engine."""
+    return engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+
+# A variant that fails mid-transaction (or misuses a session) can leave a connection
+# checked out forever. engine.dispose() closes only pooled connections, so such a
+# connection would keep its locks and block every later case: track checkouts and
+# close what is still out when the case ends.
+_CHECKED_OUT: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
+LEAK_CLOSE_TIMEOUT = 5.0
+
+
+def _watch_checkouts(engine: AsyncEngine | sa.Engine) -> None:
+    held: dict[int, Any] = {}
+    _CHECKED_OUT[core_engine(engine)] = held
+
+    @sa.event.listens_for(core_engine(engine), "checkout")
+    def _out(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        held[id(dbapi_conn)] = dbapi_conn
+
+    @sa.event.listens_for(core_engine(engine), "checkin")
+    def _in(dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is not None:
+            held.pop(id(dbapi_conn), None)
+
+
+async def dispose_engine(engine: AsyncEngine | sa.Engine) -> int:
+    """Dispose of the pool and close connections never given back; returns how many."""
+    leaked = list(_CHECKED_OUT.pop(core_engine(engine), {}).values())
+    if not isinstance(engine, AsyncEngine):
+        engine.dispose()
+        for dbapi_conn in leaked:
+            try:
+                dbapi_conn.close()
+            except Exception:  # noqa: BLE001 - already broken: nothing left to close
+                pass
+        return len(leaked)
+    await engine.dispose()
+    for dbapi_conn in leaked:
+        try:
+            await asyncio.wait_for(greenlet_spawn(dbapi_conn.close), LEAK_CLOSE_TIMEOUT)
+        except Exception:  # noqa: BLE001 - busy or broken: cut it off instead
+            terminate = getattr(dbapi_conn, "terminate", None)
+            if terminate is not None:
+                try:
+                    terminate()
+                except Exception:  # noqa: BLE001 - nothing more can be done for it
+                    pass
+    return len(leaked)
 
 
 # ---------------------------------------------------------------------------

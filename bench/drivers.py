@@ -36,6 +36,9 @@ class Driver:
     timeout_arg: str  # the driver's connect() keyword for a connect timeout
     open_raw: Callable[[URL, float], Awaitable[RawConnection]]
     is_sync: bool = False
+    # A sync driver's families still set up, reset and check their tables with their
+    # async code: through this async driver of the same backend, outside the timing.
+    async_sibling: str | None = None
 
     def installed(self) -> bool:
         try:
@@ -55,6 +58,10 @@ class Driver:
             ) from None
 
     def version(self) -> str | None:
+        if self.distribution == "sqlite3":  # the standard library's: report the library's
+            import sqlite3
+
+            return sqlite3.sqlite_version
         try:
             return importlib.metadata.version(self.distribution)
         except importlib.metadata.PackageNotFoundError:
@@ -64,7 +71,8 @@ class Driver:
         """connect_args for create_async_engine so SQLAlchemy connects with our timeout."""
         if self.backend == "sqlite":
             return {}  # a file opens at once; sqlite's "timeout" is a lock wait, not this
-        value: Any = max(1, round(timeout)) if self.name == "psycopg" else timeout
+        whole_seconds = self.name in ("psycopg", "psycopg-sync", "pymysql")
+        value: Any = max(1, round(timeout)) if whole_seconds else timeout
         return {self.timeout_arg: value}
 
     def sql(self, text: str) -> str:
@@ -176,6 +184,32 @@ class _AiosqliteRaw(RawConnection):
         await self.native.close()
 
 
+class SyncRawConnection(RawConnection):
+    """A synchronous DBAPI connection for the sync baselines: the same methods, not
+    awaitable (sync variants call them directly, blocking, as sync code does)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.native = conn
+        self._cursor = conn.cursor()
+
+    def fetch(self, sql, params=()):  # type: ignore[override]
+        self._cursor.execute(sql, params)
+        return self._cursor.fetchall()
+
+    def execute(self, sql, params=()):  # type: ignore[override]
+        self._cursor.execute(sql, params)
+
+    def executemany(self, sql, rows):  # type: ignore[override]
+        self._cursor.executemany(sql, list(rows))
+
+    def commit(self):  # type: ignore[override]
+        self.native.commit()
+
+    def close(self):  # type: ignore[override]
+        self._cursor.close()
+        self.native.close()
+
+
 def _server_args(url: URL) -> dict[str, Any]:
     return {
         "host": url.host or "127.0.0.1",
@@ -240,6 +274,31 @@ async def _open_aiosqlite(url: URL, timeout: float) -> RawConnection:
     return _AiosqliteRaw(await aiosqlite.connect(url.database or ":memory:"))
 
 
+# Sync baselines: opening them blocks the loop for a moment, outside the timing.
+async def _open_psycopg_sync(url: URL, timeout: float) -> RawConnection:
+    import psycopg
+
+    args = _server_args(url)
+    args["dbname"] = args.pop("database")
+    args = {k: v for k, v in args.items() if v is not None}
+    return SyncRawConnection(psycopg.connect(**args, connect_timeout=max(1, round(timeout))))
+
+
+async def _open_pymysql(url: URL, timeout: float) -> RawConnection:
+    import pymysql
+
+    args = _server_args(url)
+    args["password"] = args["password"] or ""
+    args["port"] = args["port"] or 3306
+    return SyncRawConnection(pymysql.connect(**args, connect_timeout=max(1, round(timeout))))
+
+
+async def _open_sqlite3(url: URL, timeout: float) -> RawConnection:
+    import sqlite3
+
+    return SyncRawConnection(sqlite3.connect(url.database or ":memory:"))
+
+
 DRIVERS: dict[str, Driver] = {
     d.name: d
     for d in (
@@ -302,6 +361,42 @@ DRIVERS: dict[str, Driver] = {
             "?",
             "timeout",
             _open_aiosqlite,
+        ),
+        Driver(
+            "psycopg-sync",
+            "postgresql",
+            "postgresql+psycopg",
+            "psycopg",
+            "psycopg",
+            "%s",
+            "connect_timeout",
+            _open_psycopg_sync,
+            is_sync=True,
+            async_sibling="psycopg",
+        ),
+        Driver(
+            "pymysql",
+            "mysql",
+            "mysql+pymysql",
+            "pymysql",
+            "pymysql",
+            "%s",
+            "connect_timeout",
+            _open_pymysql,
+            is_sync=True,
+            async_sibling="aiomysql",
+        ),
+        Driver(
+            "sqlite3",
+            "sqlite",
+            "sqlite+pysqlite",
+            "sqlite3",
+            "sqlite3",
+            "?",
+            "timeout",
+            _open_sqlite3,
+            is_sync=True,
+            async_sibling="aiosqlite",
         ),
     )
 }

@@ -138,31 +138,46 @@ def load_any(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def write_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    """Replace `path` with `data` as JSON in one rename: readers never see half a file."""
+    """Replace `path` with `data` as JSON in one rename: readers never see half a file,
+    and a failed write leaves the previous version in place."""
     path = Path(path)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False, default=_json_default)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ResultsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ResultsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
 
 
 def check_writable(path: str | os.PathLike) -> None:
-    """Fail early, before any measurement, if the results file could not be written."""
+    """Fail early, before any measurement, if the results file could not be written:
+    by trying, since permission bits do not tell (root, read-only mounts)."""
     path = Path(path)
     parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise ResultsFileError(f"cannot write {path}: {parent} is not a directory")
     if not parent.is_dir():
         raise ResultsFileError(f"cannot write {path}: directory {parent} does not exist")
     if path.is_dir():
         raise ResultsFileError(f"cannot write {path}: it is a directory")
-    if not os.access(parent, os.W_OK):
-        raise ResultsFileError(f"cannot write {path}: directory {parent} is not writable")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}.", dir=parent):
+            pass
+    except OSError as exc:
+        raise ResultsFileError(
+            f"cannot write {path}: directory {parent} is not writable ({exc.strerror})"
+        ) from None
 
 
 def _json_default(value: Any) -> Any:

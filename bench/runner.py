@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import inspect
 import time
 import tracemalloc
 import uuid
@@ -34,18 +35,22 @@ import bench
 from bench import environment, results, stats
 from bench.database import (
     DatabaseError,
+    core_engine,
     create_owned_tables,
     describe_connect_error,
+    dispose_engine,
     drop_owned_tables,
     make_engine,
     mask,
     mask_text,
     server_info,
 )
-from bench.drivers import Driver
+from bench.drivers import Driver, get_driver
 from bench.scenario import Context, Family, Variant, canonical
+from bench.units import fmt_duration
 
 RAW_VARIANT = "raw_driver"
+STRAY_TASK_TIMEOUT = 10.0  # seconds a cancelled stray task gets to unwind
 
 
 @dataclass
@@ -54,8 +59,8 @@ class RunConfig:
     url: URL
     families: list[Family]
     profile: str = "quick"
-    warmup: int = 2
-    rounds: int = 15
+    warmup: int = 1
+    rounds: int = 10
     overrides: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # per family
     variants: list[str] | None = None  # only these variant names, when given
     seed: int = 0
@@ -74,6 +79,11 @@ class _Group:
     variants: list[Variant]
 
 
+class RunInterrupted(BaseException):
+    """The user asked the run to stop (Ctrl-C). A BaseException, so no case records it as
+    its error: it unwinds every case and group (their cleanup runs) up to the CLI."""
+
+
 class Runner:
     def __init__(self, config: RunConfig, progress: Callable[[str], None] | None = None) -> None:
         self.config = config
@@ -83,6 +93,11 @@ class Runner:
         self.doc: dict[str, Any] = {}
         self._started = 0.0
         self._finished_cases = 0
+        self.stop_requested = False  # set by Ctrl-C: stop before the next round
+
+    def _stop_if_requested(self) -> None:
+        if self.stop_requested:
+            raise RunInterrupted()
 
     # -- planning ------------------------------------------------------------
 
@@ -91,11 +106,11 @@ class Runner:
         for family in self.config.families:
             chosen = [
                 v
-                for name, v in family.variants.items()
+                for name, v in family.variants_for(self.config.driver).items()
                 if self.config.variants is None or name in self.config.variants
             ]
             if not chosen:
-                continue
+                continue  # e.g. a family with no sync variants, on a sync driver
             for params in family.grid(self.config.profile, self.config.overrides.get(family.name)):
                 groups.append(_Group(family, params, chosen))
         return groups
@@ -105,11 +120,16 @@ class Runner:
     async def run(self) -> dict[str, Any]:
         """Measure every case; returns the results document (also written to disk)."""
         cfg = self.config
-        setup_engine = make_engine(cfg.driver, cfg.url, connect_timeout=cfg.connect_timeout)
+        setup_engine = self._make_setup_engine()
         try:
             server = await self._check_server(setup_engine)
+            if cfg.driver.is_sync:
+                await self._check_sync_driver()
             self.doc = self._header(server)
             self._write()
+            self.progress(
+                f"sqla-bench: {self.total_cases} cases on {cfg.driver.name} at {mask(cfg.url)}, "
+                f"profile {cfg.profile}, {cfg.warmup} warmup + {cfg.rounds} rounds each")
             self._started = time.monotonic()
             for group in self.groups:
                 await self._run_group(group, setup_engine)
@@ -118,6 +138,31 @@ class Runner:
         finally:
             await setup_engine.dispose()
         return self.doc
+
+    def _make_setup_engine(self, **options: Any) -> AsyncEngine:
+        """The async engine of setup, teardown and round hooks: on a sync driver, its
+        async sibling on the same database (hooks are async code, and untimed)."""
+        cfg = self.config
+        driver, url = cfg.driver, cfg.url
+        if driver.is_sync:
+            driver = get_driver(driver.async_sibling)
+            url = url.set(drivername=driver.scheme)
+        # pool_pre_ping: a connection the server dropped between groups is replaced
+        # instead of failing the next setup (this engine is never timed).
+        return make_engine(driver, url, connect_timeout=cfg.connect_timeout,
+                           pool_pre_ping=True, **options)
+
+    async def _check_sync_driver(self) -> None:
+        """The sync driver itself connects too (it may differ from its async sibling)."""
+        cfg = self.config
+        engine = make_engine(cfg.driver, cfg.url, connect_timeout=cfg.connect_timeout)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # noqa: BLE001
+            raise DatabaseError(describe_connect_error(exc, cfg.url)) from None
+        finally:
+            engine.dispose()
 
     async def _check_server(self, engine: AsyncEngine) -> dict[str, str]:
         """Connect once before any case, so a wrong URL fails in one line, at once."""
@@ -177,9 +222,25 @@ class Runner:
             if isinstance(exc, DatabaseError):
                 raise  # someone else's table: stop the run rather than go on around it
 
+        try:
+            await self._run_cases(group, state, setup_error)
+        finally:  # also when the run is stopped: our tables do not outlive it
+            try:
+                await self._teardown(family, setup_ctx)
+            except Exception as exc:  # noqa: BLE001 - measured cases stay; note what was left
+                self.doc.setdefault("warnings", []).append(
+                    f"{family.name} {params}: teardown failed ({self._describe(exc)}); its "
+                    "sqlab_ tables are dropped by the next run")
+                self.progress(f"warning: {self.doc['warnings'][-1]}")
+                self._write()
+
+    async def _run_cases(self, group: _Group, state: dict[str, Any],
+                         setup_error: str | None) -> None:
+        family, params = group.family, group.params
         data_by_variant: dict[str, Any] = {}
         cases: list[dict[str, Any]] = []
         for variant in group.variants:
+            self._stop_if_requested()
             case = results.new_case(
                 family.name,
                 variant.name,
@@ -204,7 +265,6 @@ class Runner:
         _check_agreement(cases, data_by_variant)
         _record_ratios(cases)
         self._write()
-        await self._teardown(family, setup_ctx)
 
     async def _teardown(self, family: Family, ctx: Context) -> None:
         try:
@@ -250,7 +310,7 @@ class Runner:
             engine = make_engine(
                 cfg.driver, cfg.url, connect_timeout=cfg.connect_timeout, **{**options, **extra}
             )
-            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            event.listen(core_engine(engine), "before_cursor_execute", count)
             return engine
 
         ctx: Context | None = None
@@ -261,18 +321,29 @@ class Runner:
         samples: list[int] = []
         statements = 0
         data = None
+        tasks_before = asyncio.all_tasks()
         try:
             engine = engine_factory()  # inside the try: bad engine options are this case's error
-            ctx = self._context(engine, params, state)
+            if variant.is_sync:
+                hooks_engine = self._make_setup_engine()  # not counted: the hooks' own
+                ctx = self._context(hooks_engine, params, state)
+                ctx.sync_engine = engine  # type: ignore[assignment]
+                ctx._made_engines.append(hooks_engine)
+            else:
+                ctx = self._context(engine, params, state)
+                ctx._engine_factory = engine_factory
             ctx.variant = variant.name
-            ctx._engine_factory = engine_factory
             ctx._made_engines.append(engine)
             if variant.uses_raw:
                 ctx.raw = await ctx.open_raw()
+            if family.case_setup_fn is not None:
+                await family.case_setup_fn(ctx)
             for _ in range(cfg.warmup):
+                self._stop_if_requested()
                 await self._round(family, variant, ctx)
             ctx.timed = True
             for _ in range(cfg.rounds):
+                self._stop_if_requested()
                 elapsed, data = await self._round(family, variant, ctx)
                 samples.append(elapsed)
                 statements += ctx.statements
@@ -285,6 +356,14 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - recorded, and the run goes on
             case["status"], case["error"] = "error", self._describe(exc)
         finally:
+            stray = await _cancel_stray_tasks(tasks_before)
+            if stray:
+                case["extra"]["stray_tasks_cancelled"] = stray
+            if ctx is not None and family.case_teardown_fn is not None:
+                try:
+                    await family.case_teardown_fn(ctx)
+                except Exception as exc:  # noqa: BLE001 - the measurement stands
+                    case["extra"]["case_teardown_error"] = self._describe(exc)
             await _close_case(ctx)
         case["samples_ns"] = samples
         if ctx is not None:
@@ -293,7 +372,7 @@ class Runner:
             ops = case["ops_per_round"]
             case["stats"] = stats.summarize(samples)
             case["unstable"] = stats.is_unstable(case["stats"])
-            case["statements_per_op"] = round(statements / (len(samples) * ops), 3)
+            case["statements_per_op"] = round(statements / (len(samples) * ops), 6)
             case["extra"]["statements_per_round"] = round(statements / len(samples), 2)
             case["throughput_per_s"] = ops / (case["stats"]["median"] / 1e9)
         if data is None:
@@ -306,9 +385,14 @@ class Runner:
         if family.before_round_fn is not None:
             await family.before_round_fn(ctx)
         ctx.statements = 0
-        start = time.perf_counter_ns()
-        data = await variant.fn(ctx)
-        elapsed = time.perf_counter_ns() - start
+        if variant.is_sync:
+            start = time.perf_counter_ns()
+            data = variant.fn(ctx)
+            elapsed = time.perf_counter_ns() - start
+        else:
+            start = time.perf_counter_ns()
+            data = await variant.fn(ctx)
+            elapsed = time.perf_counter_ns() - start
         if family.after_round_fn is not None:
             statements = ctx.statements  # the check's own queries are not the variant's
             await family.after_round_fn(ctx, data)
@@ -322,7 +406,7 @@ class Runner:
         gc.collect()
         tracemalloc.start()
         try:
-            data = await variant.fn(ctx)
+            data = await _call(variant, ctx)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -337,7 +421,7 @@ class Runner:
 
         if family.before_round_fn is not None:
             await family.before_round_fn(ctx)
-        return await profiling.capture(lambda: variant.fn(ctx), self.config.output, case)
+        return await profiling.capture(lambda: _call(variant, ctx), self.config.output, case)
 
     def _describe(self, exc: BaseException) -> str:
         """One line for an error: its type and first line, passwords scrubbed."""
@@ -353,11 +437,11 @@ class Runner:
         eta = elapsed / self._finished_cases * remaining
         params = " ".join(f"{k}={v}" for k, v in case["params"].items())
         if case["status"] == "ok":
-            outcome = f"{_fmt_ns(case['stats']['median'] / case['ops_per_round'])}/op"
+            outcome = f"{fmt_duration(case['stats']['median'] / case['ops_per_round'])}/op"
             if case["unstable"]:
                 outcome += " (unstable)"
         elif case["status"] == "skipped":
-            outcome = "skipped"
+            return  # not applicable here: counted, not shown
         else:
             outcome = f"{case['status'].upper()}: {case['error']}"
         width = len(str(self.total_cases))
@@ -371,18 +455,38 @@ def normalized_data(family: Family, data: Any) -> Any:
     return canonical(family.normalize(data) if family.normalize else data)
 
 
+async def _call(variant: Variant, ctx: Context) -> Any:
+    """One untimed call of a variant, sync or async."""
+    return variant.fn(ctx) if variant.is_sync else await variant.fn(ctx)
+
+
+async def _cancel_stray_tasks(tasks_before: set[asyncio.Task]) -> int:
+    """Cancel tasks a case started and left running (asyncio.gather does not cancel the
+    siblings of a task that failed): they would go on using the case's engine and hold
+    connections or locks into the next case."""
+    stray = [t for t in asyncio.all_tasks() - tasks_before
+             if t is not asyncio.current_task() and not t.done()]
+    for task in stray:
+        task.cancel()
+    if stray:
+        await asyncio.wait(stray, timeout=STRAY_TASK_TIMEOUT)
+    return len(stray)
+
+
 async def _close_case(ctx: Context | None) -> None:
     if ctx is None:
         return
     for conn in ctx._opened_raw:
         try:
-            await conn.close()
+            closing = conn.close()
+            if inspect.isawaitable(closing):  # the sync baselines' connections close at once
+                await closing
         except Exception:  # noqa: BLE001 - a dead connection has nothing left to close
             pass
     for engine in ctx._made_engines:
         try:
-            await engine.dispose()
-        except Exception:  # noqa: BLE001
+            await dispose_engine(engine)
+        except Exception:  # noqa: BLE001 - a dead server has nothing left to close
             pass
 
 
@@ -443,16 +547,6 @@ def _record_ratios(cases: Sequence[dict[str, Any]]) -> None:
             case["extra"]["ratio_to_raw"] = (
                 case["stats"]["median"] / case["ops_per_round"]
             ) / floor
-
-
-def _fmt_ns(ns: float) -> str:
-    if ns >= 1e9:
-        return f"{ns / 1e9:.2f} s"
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.1f} µs"
-    return f"{ns:.0f} ns"
 
 
 def _fmt_s(seconds: float) -> str:

@@ -55,7 +55,7 @@ class RunProfile:
 
 
 RUN_PROFILES = {
-    "quick": RunProfile("quick", warmup=2, rounds=15),
+    "quick": RunProfile("quick", warmup=1, rounds=10),
     "standard": RunProfile("standard", warmup=5, rounds=50),
     "full": RunProfile("full", warmup=10, rounds=200),
 }
@@ -107,6 +107,7 @@ class Param:
 
 
 Work = Callable[["Context"], Awaitable[Any]]
+SyncWork = Callable[["Context"], Any]
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Variant:
     when: Callable[[Driver, Mapping[str, Any]], bool] | None
     check: bool  # take part in the cross-variant correctness check
     doc: str
+    is_sync: bool = False  # a plain function for the sync baseline drivers
 
     def applies(self, driver: Driver, params: Mapping[str, Any]) -> bool:
         return self.when is None or bool(self.when(driver, params))
@@ -136,8 +138,13 @@ class Family:
     normalize: Callable[[Any], Any] | None = None
     measure_memory: bool = False  # one extra untimed round under tracemalloc
     variants: dict[str, Variant] = field(default_factory=dict)
+    # The same work in plain synchronous code, run on the sync baseline drivers
+    # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"
+    sync_variants: dict[str, Variant] = field(default_factory=dict)
     setup_fn: Work | None = None
     teardown_fn: Work | None = None
+    case_setup_fn: Work | None = None
+    case_teardown_fn: Work | None = None
     before_round_fn: Work | None = None
     after_round_fn: Callable[[Context, Any], Awaitable[None]] | None = None
     module: str = ""
@@ -151,6 +158,17 @@ class Family:
 
     def teardown(self, fn: Work) -> Work:
         self.teardown_fn = fn
+        return fn
+
+    def case_setup(self, fn: Work) -> Work:
+        """Before each case's first round, untimed, with ctx.variant set: per-variant
+        resources (a server process, say). Keep them in ctx.case_state."""
+        self.case_setup_fn = fn
+        return fn
+
+    def case_teardown(self, fn: Work) -> Work:
+        """After each case, also a failed one: release what case_setup made."""
+        self.case_teardown_fn = fn
         return fn
 
     def before_round(self, fn: Work) -> Work:
@@ -173,10 +191,34 @@ class Family:
         when: Callable[[Driver, Mapping[str, Any]], bool] | None = None,
         check: bool = True,
     ) -> Callable[[Work], Work]:
-        def register(fn: Work) -> Work:
-            if name in self.variants:
+        """An async variant: one call is one timed round on an async driver."""
+        return self._registrar(self.variants, name, uses_raw, engine_options, when, check)
+
+    def sync_variant(
+        self,
+        name: str,
+        *,
+        uses_raw: bool | None = None,
+        engine_options: dict[str, Any] | None = None,
+        when: Callable[[Driver, Mapping[str, Any]], bool] | None = None,
+        check: bool = True,
+    ) -> Callable[[SyncWork], SyncWork]:
+        """A plain-function variant for the sync drivers, named like its async twin so
+        the report sets them side by side. It uses ctx.sync_engine and a sync ctx.raw."""
+        return self._registrar(self.sync_variants, name, uses_raw, engine_options, when, check,
+                               is_sync=True)
+
+    def variants_for(self, driver: Driver) -> dict[str, Variant]:
+        return self.sync_variants if driver.is_sync else self.variants
+
+    def _registrar(self, table: dict[str, Variant], name: str, uses_raw: bool | None,
+                   engine_options: dict[str, Any] | None,
+                   when: Callable[[Driver, Mapping[str, Any]], bool] | None, check: bool,
+                   is_sync: bool = False) -> Callable:
+        def register(fn: Callable) -> Callable:
+            if name in table:
                 raise ValueError(f"{self.name}: variant {name} defined twice")
-            self.variants[name] = Variant(
+            table[name] = Variant(
                 name=name,
                 fn=fn,
                 uses_raw=name.startswith("raw") if uses_raw is None else uses_raw,
@@ -184,6 +226,7 @@ class Family:
                 when=when,
                 check=check,
                 doc=(fn.__doc__ or "").strip().split("\n")[0],
+                is_sync=is_sync,
             )
             return fn
 
@@ -217,10 +260,11 @@ class Context:
     driver: Driver
     url: URL
     params: dict[str, Any]
-    engine: AsyncEngine
+    engine: AsyncEngine  # on a sync driver: its async sibling, for the untimed hooks
     state: dict[str, Any]  # set by setup, shared by every variant of the combination
     connect_timeout: float
     raw: RawConnection | None = None
+    sync_engine: sa.Engine | None = None  # the sync driver's engine, in sync variants
     extra: dict[str, Any] = field(default_factory=dict)  # per-case measurements to record
     statements: int = 0
     timed: bool = False  # True during timed rounds: record measurements only then

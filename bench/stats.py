@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 UNSTABLE_CV = 0.10  # a case whose samples vary more than this is flagged
 BOOTSTRAP_RESAMPLES = 2000
@@ -100,4 +99,6 @@ def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
         return 1.0
     if np.ptp(np.concatenate([np.asarray(base), np.asarray(new)])) == 0:
         return 1.0  # identical constants: no evidence of any difference
+    from scipy import stats as scipy_stats  # 1.5 s to import: only compare needs it
+
     return float(scipy_stats.mannwhitneyu(base, new, alternative="two-sided").pvalue)

@@ -28,7 +28,8 @@ def _answers(url: str) -> bool:
 def _server_url(env_var: str, default: str, backend: str) -> str:
     url = os.environ.get(env_var, default)
     if not _answers(url):
-        message = f"{backend} server at {env_var} ({urlsplit(url).hostname}:{urlsplit(url).port}) does not answer"
+        where = f"{urlsplit(url).hostname}:{urlsplit(url).port}"
+        message = f"{backend} server at {env_var} ({where}) does not answer"
         if os.environ.get("BENCH_REQUIRE_SERVERS") == "1":
             pytest.fail(message + " and BENCH_REQUIRE_SERVERS=1", pytrace=False)
         pytest.skip(message)

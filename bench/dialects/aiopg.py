@@ -39,8 +39,15 @@ _ISOLATION_LEVELS = ("READ COMMITTED", "READ UNCOMMITTED", "REPEATABLE READ", "S
 
 
 class AsyncAdapt_aiopg_cursor(AsyncAdapt_dbapi_cursor):
-    __slots__ = ()
+    __slots__ = ("_many_rowcount",)
     _awaitable_cursor_close = False  # aiopg's Cursor.close() is a plain method
+
+    @property
+    def rowcount(self) -> int:
+        # executemany is a loop of execute: its rowcount is the loop's total, as the
+        # ORM checks it (bulk UPDATE by primary key raises StaleDataError otherwise).
+        many = getattr(self, "_many_rowcount", None)
+        return self._cursor.rowcount if many is None else many
 
     def _make_new_cursor(self, connection: Any) -> Any:
         return await_(connection.cursor())
@@ -55,6 +62,7 @@ class AsyncAdapt_aiopg_cursor(AsyncAdapt_dbapi_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         adapt = self._adapt_connection
+        self._many_rowcount = None
         async with adapt._execute_mutex:
             await adapt._begin_if_needed(self._cursor)
             if parameters is None:
@@ -69,8 +77,11 @@ class AsyncAdapt_aiopg_cursor(AsyncAdapt_dbapi_cursor):
         adapt = self._adapt_connection
         async with adapt._execute_mutex:
             await adapt._begin_if_needed(self._cursor)
+            total = 0
             for parameters in seq_of_parameters:
                 await self._cursor.execute(operation, parameters)
+                total += max(self._cursor.rowcount, 0)
+            self._many_rowcount = total
 
 
 class AsyncAdapt_aiopg_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connection):

@@ -20,6 +20,7 @@ from bench.report import charts
 from bench.report.findings import finding, representative_group
 from bench.report.model import FamilyView, Run, family_views, load_runs, params_text, per_op
 from bench.results import ResultsFileError
+from bench.units import fmt_bytes, fmt_duration, fmt_rate
 
 MAX_GROUP_CHARTS = 6  # per family and run; the table still lists every case
 
@@ -61,9 +62,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["duration"] = _fmt_duration
-    env.filters["rate"] = _fmt_rate
-    env.filters["bytes"] = _fmt_bytes
+    env.filters["duration"] = fmt_duration
+    env.filters["rate"] = fmt_rate
+    env.filters["bytes"] = fmt_bytes
     return env
 
 
@@ -90,7 +91,7 @@ def _run_context(run: Run) -> dict[str, Any]:
         ("SQLAlchemy", env.get("sqlalchemy", "?")),
         ("event loop", env.get("event_loop", "?")),
         ("CPU", f"{env.get('cpu_model', '?')}, {env.get('cpu_count', '?')} cores"),
-        ("memory", _fmt_bytes(env.get("memory_total"))),
+        ("memory", fmt_bytes(env.get("memory_total"))),
         ("platform", env.get("platform", "?")),
         ("git commit", env.get("git_commit") or "not a git checkout"),
         ("status", run.doc.get("run_status", "complete")),
@@ -170,8 +171,8 @@ def _notes(extra: dict[str, Any]) -> list[str]:
         value = extra.get(key)
         if isinstance(value, dict) and value.get("p99") is not None:
             notes.append(
-                f"{label} p50 {_fmt_duration(value.get('p50'))}, "
-                f"p99 {_fmt_duration(value.get('p99'))}"
+                f"{label} p50 {fmt_duration(value.get('p50'))}, "
+                f"p99 {fmt_duration(value.get('p99'))}"
             )
     for key in ("pool_timeouts", "errors", "requests", "result_items"):
         if extra.get(key) is not None:
@@ -239,34 +240,6 @@ def _copy_profiles(runs: list[Run], output_dir: Path) -> dict[int, str]:
             shutil.copyfile(source, target / name)
             links[id(case)] = f"profiles/{name}"
     return links
-
-
-def _fmt_duration(ns: float | None) -> str:
-    if ns is None:
-        return "–"
-    for limit, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if ns >= limit:
-            return f"{ns / limit:.3g} {unit}"
-    return f"{ns:.3g} ns"
-
-
-def _fmt_rate(per_s: float | None) -> str:
-    if per_s is None:
-        return "–"
-    if per_s >= 1e6:
-        return f"{per_s / 1e6:.3g}M/s"
-    if per_s >= 1e3:
-        return f"{per_s / 1e3:.3g}k/s"
-    return f"{per_s:.3g}/s"
-
-
-def _fmt_bytes(value: float | None) -> str:
-    if value is None:
-        return "–"
-    for limit, unit in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-        if value >= limit:
-            return f"{value / limit:.3g} {unit}"
-    return f"{value:.0f} B"
 
 
 __all__ = ["write_report", "params_text"]

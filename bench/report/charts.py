@@ -59,7 +59,7 @@ def time_unit(values_ns: Sequence[float]) -> tuple[float, str]:
 
 def to_svg(fig: plt.Figure) -> Markup:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg")  # layout is set by tight_layout: one render, not two
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML header and doctype: inline in HTML

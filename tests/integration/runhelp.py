@@ -14,6 +14,7 @@ from bench.runner import RunConfig, Runner
 from bench.scenario import load_families
 
 ASYNC_DRIVERS = ("asyncpg", "psycopg", "aiopg", "aiomysql", "asyncmy", "aiosqlite")
+SYNC_DRIVERS = ("psycopg-sync", "pymysql", "sqlite3")
 
 
 def url_for(driver_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -77,8 +77,8 @@ def test_insert_returning_and_executemany(engine_url):
     async def work(engine):
         table = Owner.__table__
         async with engine.begin() as conn:
-            ids = (await conn.execute(sa.insert(table).returning(table.c.id),
-                                      [{"name": "a"}, {"name": "b"}, {"name": "c"}])).scalars().all()
+            rows = [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+            ids = (await conn.execute(sa.insert(table).returning(table.c.id), rows)).scalars().all()
             await conn.execute(sa.insert(table), [{"name": f"n{i}"} for i in range(50)])
         async with engine.connect() as conn:
             count = await conn.scalar(sa.select(sa.func.count()).select_from(table))
@@ -122,8 +122,10 @@ def test_rollback_really_discards_the_write(engine_url):
 def test_session_get_and_selectinload_use_two_statements(engine_url):
     async def work(engine):
         async with AsyncSession(engine) as session:
-            session.add_all([Owner(id=i, name=f"o{i}", pets=[Pet(name=f"p{i}{j}") for j in range(3)])
-                             for i in range(1, 4)])
+            session.add_all([
+                Owner(id=i, name=f"o{i}", pets=[Pet(name=f"p{i}{j}") for j in range(3)])
+                for i in range(1, 4)
+            ])
             await session.commit()
         statements = []
         event.listen(engine.sync_engine, "before_cursor_execute",

@@ -121,6 +121,6 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
 
 @pytest.mark.parametrize("value, expected", [(1500, "1.5 µs"), (2.5e6, "2.5 ms"), (3e9, "3 s")])
 def test_duration_format(value, expected):
-    from bench.report import _fmt_duration
+    from bench.units import fmt_duration
 
-    assert _fmt_duration(value) == expected
+    assert fmt_duration(value) == expected

@@ -27,7 +27,8 @@ def test_sqlite_default_is_a_file_under_results():
 
 
 def test_aliases_postgres_and_mariadb_are_accepted():
-    assert resolve_url(get_driver("asyncpg"), "postgres://u@h/db").drivername == "postgresql+asyncpg"
+    url = resolve_url(get_driver("asyncpg"), "postgres://u@h/db")
+    assert url.drivername == "postgresql+asyncpg"
     assert resolve_url(get_driver("aiomysql"), "mariadb://u@h/db").drivername == "mysql+aiomysql"
 
 

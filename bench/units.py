@@ -1,0 +1,38 @@
+"""How numbers are shown to people: durations, rates and sizes, three significant digits.
+
+One place for it, so the terminal table, the progress lines, compare and the report
+print the same figure the same way.
+"""
+
+from __future__ import annotations
+
+MISSING = "–"
+
+
+def fmt_duration(ns: float | None) -> str:
+    """Nanoseconds as ns, µs, ms or s."""
+    if ns is None:
+        return MISSING
+    for limit, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+        if ns >= limit:
+            return f"{ns / limit:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_rate(per_s: float | None) -> str:
+    if per_s is None:
+        return MISSING
+    if per_s >= 1e6:
+        return f"{per_s / 1e6:.3g}M/s"
+    if per_s >= 1e3:
+        return f"{per_s / 1e3:.3g}k/s"
+    return f"{per_s:.3g}/s"
+
+
+def fmt_bytes(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    for limit, unit in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if value >= limit:
+            return f"{value / limit:.3g} {unit}"
+    return f"{value:.0f} B"

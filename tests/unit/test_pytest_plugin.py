@@ -1,0 +1,97 @@
+"""The pytest plug-in (bench.pytest_plugin): async work is what gets timed, the compare
+gate trips on a slowed scenario variant, and its JSON becomes a report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+
+from bench.pytest_plugin import reject_coroutine_function
+
+pytest_plugins = ["pytester"]
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures_scenarios"
+
+SLEEP_TEST = """
+import asyncio
+
+def test_sleep(async_benchmark):
+    async def work():
+        await asyncio.sleep(0.01)
+        return "slept"
+    async_benchmark.benchmark.group = "plain"
+    assert async_benchmark(work, rounds=5, warmup_rounds=1) == "slept"
+"""
+
+KNOB_TEST = f"""
+from bench.scenario import load_families
+
+def test_knob(async_benchmark, tmp_path):
+    family = load_families([{str(FIXTURES)!r}])["knob"]
+    data = async_benchmark.variant(family, "sleepy", "aiosqlite",
+                                   f"sqlite:///{{tmp_path / 'k.sqlite3'}}", {{"calls": 1}},
+                                   rounds=8, warmup_rounds=1)
+    assert data == 1
+    assert async_benchmark.benchmark.extra_info["statements_per_op"] == 1
+"""
+
+
+def _run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def test_the_awaited_work_is_timed_not_coroutine_creation(pytester):
+    pytester.makepyfile(test_sleep=SLEEP_TEST)
+    result = _run(pytester, "--benchmark-json=out.json")
+    assert result.ret == 0, result.stdout.str()
+    bench = json.loads((pytester.path / "out.json").read_text())["benchmarks"][0]
+    assert bench["stats"]["median"] >= 0.010  # seconds: the sleep, not a coroutine object
+    assert bench["group"] == "plain"
+    assert len(bench["stats"]["data"]) == 5
+
+
+def test_coroutine_functions_are_refused_where_they_would_time_nothing(async_benchmark):
+    async def work():
+        await asyncio.sleep(0)
+
+    with pytest.raises(TypeError, match="would time only its creation"):
+        reject_coroutine_function(work)
+    with pytest.raises(TypeError, match="would time only its creation"):
+        async_benchmark.sync(work)
+    with pytest.raises(TypeError, match="needs a coroutine function"):
+        async_benchmark(lambda: None)
+
+
+def test_compare_gate_trips_on_a_slowed_variant_only(pytester, monkeypatch):
+    pytester.makepyfile(test_knob=KNOB_TEST)
+    storage = f"file://{pytester.path / 'saved'}"
+    gate = ["--benchmark-storage", storage, "--benchmark-compare",
+            "--benchmark-compare-fail=median:25%"]
+    monkeypatch.setenv("SQLAB_KNOB_DELAY_MS", "10")
+    baseline = _run(pytester, "--benchmark-storage", storage, "--benchmark-autosave")
+    assert baseline.ret == 0, baseline.stdout.str()
+    unchanged = _run(pytester, *gate)
+    assert unchanged.ret == 0, unchanged.stdout.str()
+    monkeypatch.setenv("SQLAB_KNOB_DELAY_MS", "30")
+    slowed = _run(pytester, *gate)
+    assert slowed.ret != 0
+    assert re.search(r"Performance has regressed", slowed.stdout.str() + slowed.stderr.str())
+
+
+def test_pytest_benchmark_json_becomes_a_report_with_a_section_per_group(pytester, tmp_path):
+    pytester.makepyfile(test_sleep=SLEEP_TEST, test_knob=KNOB_TEST)
+    result = _run(pytester, "--benchmark-json=out.json", "--benchmark-group-by=group")
+    assert result.ret == 0, result.stdout.str()
+    from bench.report import write_report
+    from bench.results import load_any
+
+    doc = load_any(pytester.path / "out.json")
+    assert {c["scenario"] for c in doc["cases"]} == {"plain", "knob"}
+    assert all(len(c["samples_ns"]) > 0 and c["status"] == "ok" for c in doc["cases"])
+    index = write_report([pytester.path / "out.json"], tmp_path / "report")
+    html = index.read_text()
+    sections = re.findall(r"<h2>([^<]+)</h2>", html)
+    assert "plain" in sections and "knob" in sections
