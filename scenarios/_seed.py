@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from bench.scenario import Context
 from scenarios import models
@@ -27,3 +27,10 @@ async def seed_users_and_posts(ctx: Context, users: int, posts_per_user: int = 0
                     rows = []
             if rows:
                 await conn.execute(insert(models.posts), rows)
+        if conn.dialect.name == "postgresql":
+            # Explicit ids do not move PostgreSQL's sequences: move them, so rows the
+            # scenarios insert later get fresh ids.
+            for table in (models.USERS_TABLE, models.POSTS_TABLE):
+                await conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))

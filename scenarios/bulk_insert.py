@@ -6,12 +6,14 @@ Statements per round, as SQLAlchemy 2.1 sends them: the ORM unit of work and
 Core executemany use "insertmanyvalues" (multi-row INSERT ... VALUES, pages of
 1000 rows) on PostgreSQL, MariaDB and SQLite, so ceil(rows / 1000) statements;
 the raw floor is one executemany call of the driver (counted as 1).
+The sync baseline drivers run the same inserts in plain synchronous code.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bench.scenario import Context, Family, Param
 from scenarios import models
@@ -131,5 +133,65 @@ async def raw_copy(ctx: Context) -> list:
     rows = [(r["username"], r["email"]) for r in _rows(ctx)]
     await ctx.raw.native.copy_records_to_table(models.USERS_TABLE, records=rows,
                                                columns=["username", "email"])
+    ctx.count_statements(1)
+    return [len(rows), 0]
+
+
+# -- the same inserts, synchronous (psycopg-sync, pymysql, sqlite3) ----------------
+
+
+@family.sync_variant("orm_add_all")
+def orm_add_all_sync(ctx: Context) -> list:
+    """session.add_all(objects) + commit, synchronous."""
+    with Session(ctx.sync_engine, expire_on_commit=False) as session:
+        users = [User(**row) for row in _rows(ctx)]
+        session.add_all(users)
+        session.commit()
+        missing = sum(1 for u in users if u.id is None)
+    return [len(users), missing]
+
+
+@family.sync_variant("orm_add_all_chunked")
+def orm_add_all_chunked_sync(ctx: Context) -> list:
+    """add_all + commit every `chunk` rows, synchronous."""
+    inserted = missing = 0
+    chunk = ctx.params["chunk"]
+    total = ctx.params["rows"]
+    with Session(ctx.sync_engine, expire_on_commit=False) as session:
+        for start in range(1, total + 1, chunk):
+            users = [User(**_new_user(i)) for i in range(start, min(total, start + chunk - 1) + 1)]
+            session.add_all(users)
+            session.commit()
+            inserted += len(users)
+            missing += sum(1 for u in users if u.id is None)
+            session.expunge_all()
+    return [inserted, missing]
+
+
+@family.sync_variant("orm_bulk_insert")
+def orm_bulk_insert_sync(ctx: Context) -> list:
+    """session.execute(insert(User), list_of_dicts), synchronous."""
+    rows = _rows(ctx)
+    with Session(ctx.sync_engine) as session:
+        session.execute(insert(User), rows)
+        session.commit()
+    return [len(rows), 0]
+
+
+@family.sync_variant("core_executemany")
+def core_executemany_sync(ctx: Context) -> list:
+    """connection.execute(insert(table), list_of_dicts), synchronous."""
+    rows = _rows(ctx)
+    with ctx.sync_engine.begin() as conn:
+        conn.execute(insert(models.users), rows)
+    return [len(rows), 0]
+
+
+@family.sync_variant("raw_driver")
+def raw_driver_sync(ctx: Context) -> list:
+    """The sync driver's own executemany."""
+    rows = [(r["username"], r["email"]) for r in _rows(ctx)]
+    ctx.raw.executemany(ctx.state["raw_insert"], rows)
+    ctx.raw.commit()
     ctx.count_statements(1)
     return [len(rows), 0]

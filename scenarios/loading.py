@@ -9,9 +9,11 @@ subqueryload 2, raw_driver 1 (one LEFT JOIN, grouped in Python).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload, subqueryload
+from sqlalchemy.orm import Session, joinedload, selectinload, subqueryload
 
 from bench.scenario import Context, Family, Param
 from scenarios import models
@@ -90,6 +92,10 @@ async def raw_driver(ctx: Context) -> list:
     rows = await ctx.raw.fetch(ctx.state["raw_sql"])
     await ctx.raw.commit()
     ctx.count_statements(1)
+    return _group_joined_rows(rows)
+
+
+def _group_joined_rows(rows) -> list:
     out: list = []
     for row in rows:
         user_id, username, post_id, title = row[0], row[1], row[4], row[5]
@@ -98,3 +104,38 @@ async def raw_driver(ctx: Context) -> list:
         if post_id is not None:
             out[-1][2].append((post_id, title))
     return out
+
+
+# -- the same loads, synchronous (psycopg-sync, pymysql, sqlite3) ---------------
+# Sync code needs no awaitable_attrs: touching user.posts lazy-loads it, one SELECT each.
+
+
+@family.sync_variant("lazy_n_plus_1")
+def lazy_n_plus_1_sync(ctx: Context) -> list:
+    """Implicit lazy loading, synchronous: one SELECT per user."""
+    with Session(ctx.sync_engine) as session:
+        return _shape(session.scalars(select(User).order_by(User.id)).all())
+
+
+def _sync_eager(option) -> Callable[[Context], list]:
+    def load(ctx: Context) -> list:
+        with Session(ctx.sync_engine) as session:
+            stmt = select(User).options(option(User.posts)).order_by(User.id)
+            return _shape(session.scalars(stmt).unique().all())
+
+    load.__doc__ = f"{option.__name__}, synchronous."
+    return load
+
+
+family.sync_variant("selectinload")(_sync_eager(selectinload))
+family.sync_variant("joinedload")(_sync_eager(joinedload))
+family.sync_variant("subqueryload")(_sync_eager(subqueryload))
+
+
+@family.sync_variant("raw_driver")
+def raw_driver_sync(ctx: Context) -> list:
+    """One LEFT JOIN on the bare sync driver, rows grouped by user in Python."""
+    rows = ctx.raw.fetch(ctx.state["raw_sql"])
+    ctx.raw.commit()
+    ctx.count_statements(1)
+    return _group_joined_rows(rows)

@@ -36,7 +36,7 @@ family = Family(
     unit="units",
     params=[
         Param("pool_size", int, quick=[5], standard=[1, 5, 10, 20], help="max connections"),
-        Param("concurrency", int, quick=[10, 50], standard=[1, 10, 50, 100],
+        Param("concurrency", int, quick=[10], standard=[1, 10, 50, 100],
               help="tasks sharing the pool"),
         Param("units", int, quick=[4], standard=[10], help="units of work per task per round"),
         Param("pool_timeout", float, quick=[5.0], help="seconds a checkout may wait"),
@@ -83,7 +83,7 @@ async def _run_tasks(ctx: Context, unit) -> list:
         for user_id in ids:
             try:
                 row = await unit(user_id, waits)
-            except (PoolTimeout, asyncio.TimeoutError):
+            except (TimeoutError, PoolTimeout):
                 timeouts += 1
                 continue
             if row != (user_id, f"user{user_id:07d}"):

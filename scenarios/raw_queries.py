@@ -4,19 +4,31 @@ Each round opens one connection (or session) and runs `ops` queries on it, as a
 request handler would. Queries:
 - pk_lookup: a single user by primary key (distinct ids, so the ORM's identity
   map never answers without SQL);
-- select_1: `SELECT 1`, the round trip with nothing to fetch or convert.
+- select_1: `SELECT 1`, the round trip with nothing to fetch or convert;
+- list_100: a page of 100 users (keyset, from a random id), the cost of rows;
+- aggregate: post counts of 100 users (COUNT ... GROUP BY), rows that are not entities.
+
+The sync baseline drivers (psycopg-sync, pymysql, sqlite3) run the same queries
+through the same layers in plain synchronous code: is async worth it here?
+Large results (stream vs fetch-all) are the result_streaming family.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
-from sqlalchemy import insert, literal_column, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bench.scenario import Context, Family, Param
 from scenarios import models
-from scenarios.models import User, users
+from scenarios._seed import seed_users_and_posts
+from scenarios.models import Post, User, posts, users
+
+PAGE = 100  # rows of a list_100 page, users of an aggregate window
+POSTS_PER_USER = 3
 
 family = Family(
     name="raw_queries",
@@ -26,71 +38,116 @@ family = Family(
         Param(
             "query",
             str,
-            quick=["pk_lookup", "select_1"],
-            choices=("pk_lookup", "select_1"),
-            help="pk_lookup: one user by primary key; select_1: SELECT 1",
+            quick=["pk_lookup", "select_1", "list_100", "aggregate"],
+            choices=("pk_lookup", "select_1", "list_100", "aggregate"),
+            help="pk_lookup: one user by id; select_1: SELECT 1; list_100: 100 users; "
+                 "aggregate: post counts of 100 users (GROUP BY)",
         ),
-        Param(
-            "users",
-            int,
-            quick=[1_000],
-            standard=[10_000],
-            full=[100_000],
-            help="rows seeded in the users table",
-        ),
-        Param(
-            "ops",
-            int,
-            quick=[100],
-            standard=[500],
-            full=[1_000],
-            help="queries per round, on one connection",
-        ),
+        Param("users", int, quick=[1_000], standard=[10_000], full=[100_000],
+              help="rows seeded in the users table (3 posts each)"),
+        Param("ops", int, quick=[20], standard=[200], full=[1_000],
+              help="queries per round, on one connection"),
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,
+    where=lambda p: p["users"] >= PAGE,
 )
 
-PK_SQL = f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = ?"
-PK_TEXT = text(f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = :id")
-SEED_BATCH = 5_000
+# One statement per query kind and layer. Raw SQL uses `?` (ctx.sql translates it).
+RAW_SQL = {
+    "pk_lookup": f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = ?",
+    "select_1": "SELECT 1",
+    "list_100": f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id >= ? "
+                f"ORDER BY id LIMIT {PAGE}",
+    "aggregate": f"SELECT user_id, COUNT(*) FROM {models.POSTS_TABLE} "
+                 "WHERE user_id BETWEEN ? AND ? GROUP BY user_id ORDER BY user_id",
+}
+TEXT_SQL = {
+    "pk_lookup": text(f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = :a"),
+    "select_1": text("SELECT 1"),
+    "list_100": text(f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id >= :a "
+                     f"ORDER BY id LIMIT {PAGE}"),
+    "aggregate": text(f"SELECT user_id, COUNT(*) FROM {models.POSTS_TABLE} "
+                      "WHERE user_id BETWEEN :a AND :b GROUP BY user_id ORDER BY user_id"),
+}
 
 
-def _pk_only(_driver, params) -> bool:
-    return params["query"] == "pk_lookup"
+def _core(query: str, args: tuple) -> Any:
+    """A Core select built per query, as application code writes it."""
+    if query == "pk_lookup":
+        return select(users.c.id, users.c.username, users.c.email).where(users.c.id == args[0])
+    if query == "select_1":
+        return select(literal_column("1"))
+    if query == "list_100":
+        return (select(users.c.id, users.c.username, users.c.email)
+                .where(users.c.id >= args[0]).order_by(users.c.id).limit(PAGE))
+    return (select(posts.c.user_id, func.count()).where(posts.c.user_id.between(*args))
+            .group_by(posts.c.user_id).order_by(posts.c.user_id))
+
+
+def _orm(query: str, args: tuple) -> Any:
+    """The ORM statement: entities where the query returns users, else ORM columns."""
+    if query == "pk_lookup":
+        return select(User).where(User.id == args[0])
+    if query == "list_100":
+        return select(User).where(User.id >= args[0]).order_by(User.id).limit(PAGE)
+    if query == "aggregate":
+        return (select(Post.user_id, func.count(Post.id)).where(Post.user_id.between(*args))
+                .group_by(Post.user_id).order_by(Post.user_id))
+    return select(literal_column("1"))
+
+
+def _shape(query: str, rows: list) -> Any:
+    """What every variant returns for one query: a value, or a list of plain tuples."""
+    if query == "select_1":
+        return rows[0][0]
+    if query == "pk_lookup":
+        return tuple(rows[0])
+    return [tuple(row) for row in rows]
+
+
+def _user_rows(query: str, result: Any) -> list:
+    """ORM results: users as (id, username, email), other rows as they are."""
+    if query in ("pk_lookup", "list_100"):
+        return [(u.id, u.username, u.email) for u in result.scalars()]
+    return list(result)
 
 
 @family.setup
 async def seed(ctx: Context) -> None:
     count = ctx.params["users"]
-    async with ctx.engine.begin() as conn:
-        for start in range(1, count + 1, SEED_BATCH):
-            stop = min(count, start + SEED_BATCH - 1)
-            await conn.execute(insert(users), [models.user_row(i) for i in range(start, stop + 1)])
+    await seed_users_and_posts(ctx, count, POSTS_PER_USER)
     rng = random.Random(ctx.state["seed"])
-    ctx.state["ids"] = rng.sample(range(1, count + 1), min(ctx.params["ops"], count))
-    # Queries per round beyond the table's size wrap around the sample.
-    ctx.state["ids"] = [
-        ctx.state["ids"][i % len(ctx.state["ids"])] for i in range(ctx.params["ops"])
-    ]
-    ctx.state["raw_pk_sql"] = ctx.sql(PK_SQL)
-    ctx.state["raw_select_1"] = ctx.sql("SELECT 1")
+    query, ops = ctx.params["query"], ctx.params["ops"]
+    if query == "select_1":
+        args = [()] * ops
+    elif query == "pk_lookup":
+        # Distinct ids while the table has them; beyond its size the sample wraps around.
+        ids = rng.sample(range(1, count + 1), min(ops, count))
+        args = [(ids[i % len(ids)],) for i in range(ops)]
+    elif query == "list_100":
+        args = [(rng.randint(1, count - PAGE + 1),) for _ in range(ops)]
+    else:
+        starts = [rng.randint(1, count - PAGE + 1) for _ in range(ops)]
+        args = [(start, start + PAGE - 1) for start in starts]
+    ctx.state["args"] = args
+    ctx.state["raw_sql"] = ctx.sql(RAW_SQL[query])
+
+
+def _bind(query: str, args: tuple) -> dict[str, Any]:
+    """text() parameters: :a (and :b) in the order of the raw SQL's placeholders."""
+    return dict(zip("ab", args, strict=False))
+
+
+# -- async variants ------------------------------------------------------------
 
 
 @family.variant("raw_driver")
 async def raw_driver(ctx: Context) -> list:
     """The driver alone: one fetch per query."""
-    raw = ctx.raw
-    out = []
-    if ctx.params["query"] == "select_1":
-        sql = ctx.state["raw_select_1"]
-        for _ in range(ctx.params["ops"]):
-            out.append((await raw.fetch(sql))[0][0])
-    else:
-        sql = ctx.state["raw_pk_sql"]
-        for user_id in ctx.state["ids"]:
-            out.append(tuple((await raw.fetch(sql, (user_id,)))[0]))
-    await raw.commit()  # end the driver's implicit transaction, as the pooled variants do
+    query, sql = ctx.params["query"], ctx.state["raw_sql"]
+    out = [_shape(query, await ctx.raw.fetch(sql, args)) for args in ctx.state["args"]]
+    await ctx.raw.commit()  # end the driver's implicit transaction, as the pooled variants do
     ctx.count_statements(len(out))
     return out
 
@@ -98,47 +155,32 @@ async def raw_driver(ctx: Context) -> list:
 @family.variant("text")
 async def text_query(ctx: Context) -> list:
     """connection.execute(text(...)): SQLAlchemy Core with hand-written SQL."""
-    out = []
+    query, stmt = ctx.params["query"], TEXT_SQL[ctx.params["query"]]
     async with ctx.engine.connect() as conn:
-        if ctx.params["query"] == "select_1":
-            for _ in range(ctx.params["ops"]):
-                out.append(await conn.scalar(text("SELECT 1")))
-        else:
-            for user_id in ctx.state["ids"]:
-                out.append(tuple((await conn.execute(PK_TEXT, {"id": user_id})).one()))
-    return out
+        return [_shape(query, (await conn.execute(stmt, _bind(query, args))).all())
+                for args in ctx.state["args"]]
 
 
 @family.variant("core_select")
 async def core_select(ctx: Context) -> list:
     """connection.execute(select(...)): a Core statement built per query, as apps write it."""
-    out = []
+    query = ctx.params["query"]
     async with ctx.engine.connect() as conn:
-        if ctx.params["query"] == "select_1":
-            for _ in range(ctx.params["ops"]):
-                out.append(await conn.scalar(select(literal_column("1"))))
-        else:
-            for user_id in ctx.state["ids"]:
-                stmt = select(users.c.id, users.c.username, users.c.email).where(
-                    users.c.id == user_id
-                )
-                out.append(tuple((await conn.execute(stmt)).one()))
-    return out
+        return [_shape(query, (await conn.execute(_core(query, args))).all())
+                for args in ctx.state["args"]]
 
 
 @family.variant("orm_select")
 async def orm_select(ctx: Context) -> list:
     """AsyncSession.execute(select(User)): ORM entities, one session per round."""
-    out = []
+    query = ctx.params["query"]
     async with AsyncSession(ctx.engine) as session:
-        if ctx.params["query"] == "select_1":
-            for _ in range(ctx.params["ops"]):
-                out.append(await session.scalar(select(literal_column("1"))))
-        else:
-            for user_id in ctx.state["ids"]:
-                user = (await session.execute(select(User).where(User.id == user_id))).scalar_one()
-                out.append((user.id, user.username, user.email))
-    return out
+        return [_shape(query, _user_rows(query, await session.execute(_orm(query, args))))
+                for args in ctx.state["args"]]
+
+
+def _pk_only(_driver, params) -> bool:
+    return params["query"] == "pk_lookup"
 
 
 @family.variant("orm_get", when=_pk_only)
@@ -146,7 +188,55 @@ async def orm_get(ctx: Context) -> list:
     """AsyncSession.get(User, id): the ORM's primary-key path."""
     out = []
     async with AsyncSession(ctx.engine) as session:
-        for user_id in ctx.state["ids"]:
+        for (user_id,) in ctx.state["args"]:
             user = await session.get(User, user_id)
             out.append((user.id, user.username, user.email))
     return out
+
+
+# -- the same work, synchronous (psycopg-sync, pymysql, sqlite3) ----------------
+
+
+@family.sync_variant("raw_driver")
+def raw_driver_sync(ctx: Context) -> list:
+    """The sync driver alone: one fetch per query."""
+    query, sql = ctx.params["query"], ctx.state["raw_sql"]
+    out = [_shape(query, ctx.raw.fetch(sql, args)) for args in ctx.state["args"]]
+    ctx.raw.commit()
+    ctx.count_statements(len(out))
+    return out
+
+
+@family.sync_variant("text")
+def text_sync(ctx: Context) -> list:
+    """connection.execute(text(...)), synchronous."""
+    query, stmt = ctx.params["query"], TEXT_SQL[ctx.params["query"]]
+    with ctx.sync_engine.connect() as conn:
+        return [_shape(query, conn.execute(stmt, _bind(query, args)).all())
+                for args in ctx.state["args"]]
+
+
+@family.sync_variant("core_select")
+def core_select_sync(ctx: Context) -> list:
+    """connection.execute(select(...)), synchronous."""
+    query = ctx.params["query"]
+    with ctx.sync_engine.connect() as conn:
+        return [_shape(query, conn.execute(_core(query, args)).all())
+                for args in ctx.state["args"]]
+
+
+@family.sync_variant("orm_select")
+def orm_select_sync(ctx: Context) -> list:
+    """Session.execute(select(User)), synchronous."""
+    query = ctx.params["query"]
+    with Session(ctx.sync_engine) as session:
+        return [_shape(query, _user_rows(query, session.execute(_orm(query, args))))
+                for args in ctx.state["args"]]
+
+
+@family.sync_variant("orm_get", when=_pk_only)
+def orm_get_sync(ctx: Context) -> list:
+    """Session.get(User, id), synchronous."""
+    with Session(ctx.sync_engine) as session:
+        return [(u.id, u.username, u.email)
+                for u in (session.get(User, user_id) for (user_id,) in ctx.state["args"])]

@@ -1,0 +1,183 @@
+"""concurrent_sessions: a request-per-session service's unit of work under load.
+
+One request, as a FastAPI handler with a session dependency would do it: open an
+AsyncSession, get a user, list the user's posts with selectinload, add a post,
+commit, close. One round serves `requests` requests, each on a different user,
+so every variant does the same work and reads the same data. Variants:
+- sequential: one request after another (concurrency is ignored: the baseline);
+- gather_N: all requests as tasks through asyncio.gather, at most N at a time;
+- shared_engine_one_session_each: N long-lived workers pull requests from a queue,
+  each request on a new session of the one shared engine (a server's worker pool);
+- raw_driver: the same N workers on bare connections with hand-written SQL.
+The engine's pool holds min(N, 20) connections (max_overflow 0): beyond that,
+requests queue for a connection, as they would in a service. Latency per request
+(p50/p95/p99) and requests/s come from the timed rounds.
+
+Sharing ONE AsyncSession between concurrent tasks is a bug SQLAlchemy does not
+always catch (concurrent reads may pass); concurrent add/commit fails. The
+harness records such a variant as an error case: see tests/fixtures_scenarios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bench.scenario import Context, Family, Param
+from bench.stats import percentiles
+from scenarios import models
+from scenarios._seed import seed_users_and_posts
+from scenarios.models import Post, User
+
+POSTS_PER_USER = 3
+REQUEST_TITLE = "request post"
+
+family = Family(
+    name="concurrent_sessions",
+    question="What throughput does a request-per-session service get, and how does latency "
+             "grow with load?",
+    unit="requests",
+    params=[
+        Param("concurrency", int, quick=[8], standard=[1, 8, 32, 128],
+              help="requests in flight at once"),
+        Param("requests", int, quick=[16], standard=[256], full=[1024],
+              help="requests per round, each on its own user"),
+    ],
+    ops=lambda p: p["requests"],
+    tables=models.metadata,
+    engine_options=lambda p: {"pool_size": min(p["concurrency"], 20), "max_overflow": 0,
+                              "pool_timeout": 60},
+)
+
+
+@family.setup
+async def seed(ctx: Context) -> None:
+    await seed_users_and_posts(ctx, ctx.params["requests"], POSTS_PER_USER)
+    ctx.state["raw"] = {
+        "user": ctx.sql(f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = ?"),
+        "posts": ctx.sql(f"SELECT id, title FROM {models.POSTS_TABLE} WHERE user_id = ? "
+                         "ORDER BY id"),
+        "insert": ctx.sql(f"INSERT INTO {models.POSTS_TABLE} (title, content, user_id) "
+                          "VALUES (?, ?, ?)"),
+    }
+
+
+@family.before_round
+async def forget_request_posts(ctx: Context) -> None:
+    async with ctx.engine.begin() as conn:
+        await conn.execute(delete(models.posts).where(models.posts.c.title == REQUEST_TITLE))
+
+
+def _record(ctx: Context, latencies: list[int]) -> None:
+    if not ctx.timed:
+        return
+    kept = ctx.case_state.setdefault("latencies", [])
+    kept.extend(latencies)
+    ctx.extra["latency_ns"] = percentiles(kept)
+    ctx.extra["requests"] = len(kept)
+
+
+async def _timed(latencies: list[int], request, user_id: int):
+    start = time.perf_counter_ns()
+    result = await request(user_id)
+    latencies.append(time.perf_counter_ns() - start)
+    return result
+
+
+def _orm_request(ctx: Context):
+    sessions = ctx.case_state.get("sessions")
+    if sessions is None:
+        sessions = ctx.case_state["sessions"] = async_sessionmaker(ctx.engine,
+                                                                   expire_on_commit=False)
+
+    async def request(user_id: int):
+        async with sessions() as session:
+            user = await session.get(User, user_id)
+            loaded = (await session.scalars(
+                select(User).options(selectinload(User.posts)).where(User.id == user_id))).one()
+            titles = [p.title for p in loaded.posts]
+            session.add(Post(title=REQUEST_TITLE, content="created by a request", user_id=user.id))
+            await session.commit()
+            return (user.id, user.username, titles)
+
+    return request
+
+
+async def _workers(ctx: Context, request) -> list:
+    """N long-lived workers pulling user ids from a queue."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for user_id in range(1, ctx.params["requests"] + 1):
+        queue.put_nowait(user_id)
+    latencies: list[int] = []
+    results: list = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            user_id = queue.get_nowait()
+            results.append(await _timed(latencies, request, user_id))
+
+    await asyncio.gather(*(worker() for _ in range(ctx.params["concurrency"])))
+    _record(ctx, latencies)
+    return sorted(results)
+
+
+@family.variant("sequential")
+async def sequential(ctx: Context) -> list:
+    """One request after another on one engine: no concurrency at all."""
+    request = _orm_request(ctx)
+    latencies: list[int] = []
+    results = [await _timed(latencies, request, u) for u in range(1, ctx.params["requests"] + 1)]
+    _record(ctx, latencies)
+    return sorted(results)
+
+
+@family.variant("gather_N")
+async def gather_n(ctx: Context) -> list:
+    """Every request a task, started together, at most N running (a semaphore)."""
+    request = _orm_request(ctx)
+    gate = asyncio.Semaphore(ctx.params["concurrency"])
+    latencies: list[int] = []
+
+    async def limited(user_id: int):
+        async with gate:
+            return await _timed(latencies, request, user_id)
+
+    results = await asyncio.gather(*(limited(u) for u in range(1, ctx.params["requests"] + 1)))
+    _record(ctx, latencies)
+    return sorted(results)
+
+
+@family.variant("shared_engine_one_session_each")
+async def shared_engine(ctx: Context) -> list:
+    """N workers, a new session per request, all on the one shared engine."""
+    return await _workers(ctx, _orm_request(ctx))
+
+
+@family.variant("raw_driver")
+async def raw_driver(ctx: Context) -> list:
+    """N workers on N bare connections (at most 20, like the engine's pool)."""
+    pool: asyncio.Queue | None = ctx.case_state.get("raw_pool")
+    if pool is None:
+        pool = asyncio.Queue()
+        for _ in range(min(ctx.params["concurrency"], 20)):
+            pool.put_nowait(await ctx.open_raw())
+        ctx.case_state["raw_pool"] = pool
+    sql = ctx.state["raw"]
+
+    async def request(user_id: int):
+        conn = await pool.get()
+        try:
+            user = (await conn.fetch(sql["user"], (user_id,)))[0]
+            posts = await conn.fetch(sql["posts"], (user_id,))
+            await conn.execute(sql["insert"], (REQUEST_TITLE, "created by a request", user_id))
+            await conn.commit()
+            ctx.count_statements(3)
+            return (user[0], user[1], [p[1] for p in posts])
+        finally:
+            pool.put_nowait(conn)
+
+    return await _workers(ctx, request)

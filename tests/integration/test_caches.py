@@ -1,0 +1,30 @@
+"""caches on every async driver: the same rows with and without each cache, and the
+application cache's statement count shows its hits."""
+
+import pytest
+
+from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
+
+PREPARED = {"asyncpg": {"asyncpg_prepared", "asyncpg_unprepared"},
+            "psycopg": {"psycopg_prepare_default", "psycopg_never_prepare"}}
+
+
+@pytest.mark.parametrize("driver", ASYNC_DRIVERS)
+def test_caches_quick_on_every_driver(driver, request, tmp_path):
+    doc = run_family(driver, url_for(driver, request, tmp_path), "caches", tmp_path,
+                     overrides={"ops": [20], "hot": [4]}, rounds=2)
+    for pattern in ("compiled", "prepared", "result"):
+        ran = {name: c for name, c in cases_by_variant(doc, cache=pattern).items()
+               if c["status"] != "skipped"}
+        for case in ran.values():
+            assert case["status"] == "ok", (pattern, case["variant"], case["error"])
+        assert len({c["extra"]["result_digest"] for c in ran.values()}) == 1, pattern
+        if pattern == "compiled":
+            assert set(ran) == {"raw_driver", "orm_cached", "orm_no_cache", "core_cached",
+                                "core_no_cache"}
+        if pattern == "prepared":
+            assert set(ran) == {"raw_driver"} | PREPARED.get(driver, set())
+        if pattern == "result":
+            # 4 distinct ids among 20 lookups: 4 misses reach the database, 16 hits do not
+            assert ran["app_dict_cache"]["statements_per_op"] == pytest.approx(4 / 20)
+            assert ran["database_every_time"]["statements_per_op"] == 1
