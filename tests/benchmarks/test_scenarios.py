@@ -1,0 +1,31 @@
+"""pytest-benchmark over the scenario modules' own variant code (no copied bodies): run
+with `make bench-ci` to measure, or within `make test` once each with --benchmark-disable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.drivers import get_driver
+from bench.scenario import RUN_PROFILES
+
+
+@pytest.fixture
+def driver_url(scenario_case, request, tmp_path) -> str:
+    """The driverless URL of the case's server (skips, or fails under BENCH_REQUIRE_SERVERS)."""
+    backend = get_driver(scenario_case[2]).backend
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    if backend == "mysql":
+        return request.getfixturevalue("mysql_url")
+    return f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+
+
+def test_scenario(async_benchmark, scenario_case, driver_url, request):
+    family, variant, driver, params = scenario_case
+    profile = RUN_PROFILES[request.config.getoption("--sqla-profile")]
+    data = async_benchmark.variant(family, variant, driver, driver_url, params,
+                                   rounds=profile.rounds, warmup_rounds=profile.warmup)
+    info = async_benchmark.benchmark.extra_info
+    assert info["scenario"] == family.name and info["variant"] == variant
+    assert info["statements_per_op"] is not None and info["statements_per_op"] > 0
+    assert data is not None  # every variant returns the data it produced
