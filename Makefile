@@ -11,6 +11,8 @@ NEW ?=
 REPORT_DIR ?= reports/latest
 STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
 URL_ARG := $(if $(URL),--url '$(URL)',)
+SCENARIOS ?=
+SCENARIO_ARGS := $(foreach s,$(SCENARIOS),--scenario $(s))
 
 .PHONY: install bench bench-all report compare test bench-ci lint clean
 
@@ -27,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 # is written anyway so the failure can be read there.
 bench: install
 	@out=results/$(STAMP)_$(DRIVER).json; \
-	$(BIN)/sqla-bench run --driver $(DRIVER) $(URL_ARG) --profile $(PROFILE) --output $$out; \
+	$(BIN)/sqla-bench run --driver $(DRIVER) $(URL_ARG) --profile $(PROFILE) $(SCENARIO_ARGS) --output $$out; \
 	status=$$?; \
 	if [ -s $$out ]; then $(BIN)/sqla-bench report $$out --output $(REPORT_DIR) || status=1; fi; \
 	exit $$status
@@ -38,7 +40,7 @@ bench-all: install
 	if [ -z "$$drivers" ]; then echo "no driver is usable: see sqla-bench doctor" >&2; exit 2; fi; \
 	for d in $$drivers; do \
 		out=results/$(STAMP)_$$d.json; \
-		$(BIN)/sqla-bench run --driver $$d --profile $(PROFILE) --output $$out || status=1; \
+		$(BIN)/sqla-bench run --driver $$d --profile $(PROFILE) $(SCENARIO_ARGS) --output $$out || status=1; \
 		[ -s $$out ] && files+=($$out); \
 	done; \
 	$(BIN)/sqla-bench report "$${files[@]}" --output $(REPORT_DIR) || status=1; \
@@ -58,6 +60,21 @@ compare: install
 test: install
 	@$(BIN)/pytest tests --benchmark-disable; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+# The pytest-benchmark suite, measuring: saved under .benchmarks/ and compared against
+# this machine's previous saved run when there is one (a >25% slower median fails).
+bench-ci: install
+	@compare=; machine=$$($(BIN)/python -c "from pytest_benchmark.utils import get_machine_id; print(get_machine_id())"); \
+	if ls .benchmarks/$$machine/*.json >/dev/null 2>&1; then \
+		compare="--benchmark-compare --benchmark-compare-fail=median:25%"; fi; \
+	$(BIN)/pytest tests/benchmarks --benchmark-autosave --benchmark-save-data \
+		--benchmark-group-by=group --benchmark-columns=median,iqr,ops,rounds \
+		--benchmark-json results/pytest-benchmark.json $$compare; \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make bench-ci: no benchmark collected" >&2; status=1; fi; \
+	if [ -s results/pytest-benchmark.json ]; then \
+		$(BIN)/sqla-bench report results/pytest-benchmark.json --output $(REPORT_DIR) || status=1; fi; \
 	exit $$status
 
 lint: install
