@@ -73,10 +73,13 @@ async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
             config = RunConfig(
                 driver=driver, url=url, families=[families["raw_queries"]], warmup=1,
                 rounds=rounds, variants=["raw_driver"],
-                overrides={"raw_queries": {"query": ["select_1"], "ops": [ops], "users": [10]}},
+                overrides={"raw_queries": {"query": ["select_1"], "ops": [ops]}},
                 output=Path(tmp) / f"overhead{repeat}.json",
             )
             doc = await Runner(config).run()
+            if len(doc["cases"]) != 1 or doc["cases"][0]["status"] != "ok":
+                raise RuntimeError(f"the runner's raw_driver select_1 case did not run: "
+                                   f"{[(c['status'], c['error']) for c in doc['cases']]}")
             runner_rates.append(doc["cases"][0]["throughput_per_s"])
     hand, runner = statistics.median(hand_rates), statistics.median(runner_rates)
     return {"hand_loop_per_s": hand, "runner_per_s": runner, "ratio": runner / hand}
