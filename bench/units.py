@@ -9,14 +9,20 @@ from __future__ import annotations
 MISSING = "–"
 
 
+def duration_unit(ns: float) -> tuple[float, str]:
+    """The divisor and label (s, ms, µs or ns) that keep `ns` readable."""
+    for limit, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+        if ns >= limit:
+            return limit, unit
+    return 1.0, "ns"
+
+
 def fmt_duration(ns: float | None) -> str:
     """Nanoseconds as ns, µs, ms or s."""
     if ns is None:
         return MISSING
-    for limit, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if ns >= limit:
-            return f"{ns / limit:.3g} {unit}"
-    return f"{ns:.3g} ns"
+    divisor, unit = duration_unit(ns)
+    return f"{ns / divisor:.3g} {unit}"
 
 
 def fmt_rate(per_s: float | None) -> str:

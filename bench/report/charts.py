@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
 from bench.report.model import FamilyView, Group, Run, per_op  # noqa: E402
+from bench.units import duration_unit  # noqa: E402
 
 plt.rcParams.update(
     {
@@ -47,14 +48,7 @@ PALETTE = [
 
 def time_unit(values_ns: Sequence[float]) -> tuple[float, str]:
     """The divisor and label that keep the largest value readable."""
-    top = max(values_ns) if len(values_ns) else 0
-    if top >= 1e9:
-        return 1e9, "s"
-    if top >= 1e6:
-        return 1e6, "ms"
-    if top >= 1e3:
-        return 1e3, "µs"
-    return 1.0, "ns"
+    return duration_unit(max(values_ns) if len(values_ns) else 0)
 
 
 def to_svg(fig: plt.Figure) -> Markup:
