@@ -13,11 +13,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bench import results
+from bench import results, storage
 from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
 from bench.scenario import (
@@ -99,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="results file (default: results/<UTC timestamp>_<driver>.json)",
     )
+    run.add_argument("--schedule", choices=("interleaved", "blocked"), default="interleaved",
+                     help="interleaved (default): rounds of a point's variants alternate in "
+                          "shuffled blocks; blocked: one variant after another, to compare")
+    run.add_argument("--no-count-calls", dest="count_calls", action="store_false",
+                     help="skip the untimed round that counts Python calls per operation")
+    run.add_argument("--label", help="how reports and compare name this run "
+                                     "(default: driver and start time)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
     run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
@@ -190,8 +196,7 @@ def _parse_params(pairs: list[str]) -> list[tuple[str, str]]:
     return parsed
 
 
-def _select_families(args: argparse.Namespace) -> list:
-    families = load_families(args.scenarios_path)
+def _select_families(args: argparse.Namespace, families: dict[str, Any]) -> list[Any]:
     for name in args.scenario:
         if name not in families:
             raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(families)}")
@@ -206,7 +211,8 @@ def _select_families(args: argparse.Namespace) -> list:
     return chosen
 
 
-def _overrides(families: list, pairs: list[tuple[str, str]]) -> dict[str, dict[str, list[Any]]]:
+def _overrides(families: list[Any],
+               pairs: list[tuple[str, str]]) -> dict[str, dict[str, list[Any]]]:
     """Apply each --param to every chosen family that has the parameter; unknown ones fail."""
     overrides: dict[str, dict[str, list[Any]]] = {}
     for key, value in pairs:
@@ -224,23 +230,21 @@ def _overrides(families: list, pairs: list[tuple[str, str]]) -> dict[str, dict[s
 def _output_path(args: argparse.Namespace) -> Path:
     if args.output is not None:
         results.check_writable(args.output)
-        return args.output
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path("results") / f"{stamp}_{args.driver}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+        return Path(args.output)
+    return storage.new_results_path(args.driver)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bench.console import print_summary
-    from bench.runner import RunConfig, RunInterrupted, Runner
+    from bench import progress
+    from bench.runner import RunConfig, Runner
 
     _check_limits(args)
     # SQLAlchemy's pool logs a traceback when it cannot close a connection a failed case
     # left broken; the case already records the error in one line.
     logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
     driver = get_driver(args.driver)
-    families = _select_families(args)
+    every_family = load_families(args.scenarios_path)  # once: a user's module runs once
+    families = _select_families(args, every_family)
     overrides = _overrides(families, _parse_params(args.param))
     url = resolve_url(driver, args.url)
     driver.require()
@@ -260,27 +264,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop=args.loop,
         output=output,
         profile_code=args.profile_code,
+        schedule=args.schedule,
+        count_calls=args.count_calls,
+        label=args.label,
     )
-    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    runner = Runner(config, progress=progress)
+    shown = progress.for_stream(args.quiet)
+    runner = Runner(config, progress=shown)
     if driver.is_sync:
         async_only = [f.name for f in families if not f.sync_variants]
-        with_sync = [f.name for f in load_families(args.scenarios_path).values()
-                     if f.sync_variants]
-        if not runner.groups:
+        with_sync = [f.name for f in every_family.values() if f.sync_variants]
+        if not runner.points:
             raise ScenarioError(
                 f"nothing to run: {driver.name} is a sync baseline driver and no chosen "
                 f"scenario has sync variants; these do: {', '.join(with_sync) or 'none'}")
-        if async_only and progress:
-            progress(f"sqla-bench: {driver.name} is a sync baseline; async-only scenarios "
-                     f"not run: {', '.join(async_only)}")
-    if not runner.groups:
+        if async_only:
+            shown.note(f"sqla-bench: {driver.name} is a sync baseline; async-only scenarios "
+                       f"not run: {', '.join(async_only)}")
+    if not runner.points:
         raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
+    with storage.OutputLock(output):  # a second run on the same file refuses at once
+        return _execute(runner, output, args.loop)
+
+
+def _execute(runner: Any, output: Path, loop: str) -> int:
+    """Run, print the table; a Ctrl-C keeps every finished point in the results file."""
+    from bench.console import print_summary
+    from bench.runner import RunInterrupted
+
     try:
-        doc = _run_loop(_stoppable(runner), args.loop)
+        doc = _run_loop(_stoppable(runner), loop)
     except (KeyboardInterrupt, RunInterrupted):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not cut the save
-        done = len(runner.doc.get("cases", []))
+        done = len(runner.doc["cases"]) if runner.doc else 0
         if runner.doc:
             runner.doc["run_status"] = "interrupted"
             results.write_atomic(output, runner.doc)
@@ -309,8 +324,8 @@ async def _stoppable(runner: Any) -> Any:
 
     def first_ctrl_c() -> None:
         runner.stop_requested = True
-        runner.progress("sqla-bench: stopping after the round in flight "
-                        "(Ctrl-C again to stop at once)")
+        runner.progress.note("sqla-bench: stopping after the round in flight "
+                             "(Ctrl-C again to stop at once)")
         loop.remove_signal_handler(signal.SIGINT)  # the next one is a KeyboardInterrupt
 
     loop.add_signal_handler(signal.SIGINT, first_ctrl_c)

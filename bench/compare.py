@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import results, stats
-from bench.console import fmt_params
+from bench.records import params_text as fmt_params
 from bench.units import fmt_duration
 
 SIGNIFICANCE = 0.01

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from bench.runner import RAW_VARIANT
+from bench.records import RunRecord, params_text
+from bench.summary import is_noisy
 from bench.units import fmt_duration, fmt_rate
 
 
-def fmt_params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items())
-
-
-def summary_table(doc: dict[str, Any]) -> Table:
-    """One row per case: per-op median and CI, throughput, statements, ratio to raw, flags."""
+def summary_table(doc: RunRecord) -> Table:
+    """One row per case: per-op median and CI, throughput, counts, CPU share, and the paired
+    ratio to the point's reference with its interval; flags for what to distrust."""
     cfg = doc["config"]
     table = Table(
-        title=f"sqla-bench · {cfg['driver']} · {cfg['url']} · profile {cfg['profile']} "
-        f"({cfg['rounds']} rounds)",
+        title=f"sqla-bench · {doc['label']} · {cfg.get('url')} · profile {cfg.get('profile')} "
+        f"({cfg.get('rounds')} rounds, {cfg.get('schedule', 'interleaved')})",
         title_justify="left",
     )
-    for column, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("scenario", "left"),
         ("params", "left"),
         ("variant", "left"),
@@ -31,18 +29,21 @@ def summary_table(doc: dict[str, Any]) -> Table:
         ("95% CI", "right"),
         ("throughput", "right"),
         ("stmts/op", "right"),
-        ("vs raw", "right"),
+        ("calls/op", "right"),
+        ("CPU", "right"),
+        ("vs ref (95% CI)", "right"),
         ("", "left"),
-    ):
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     skipped = sum(1 for case in doc["cases"] if case["status"] == "skipped")
     if skipped:
-        table.caption = (f"{skipped} variant(s) not applicable to this driver or parameter "
-                         "point are left out (status skipped in the results file)")
+        table.caption = (f"{skipped} variant(s) the driver cannot run are left out "
+                         "(status skipped in the results file, with the reason)")
     for case in doc["cases"]:
         if case["status"] == "skipped":
             continue
-        stats = case.get("stats")
+        stats = case["stats"]
         ops = case["ops_per_round"] or 1
         if stats:
             median = fmt_duration(stats["median"] / ops)
@@ -50,31 +51,41 @@ def summary_table(doc: dict[str, Any]) -> Table:
             ci = f"{fmt_duration(low)} – {fmt_duration(high)}"
         else:
             median = ci = "-"
-        ratio = case["extra"].get("ratio_to_raw")
         flags = []
         if case["status"] != "ok":
             flags.append(f"{case['status'].upper()}: {case['error']}")
-        if case.get("unstable"):
+        if stats and case["unstable"]:
             flags.append("unstable (CV {:.0%})".format(stats["cv"]))
+        if is_noisy(case):
+            flags.append(f"noisy ({case['noisy_rounds']} of {len(case['samples_ns'])} rounds "
+                         "waited for a CPU)")
         table.add_row(
             case["scenario"],
-            fmt_params(case["params"]),
+            params_text(case["params"]),
             case["variant"],
             median,
             ci,
             f"{fmt_rate(case['throughput_per_s'])} {case['unit']}"
-            if case["throughput_per_s"]
-            else "-",
+            if case["throughput_per_s"] else "-",
             "-" if case["statements_per_op"] is None else f"{case['statements_per_op']:g}",
-            "-"
-            if ratio is None
-            else ("1.00×" if case["variant"] == RAW_VARIANT else f"{ratio:.2f}×"),
+            "-" if case["calls_per_op"] is None else f"{case['calls_per_op']:,.0f}",
+            "-" if case["cpu_share"] is None else f"{case['cpu_share']:.0%}",
+            _ratio_cell(case),
             "; ".join(flags),
         )
     return table
 
 
-def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
+def _ratio_cell(case: dict[str, Any] | Any) -> str:
+    paired = case["paired"]
+    if paired is not None:
+        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
+    if case["reference"] == case["variant"] and case["status"] == "ok":
+        return "ref"
+    return "-"
+
+
+def print_summary(doc: RunRecord, console: Console | None = None) -> None:
     console = console or Console(width=200)
     console.print(summary_table(doc))
 

@@ -14,7 +14,7 @@ import asyncio
 import os
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +58,18 @@ def resolve_url(
     driver: Driver, url_text: str | None = None, env: dict[str, str] | None = None
 ) -> URL:
     """The SQLAlchemy URL for `driver`: from `url_text`, else the backend's default."""
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     if url_text is None:
         if driver.backend == "sqlite":
             return URL.create(driver.scheme, database=str(DEFAULT_SQLITE_FILE))
         env_var, fallback = DEFAULT_URLS[driver.backend]
-        url_text = env.get(env_var) or fallback
-        source = env_var if env.get(env_var) else "the default URL"
+        url_text = environ.get(env_var) or fallback
+        source = env_var if environ.get(env_var) else "the default URL"
     else:
         source = "--url"
     url = _parse(url_text, source)
-    backend, _, named_driver = url.drivername.partition("+")
-    backend = _BACKEND_ALIASES.get(backend)
+    named_backend, _, named_driver = url.drivername.partition("+")
+    backend = _BACKEND_ALIASES.get(named_backend)
     if backend is None:
         raise DatabaseError(
             f"{source} has unknown database {url.drivername.partition('+')[0]!r} in "
@@ -142,21 +142,30 @@ def _default_port(url: URL) -> int | str:
 def make_engine(
     driver: Driver, url: URL, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
 ) -> AsyncEngine:
-    """An AsyncEngine for the driver (a plain Engine for a sync driver), with the connect
-    timeout applied."""
-    if driver.name == "aiopg":
-        from bench.dialects import aiopg
+    """An AsyncEngine for an async driver, with the connect timeout applied."""
+    if driver.is_sync:
+        raise ValueError(f"{driver.name} is a sync driver: use make_sync_engine")
+    engine = create_async_engine(url, **_engine_arguments(driver, url, connect_timeout, options))
+    _watch_checkouts(engine)
+    return engine
 
-        aiopg.register()  # works even when the entry point is not installed
+
+def make_sync_engine(
+    driver: Driver, url: URL, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
+) -> sa.Engine:
+    """A plain Engine for a sync baseline driver, with the connect timeout applied."""
+    engine = sa.create_engine(url, **_engine_arguments(driver, url, connect_timeout, options))
+    _watch_checkouts(engine)
+    return engine
+
+
+def _engine_arguments(driver: Driver, url: URL, connect_timeout: float,
+                      options: dict[str, Any]) -> dict[str, Any]:
+    driver.register_dialect()  # works even when an entry point is not installed
     if driver.backend == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     connect_args = {**driver.connect_args(connect_timeout), **options.pop("connect_args", {})}
-    if driver.is_sync:
-        engine: Any = sa.create_engine(url, connect_args=connect_args, **options)
-    else:
-        engine = create_async_engine(url, connect_args=connect_args, **options)
-    _watch_checkouts(engine)
-    return engine
+    return {"connect_args": connect_args, **options}
 
 
 def core_engine(engine: AsyncEngine | sa.Engine) -> sa.Engine:
@@ -301,17 +310,30 @@ def _commit_if_needed(conn: Connection) -> None:
 # What the server is
 
 
+# The SQL that reads a server's version, per backend: one home for engine and raw reads.
+VERSION_SQL = {
+    "postgresql": "SHOW server_version",
+    "mysql": "SELECT VERSION()",
+    "sqlite": "SELECT sqlite_version()",
+}
+
+
+def describe_server(backend: str, version_text: object) -> dict[str, str]:
+    """Product and version from what VERSION_SQL returned."""
+    text = str(version_text)
+    if backend == "postgresql":
+        return {"product": "PostgreSQL", "version": text.split(" ")[0]}
+    if backend == "mysql":
+        product = "MariaDB" if "mariadb" in text.lower() else "MySQL"
+        return {"product": product, "version": text.split("-")[0]}
+    if backend == "sqlite":
+        return {"product": "SQLite", "version": text}
+    return {"product": backend, "version": "unknown"}
+
+
 def server_info(conn: Connection) -> dict[str, str]:
     """The server's product and version, read over an open connection."""
-    backend = conn.dialect.name
-    if backend == "postgresql":
-        version = conn.exec_driver_sql("SHOW server_version").scalar()
-        return {"product": "PostgreSQL", "version": str(version).split(" ")[0]}
-    if backend in ("mysql", "mariadb"):
-        version = str(conn.exec_driver_sql("SELECT VERSION()").scalar())
-        product = "MariaDB" if "mariadb" in version.lower() else "MySQL"
-        return {"product": product, "version": version.split("-")[0]}
-    if backend == "sqlite":
-        version = conn.exec_driver_sql("SELECT sqlite_version()").scalar()
-        return {"product": "SQLite", "version": str(version)}
-    return {"product": backend, "version": "unknown"}
+    backend = {"mariadb": "mysql"}.get(conn.dialect.name, conn.dialect.name)
+    if backend not in VERSION_SQL:
+        return {"product": backend, "version": "unknown"}
+    return describe_server(backend, conn.exec_driver_sql(VERSION_SQL[backend]).scalar())

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.database import describe_connect_error, mask, resolve_url
+from bench.database import VERSION_SQL, describe_connect_error, mask, resolve_url
 from bench.drivers import DRIVERS, Driver
-
-VERSION_SQL = {
-    "postgresql": "SHOW server_version",
-    "mysql": "SELECT VERSION()",
-    "sqlite": "SELECT sqlite_version()",
-}
+from bench.raw import maybe_await
 
 
 async def _check(driver: Driver, timeout: float) -> dict[str, Any]:
@@ -43,19 +37,14 @@ async def _check(driver: Driver, timeout: float) -> dict[str, Any]:
         async with asyncio.timeout(timeout + 1):
             raw = await driver.open_raw(url, timeout)
             try:
-                rows = await _maybe_await(raw.fetch(VERSION_SQL[driver.backend]))
+                rows = await maybe_await(raw.fetch(VERSION_SQL[driver.backend]))
                 check["server"] = str(rows[0][0])
             finally:
-                await _maybe_await(raw.close())
+                await maybe_await(raw.close())
         check["usable"] = True
     except Exception as exc:  # noqa: BLE001 - every driver raises its own kinds
         check["problem"] = describe_connect_error(exc, url)
     return check
-
-
-async def _maybe_await(value: Any) -> Any:
-    """The sync baselines' raw connections answer at once, the async ones later."""
-    return await value if inspect.isawaitable(value) else value
 
 
 def check_all(timeout: float = 3.0) -> list[dict[str, Any]]:

@@ -1,44 +1,78 @@
-"""The driver registry: one row per database driver the harness can measure.
+"""The driver registry: one row per database driver, holding every fact about it.
 
-Each row knows its backend, its SQLAlchemy URL scheme, the package that must
-import, how to pass a connect timeout, and how to open a *raw* connection: the
-bare driver, which every scenario family uses as its floor (`raw_driver`).
-
-Raw connections share one small interface (RawConnection) so a scenario writes
-its floor once for all drivers. The adapters are thin on purpose: one call into
-the driver per method, so the floor stays the driver's own cost.
+A row says which backend the driver talks to, its SQLAlchemy URL scheme, the package
+that must import, how it takes a connect timeout, how to open a *raw* connection (the
+bare driver every family uses as its floor), and what it can do (capabilities that
+variants ask for with `needs=`, e.g. COPY or server-side cursors). Nothing elsewhere
+decides anything by a driver's name: adding a driver on an existing backend is one
+row here (plus an adapter in bench/raw.py if its API is new) and one dependency line
+in pyproject.toml.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import inspect
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import URL
+
+from bench import raw
+from bench.raw import RawConnection
+
+BACKENDS = ("postgresql", "mysql", "sqlite")
+
+# What a driver may lack, as the reason a variant needing it is skipped on that driver:
+# "skipped: aiopg has no server-side cursors through SQLAlchemy".
+CAPABILITIES = {
+    "supports_copy": "no COPY",
+    "server_side_cursors": "no server-side cursors through SQLAlchemy",
+    "unprepared_connect_args": "no client-side prepared-statement cache to turn off",
+}
 
 
 class DriverNotInstalled(Exception):
     """The driver's package does not import; the message says how to install it."""
 
 
-@dataclass(frozen=True)
+class UnknownDriver(Exception):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
 class Driver:
     name: str
-    backend: str  # postgresql | mysql | sqlite
+    backend: str  # one of BACKENDS
     scheme: str  # SQLAlchemy URL drivername, e.g. "postgresql+asyncpg"
     module: str  # the package that must import for the driver to be usable
     distribution: str  # the PyPI distribution whose version is recorded
     placeholder: str  # raw SQL parameter style: "?", "%s" or "$n"
-    timeout_arg: str  # the driver's connect() keyword for a connect timeout
     open_raw: Callable[[URL, float], Awaitable[RawConnection]]
+    # The driver's connect() keyword for a connect timeout (None: no network, SQLite),
+    # and whether it takes whole seconds only (libpq, pymysql).
+    connect_timeout_arg: str | None
+    connect_timeout_whole_seconds: bool = False
     is_sync: bool = False
     # A sync driver's families still set up, reset and check their tables with their
     # async code: through this async driver of the same backend, outside the timing.
     async_sibling: str | None = None
+    # A module of ours whose register() adds the SQLAlchemy dialect (SQLAlchemy ships
+    # none for aiopg); called before an engine is made, so no entry point is needed.
+    dialect_module: str | None = None
+    # -- capabilities (see CAPABILITIES) ----------------------------------------------
+    supports_copy: bool = False  # the raw connection's native API has a COPY bulk path
+    server_side_cursors: bool = True  # stream() / stream_scalars() work through SQLAlchemy
+    # connect_args that turn the driver's client-side prepared-statement cache off
+    # (what PgBouncer in transaction mode needs); None: the driver has no such cache.
+    unprepared_connect_args: Mapping[str, Any] | None = field(default=None)
+
+    def has(self, capability: str) -> bool:
+        if capability not in CAPABILITIES:
+            raise ValueError(f"unknown driver capability {capability!r}; known: "
+                             f"{', '.join(CAPABILITIES)}")
+        return bool(getattr(self, capability))
 
     def installed(self) -> bool:
         try:
@@ -67,13 +101,16 @@ class Driver:
         except importlib.metadata.PackageNotFoundError:
             return None
 
+    def register_dialect(self) -> None:
+        if self.dialect_module is not None:
+            importlib.import_module(self.dialect_module).register()
+
     def connect_args(self, timeout: float) -> dict[str, Any]:
-        """connect_args for create_async_engine so SQLAlchemy connects with our timeout."""
-        if self.backend == "sqlite":
-            return {}  # a file opens at once; sqlite's "timeout" is a lock wait, not this
-        whole_seconds = self.name in ("psycopg", "psycopg-sync", "pymysql")
-        value: Any = max(1, round(timeout)) if whole_seconds else timeout
-        return {self.timeout_arg: value}
+        """connect_args for create_(async_)engine so SQLAlchemy connects with our timeout."""
+        if self.connect_timeout_arg is None:
+            return {}
+        value: Any = raw.whole_seconds(timeout) if self.connect_timeout_whole_seconds else timeout
+        return {self.connect_timeout_arg: value}
 
     def sql(self, text: str) -> str:
         """Translate raw SQL written with `?` placeholders into this driver's style."""
@@ -88,324 +125,17 @@ class Driver:
         return "".join(out)
 
 
-class RawConnection:
-    """The bare driver behind one small interface; `native` is the driver's own object."""
-
-    native: Any
-
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        raise NotImplementedError
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        raise NotImplementedError
-
-    async def commit(self) -> None:
-        """Commit the open transaction, where the driver opened one."""
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-
-class _AsyncpgRaw(RawConnection):
-    def __init__(self, conn: Any) -> None:
-        self.native = conn
-
-    async def fetch(self, sql, params=()):
-        return await self.native.fetch(sql, *params)
-
-    async def execute(self, sql, params=()):
-        await self.native.execute(sql, *params)
-
-    async def executemany(self, sql, rows):
-        await self.native.executemany(sql, list(rows))
-
-    async def close(self):
-        await self.native.close()
-
-
-class _CursorRaw(RawConnection):
-    """Drivers with a DBAPI-shaped async cursor (aiomysql, asyncmy, aiopg, psycopg)."""
-
-    def __init__(self, conn: Any, cursor: Any) -> None:
-        self.native = conn
-        self._cursor = cursor
-
-    async def fetch(self, sql, params=()):
-        await self._cursor.execute(sql, params)
-        return await self._cursor.fetchall()
-
-    async def execute(self, sql, params=()):
-        await self._cursor.execute(sql, params)
-
-    async def executemany(self, sql, rows):
-        await self._cursor.executemany(sql, list(rows))
-
-    async def commit(self):
-        await self.native.commit()
-
-    async def close(self):
-        # Drivers disagree on whether close() is awaitable; accept both.
-        for closing in (self._cursor.close, self.native.close):
-            outcome = closing()
-            if inspect.isawaitable(outcome):
-                await outcome
-
-
-class _AiopgRaw(_CursorRaw):
-    async def executemany(self, sql, rows):
-        # aiopg has no executemany: a loop of execute is what the driver offers.
-        for row in rows:
-            await self._cursor.execute(sql, row)
-
-    async def commit(self):
-        """aiopg connections are always in autocommit mode."""
-
-
-class _AiosqliteRaw(RawConnection):
-    def __init__(self, conn: Any) -> None:
-        self.native = conn
-
-    async def fetch(self, sql, params=()):
-        return await self.native.execute_fetchall(sql, params)
-
-    async def execute(self, sql, params=()):
-        await self.native.execute(sql, params)
-
-    async def executemany(self, sql, rows):
-        await self.native.executemany(sql, rows)
-
-    async def commit(self):
-        await self.native.commit()
-
-    async def close(self):
-        await self.native.close()
-
-
-class SyncRawConnection(RawConnection):
-    """A synchronous DBAPI connection for the sync baselines: the same methods, not
-    awaitable (sync variants call them directly, blocking, as sync code does)."""
-
-    def __init__(self, conn: Any) -> None:
-        self.native = conn
-        self._cursor = conn.cursor()
-
-    def fetch(self, sql, params=()):  # type: ignore[override]
-        self._cursor.execute(sql, params)
-        return self._cursor.fetchall()
-
-    def execute(self, sql, params=()):  # type: ignore[override]
-        self._cursor.execute(sql, params)
-
-    def executemany(self, sql, rows):  # type: ignore[override]
-        self._cursor.executemany(sql, list(rows))
-
-    def commit(self):  # type: ignore[override]
-        self.native.commit()
-
-    def close(self):  # type: ignore[override]
-        self._cursor.close()
-        self.native.close()
-
-
-def _server_args(url: URL) -> dict[str, Any]:
-    return {
-        "host": url.host or "127.0.0.1",
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "database": url.database,
-    }
-
-
-async def _open_asyncpg(url: URL, timeout: float) -> RawConnection:
-    import asyncpg
-
-    args = _server_args(url)
-    return _AsyncpgRaw(await asyncpg.connect(**args, timeout=timeout))
-
-
-async def _open_psycopg(url: URL, timeout: float) -> RawConnection:
-    import psycopg
-
-    args = _server_args(url)
-    args["dbname"] = args.pop("database")
-    args = {k: v for k, v in args.items() if v is not None}
-    conn = await psycopg.AsyncConnection.connect(**args, connect_timeout=max(1, round(timeout)))
-    return _CursorRaw(conn, conn.cursor())
-
-
-async def _open_aiopg(url: URL, timeout: float) -> RawConnection:
-    import aiopg
-
-    args = _server_args(url)
-    args["dbname"] = args.pop("database")
-    args = {k: v for k, v in args.items() if v is not None}
-    conn = await aiopg.connect(**args, timeout=timeout)
-    return _AiopgRaw(conn, await conn.cursor())
-
-
-async def _open_aiomysql(url: URL, timeout: float) -> RawConnection:
-    import aiomysql
-
-    args = _server_args(url)
-    args["db"] = args.pop("database")
-    args["password"] = args["password"] or ""
-    args["port"] = args["port"] or 3306
-    conn = await aiomysql.connect(**args, connect_timeout=timeout)
-    return _CursorRaw(conn, await conn.cursor())
-
-
-async def _open_asyncmy(url: URL, timeout: float) -> RawConnection:
-    import asyncmy
-
-    args = _server_args(url)
-    args["password"] = args["password"] or ""
-    args["port"] = args["port"] or 3306
-    conn = await asyncmy.connect(**args, connect_timeout=timeout)
-    return _CursorRaw(conn, conn.cursor())
-
-
-async def _open_aiosqlite(url: URL, timeout: float) -> RawConnection:
-    import aiosqlite
-
-    return _AiosqliteRaw(await aiosqlite.connect(url.database or ":memory:"))
-
-
-# Sync baselines: opening them blocks the loop for a moment, outside the timing.
-async def _open_psycopg_sync(url: URL, timeout: float) -> RawConnection:
-    import psycopg
-
-    args = _server_args(url)
-    args["dbname"] = args.pop("database")
-    args = {k: v for k, v in args.items() if v is not None}
-    return SyncRawConnection(psycopg.connect(**args, connect_timeout=max(1, round(timeout))))
-
-
-async def _open_pymysql(url: URL, timeout: float) -> RawConnection:
-    import pymysql
-
-    args = _server_args(url)
-    args["password"] = args["password"] or ""
-    args["port"] = args["port"] or 3306
-    return SyncRawConnection(pymysql.connect(**args, connect_timeout=max(1, round(timeout))))
-
-
-async def _open_sqlite3(url: URL, timeout: float) -> RawConnection:
-    import sqlite3
-
-    return SyncRawConnection(sqlite3.connect(url.database or ":memory:"))
-
-
-DRIVERS: dict[str, Driver] = {
-    d.name: d
-    for d in (
-        Driver(
-            "asyncpg",
-            "postgresql",
-            "postgresql+asyncpg",
-            "asyncpg",
-            "asyncpg",
-            "$n",
-            "timeout",
-            _open_asyncpg,
-        ),
-        Driver(
-            "psycopg",
-            "postgresql",
-            "postgresql+psycopg",
-            "psycopg",
-            "psycopg",
-            "%s",
-            "connect_timeout",
-            _open_psycopg,
-        ),
-        Driver(
-            "aiopg",
-            "postgresql",
-            "postgresql+aiopg",
-            "aiopg",
-            "aiopg",
-            "%s",
-            "timeout",
-            _open_aiopg,
-        ),
-        Driver(
-            "aiomysql",
-            "mysql",
-            "mysql+aiomysql",
-            "aiomysql",
-            "aiomysql",
-            "%s",
-            "connect_timeout",
-            _open_aiomysql,
-        ),
-        Driver(
-            "asyncmy",
-            "mysql",
-            "mysql+asyncmy",
-            "asyncmy",
-            "asyncmy",
-            "%s",
-            "connect_timeout",
-            _open_asyncmy,
-        ),
-        Driver(
-            "aiosqlite",
-            "sqlite",
-            "sqlite+aiosqlite",
-            "aiosqlite",
-            "aiosqlite",
-            "?",
-            "timeout",
-            _open_aiosqlite,
-        ),
-        Driver(
-            "psycopg-sync",
-            "postgresql",
-            "postgresql+psycopg",
-            "psycopg",
-            "psycopg",
-            "%s",
-            "connect_timeout",
-            _open_psycopg_sync,
-            is_sync=True,
-            async_sibling="psycopg",
-        ),
-        Driver(
-            "pymysql",
-            "mysql",
-            "mysql+pymysql",
-            "pymysql",
-            "pymysql",
-            "%s",
-            "connect_timeout",
-            _open_pymysql,
-            is_sync=True,
-            async_sibling="aiomysql",
-        ),
-        Driver(
-            "sqlite3",
-            "sqlite",
-            "sqlite+pysqlite",
-            "sqlite3",
-            "sqlite3",
-            "?",
-            "timeout",
-            _open_sqlite3,
-            is_sync=True,
-            async_sibling="aiosqlite",
-        ),
-    )
-}
-
-BACKENDS = ("postgresql", "mysql", "sqlite")
-
-
-class UnknownDriver(Exception):
-    pass
+DRIVERS: dict[str, Driver] = {}
+
+
+def register(driver: Driver) -> Driver:
+    """Add a row to the registry (the built-in rows below, or a test's toy driver)."""
+    if driver.backend not in BACKENDS:
+        raise ValueError(f"driver {driver.name}: unknown backend {driver.backend!r}")
+    if driver.is_sync and driver.async_sibling is None:
+        raise ValueError(f"sync driver {driver.name} needs an async_sibling for its hooks")
+    DRIVERS[driver.name] = driver
+    return driver
 
 
 def get_driver(name: str) -> Driver:
@@ -415,3 +145,72 @@ def get_driver(name: str) -> Driver:
         raise UnknownDriver(
             f"unknown driver {name!r}; known drivers: {', '.join(DRIVERS)}"
         ) from None
+
+
+def async_drivers(backend: str | None = None) -> list[str]:
+    """The async drivers (of one backend, when given), in registry order."""
+    return [d.name for d in DRIVERS.values()
+            if not d.is_sync and backend in (None, d.backend)]
+
+
+def sync_drivers() -> list[str]:
+    return [d.name for d in DRIVERS.values() if d.is_sync]
+
+
+def server_drivers() -> list[str]:
+    """The async drivers that talk to a database server over the network."""
+    return [d.name for d in DRIVERS.values() if not d.is_sync and d.connect_timeout_arg]
+
+
+# -- the rows ------------------------------------------------------------------------------
+
+register(Driver(
+    name="asyncpg", backend="postgresql", scheme="postgresql+asyncpg", module="asyncpg",
+    distribution="asyncpg", placeholder="$n", open_raw=raw.open_asyncpg,
+    connect_timeout_arg="timeout", supports_copy=True,
+    unprepared_connect_args={"prepared_statement_cache_size": 0},
+))
+register(Driver(
+    name="psycopg", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
+    distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg,
+    connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
+    unprepared_connect_args={"prepare_threshold": None},
+))
+register(Driver(
+    name="aiopg", backend="postgresql", scheme="postgresql+aiopg", module="aiopg",
+    distribution="aiopg", placeholder="%s", open_raw=raw.open_aiopg,
+    connect_timeout_arg="timeout", dialect_module="bench.dialects.aiopg",
+    server_side_cursors=False,  # psycopg2 has none in asynchronous mode
+))
+register(Driver(
+    name="aiomysql", backend="mysql", scheme="mysql+aiomysql", module="aiomysql",
+    distribution="aiomysql", placeholder="%s", open_raw=raw.open_aiomysql,
+    connect_timeout_arg="connect_timeout",
+))
+register(Driver(
+    name="asyncmy", backend="mysql", scheme="mysql+asyncmy", module="asyncmy",
+    distribution="asyncmy", placeholder="%s", open_raw=raw.open_asyncmy,
+    connect_timeout_arg="connect_timeout",
+))
+register(Driver(
+    name="aiosqlite", backend="sqlite", scheme="sqlite+aiosqlite", module="aiosqlite",
+    distribution="aiosqlite", placeholder="?", open_raw=raw.open_aiosqlite,
+    connect_timeout_arg=None,  # a file opens at once; sqlite's "timeout" is a lock wait
+))
+register(Driver(
+    name="psycopg-sync", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
+    distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg_sync,
+    connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
+    is_sync=True, async_sibling="psycopg",
+))
+register(Driver(
+    name="pymysql", backend="mysql", scheme="mysql+pymysql", module="pymysql",
+    distribution="pymysql", placeholder="%s", open_raw=raw.open_pymysql,
+    connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
+    is_sync=True, async_sibling="aiomysql",
+))
+register(Driver(
+    name="sqlite3", backend="sqlite", scheme="sqlite+pysqlite", module="sqlite3",
+    distribution="sqlite3", placeholder="?", open_raw=raw.open_sqlite3,
+    connect_timeout_arg=None, is_sync=True, async_sibling="aiosqlite",
+))

@@ -16,40 +16,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.database import resolve_url
 from bench.drivers import Driver, get_driver
 from bench.runner import RunConfig, Runner
 from bench.scenario import load_families
-
-
-async def _hand_loop(driver: Driver, native: Any, ops: int) -> None:
-    """SELECT 1, `ops` times, the way a person would write it for this driver."""
-    if driver.name == "asyncpg":
-        for _ in range(ops):
-            await native.fetch("SELECT 1")
-    elif driver.name == "aiosqlite":
-        for _ in range(ops):
-            await native.execute_fetchall("SELECT 1")
-    elif driver.name == "psycopg":
-        cursor = native.cursor()
-        for _ in range(ops):
-            await cursor.execute("SELECT 1")
-            await cursor.fetchall()
-        await native.commit()
-    else:  # aiopg, aiomysql, asyncmy: a DBAPI-shaped async cursor
-        cursor = await _maybe_await(native.cursor())
-        for _ in range(ops):
-            await cursor.execute("SELECT 1")
-            await cursor.fetchall()
-        if driver.name != "aiopg":
-            await native.commit()
-        await _maybe_await(cursor.close())
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if hasattr(value, "__await__") else value
 
 
 async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
@@ -61,11 +32,11 @@ async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
         for repeat in range(repeats):  # interleaved, so drift hits both sides alike
             raw = await driver.open_raw(url, 10.0)
             try:
-                await _hand_loop(driver, raw.native, ops)  # warmup
+                await raw.native_select_1(ops)  # warmup
                 samples = []
                 for _ in range(rounds):
                     start = time.perf_counter_ns()
-                    await _hand_loop(driver, raw.native, ops)
+                    await raw.native_select_1(ops)
                     samples.append(time.perf_counter_ns() - start)
             finally:
                 await raw.close()
@@ -74,13 +45,15 @@ async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
                 driver=driver, url=url, families=[families["raw_queries"]], warmup=1,
                 rounds=rounds, variants=["raw_driver"],
                 overrides={"raw_queries": {"query": ["select_1"], "ops": [ops]}},
-                output=Path(tmp) / f"overhead{repeat}.json",
+                output=Path(tmp) / f"overhead{repeat}.json", count_calls=False,
             )
             doc = await Runner(config).run()
             if len(doc["cases"]) != 1 or doc["cases"][0]["status"] != "ok":
                 raise RuntimeError(f"the runner's raw_driver select_1 case did not run: "
                                    f"{[(c['status'], c['error']) for c in doc['cases']]}")
-            runner_rates.append(doc["cases"][0]["throughput_per_s"])
+            rate = doc["cases"][0]["throughput_per_s"]
+            assert rate is not None  # an ok case has its throughput
+            runner_rates.append(rate)
     hand, runner = statistics.median(hand_rates), statistics.median(runner_rates)
     return {"hand_loop_per_s": hand, "runner_per_s": runner, "ratio": runner / hand}
 

@@ -9,7 +9,7 @@ frames by self time (library frames included, so SQLAlchemy shows up).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ async def capture(
     }
 
 
-def _library_frames(frame: Any, library: str):
+def _library_frames(frame: Any, library: str) -> Iterator[Any]:
     if frame is None:
         return
     if f"/{library}/" in (frame.file_path or ""):

@@ -13,16 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from bench import results, stats
+from bench.records import CaseRecord, new_case
 
 UNGROUPED = "pytest-benchmark"
 
 
-def convert(data: dict[str, Any]) -> dict[str, Any]:
+def convert(data: dict[str, Any], source: str = "the pytest-benchmark file") -> dict[str, Any]:
     benchmarks = data.get("benchmarks")
     if not isinstance(benchmarks, list) or not benchmarks:
-        raise results.ResultsFileError("the pytest-benchmark file holds no benchmarks")
-    drivers = {(b.get("extra_info") or {}).get("driver") for b in benchmarks}
-    cases = [_case(b, several_drivers=len(drivers) > 1) for b in benchmarks]
+        raise results.ResultsFileError(f"{source} holds no benchmarks")
+    if not all(isinstance(b, dict) for b in benchmarks):
+        raise results.ResultsFileError(f"{source} is malformed: a benchmark is not an object")
+    drivers = {_info(b).get("driver") for b in benchmarks}
+    cases = [_case(b, several_drivers=len(drivers) > 1, source=source) for b in benchmarks]
     machine = data.get("machine_info") or {}
     commit = data.get("commit_info") or {}
     only_driver = next(iter(drivers)) if len(drivers) == 1 else None
@@ -30,7 +33,8 @@ def convert(data: dict[str, Any]) -> dict[str, Any]:
         "schema_version": results.SCHEMA_VERSION,
         "tool_version": f"pytest-benchmark {data.get('version', '?')}",
         "run_id": f"pytest-benchmark-{data.get('datetime', '')}",
-        "created_at": data.get("datetime", ""),
+        "label": f"pytest-benchmark {data.get('datetime', '')}".strip(),
+        "created_at": str(data.get("datetime", "")),
         "run_status": "complete",
         "environment": {
             "python": machine.get("python_version"),
@@ -52,6 +56,7 @@ def convert(data: dict[str, Any]) -> dict[str, Any]:
             "warmup": None,
             "rounds": None,
             "seed": None,
+            "schedule": "interleaved",
             "scenario_filter": sorted({c["scenario"] for c in cases}),
         },
         "families": {},
@@ -59,43 +64,59 @@ def convert(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _case(bench: dict[str, Any], several_drivers: bool) -> dict[str, Any]:
-    info = bench.get("extra_info") or {}
+def _info(bench: dict[str, Any]) -> dict[str, Any]:
+    info = bench.get("extra_info")
+    return info if isinstance(info, dict) else {}
+
+
+def _case(bench: dict[str, Any], several_drivers: bool, source: str) -> CaseRecord:
+    info = _info(bench)
     raw = (bench.get("stats") or {}).get("data")
     if not raw:
         raise results.ResultsFileError(
-            f"benchmark {bench.get('name')!r} was saved without its rounds: use the "
-            "--benchmark-json output, or save with --benchmark-save-data"
+            f"benchmark {bench.get('name')!r} in {source} was saved without its rounds: use "
+            "the --benchmark-json output, or save with --benchmark-save-data"
         )
+    if not all(isinstance(s, (int, float)) and not isinstance(s, bool) and s >= 0 for s in raw):
+        raise results.ResultsFileError(f"benchmark {bench.get('name')!r} in {source} has "
+                                       "rounds that are not durations")
     params = dict(info.get("params") or bench.get("params") or {})
     if several_drivers and info.get("driver"):
         params["driver"] = info["driver"]
     ops = int(info.get("ops_per_round") or 1)
-    case = results.new_case(
-        info.get("scenario") or bench.get("group") or UNGROUPED,
-        info.get("variant") or bench.get("name", "?"),
+    case = new_case(
+        str(info.get("scenario") or bench.get("group") or UNGROUPED),
+        str(info.get("variant") or bench.get("name", "?")),
         params,
-        unit=info.get("unit") or "calls",
-        ops_per_round=ops,
-        driver=info.get("driver") or "?",
+        unit=str(info.get("unit") or "calls"),
+        ops_per_round=max(1, ops),
+        driver=str(info.get("driver") or "?"),
     )
     samples = [round(seconds * 1e9) for seconds in raw]
-    case.update(
-        status="ok",
-        samples_ns=samples,
-        stats=stats.summarize(samples),
-        statements_per_op=info.get("statements_per_op"),
-    )
-    case["unstable"] = stats.is_unstable(case["stats"])
-    case["throughput_per_s"] = ops / (case["stats"]["median"] / 1e9)
+    summary = stats.summarize(samples)
+    case["status"] = "ok"
+    case["samples_ns"] = samples
+    case["stats"] = summary
+    case["unstable"] = stats.is_unstable(summary["cv"])
+    if summary["median"] > 0:
+        case["throughput_per_s"] = case["ops_per_round"] / (summary["median"] / 1e9)
+    # What sqla-bench's plug-in recorded beside the rounds: counts, blocks, paired ratio.
+    for key in ("statements_per_op", "calls_per_op", "cpu_share", "reference", "paired"):
+        if info.get(key) is not None:
+            case[key] = info[key]
+    blocks = info.get("blocks")
+    if isinstance(blocks, list) and len(blocks) == len(samples):
+        case["blocks"] = blocks
+    case["extra"].update(info.get("extra") or {})
     case["extra"]["pytest_name"] = bench.get("fullname") or bench.get("name")
     return case
 
 
 def _server(machine: dict[str, Any], driver: str | None,
             benchmarks: list[dict[str, Any]]) -> dict[str, Any]:
-    servers = machine.get("sqla_bench_servers") or {}
-    if driver is None or not servers:
+    """The server, when every benchmark of the one driver met the same one."""
+    if driver is None:
         return {}
-    backend = next(((b.get("extra_info") or {}).get("backend") for b in benchmarks), None)
-    return servers.get(backend) or {}
+    servers = [_info(b).get("server") for b in benchmarks]
+    first = servers[0] if servers and isinstance(servers[0], dict) else {}
+    return first if all(s == first for s in servers) else {}

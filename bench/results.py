@@ -1,80 +1,155 @@
-"""The results file: one JSON document per run, schema_version 1.
+"""The results file: one JSON document per run (bench.records types its contents).
 
-A run is written after every finished case with an atomic replace (write a
-temporary file beside the target, fsync, rename), so an interrupted run leaves
-a valid file holding every case it finished. Readers refuse files they do not
-understand with a ResultsFileError whose message is one line for the user.
+Format history (`schema_version`):
+  1  sqla-bench 0.1: cases measured one variant after another (blocked rounds);
+     `extra.ratio_to_raw` was a ratio of medians.
+  2  sqla-bench 0.2: interleaved rounds. A case adds `blocks` (the block of each
+     sample), `cpu_ns` and `wait_ns` per round, `noisy_rounds`, `cpu_share`,
+     `calls_per_op`, its point's `reference` and `paired` (the per-block ratios to it
+     with median and bootstrap CI); the run adds `label`, `config.schedule` and
+     `families.*.reference`.
+Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
+version did not measure are empty. Newer files are refused.
+
+A run is written after every finished parameter point with an atomic replace (write
+a temporary file beside the target, fsync, rename), so an interrupted run, or a disk
+that fills, leaves a valid file holding every point it finished. Readers refuse files
+they do not understand with a ResultsFileError whose message is one line.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-SCHEMA_VERSION = 1
+from bench.records import CaseRecord, RunRecord
+
+SCHEMA_VERSION = 2
 CASE_STATUSES = ("ok", "error", "wrong", "skipped")
-
-REQUIRED_TOP = (
-    "schema_version",
-    "tool_version",
-    "run_id",
-    "created_at",
-    "environment",
-    "config",
-    "cases",
-)
-REQUIRED_CASE = ("scenario", "variant", "params", "status", "samples_ns")
 
 
 class ResultsFileError(Exception):
     """A results file that cannot be read or written; the message is for the user."""
 
 
-def new_case(
-    scenario: str,
-    variant: str,
-    params: dict[str, Any],
-    *,
-    unit: str,
-    ops_per_round: int,
-    driver: str,
-) -> dict[str, Any]:
-    """A case record with every field of the schema present, not yet measured."""
-    return {
-        "scenario": scenario,
-        "variant": variant,
-        "params": dict(params),
-        "driver": driver,
-        "status": "skipped",
-        "error": None,
-        "unit": unit,
-        "ops_per_round": ops_per_round,
-        "statements_per_op": None,
-        "samples_ns": [],
-        "stats": None,
-        "unstable": False,
-        "throughput_per_s": None,
-        "extra": {},
-    }
-
-
-def case_key(case: dict[str, Any], driver: str | None = None) -> tuple:
+def case_key(case: CaseRecord, driver: str | None = None) -> tuple[Any, ...]:
     """How cases are paired across runs: (scenario, variant, params, driver)."""
     params = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in case["params"].items()))
     return (case["scenario"], case["variant"], params, driver or case.get("driver"))
 
 
-def validate(data: Any, source: str = "results file") -> dict[str, Any]:
-    """Check the shape of a parsed results document; raise ResultsFileError if it is off."""
+# -- migrations: each takes a document of version N and returns version N + 1 ---------------
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    config = doc.setdefault("config", {})
+    config.setdefault("schedule", "blocked")  # version 1 measured one variant at a time
+    doc.setdefault("label", f"{config.get('driver', '?')} {doc.get('created_at', '')}".strip())
+    for meta in (doc.get("families") or {}).values():
+        if isinstance(meta, dict):
+            meta.setdefault("reference", ["raw_driver"])
+    for case in doc.get("cases", []):
+        if not isinstance(case, dict):
+            continue  # validation names it
+        for name, empty in (("reference", None), ("calls_per_op", None), ("blocks", []),
+                            ("cpu_ns", []), ("wait_ns", None), ("paired", None),
+                            ("noisy_rounds", 0), ("cpu_share", None),
+                            ("statements_per_op", None), ("throughput_per_s", None),
+                            ("unstable", False), ("stats", None), ("error", None),
+                            ("extra", {}), ("unit", ""), ("ops_per_round", 1)):
+            case.setdefault(name, empty)
+    doc["schema_version"] = 2
+    return doc
+
+
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+# -- validation ---------------------------------------------------------------------------
+
+_NUMBER = (int, float)
+_TOP_FIELDS: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,), "tool_version": (str,), "run_id": (str,), "label": (str,),
+    "created_at": (str,), "environment": (dict,), "config": (dict,), "cases": (list,),
+}
+_CASE_FIELDS: dict[str, tuple[type, ...]] = {
+    "scenario": (str,), "variant": (str,), "params": (dict,), "status": (str,),
+    "samples_ns": (list,), "blocks": (list,), "cpu_ns": (list,), "extra": (dict,),
+    "unit": (str,), "ops_per_round": (int,), "noisy_rounds": (int,), "unstable": (bool,),
+}
+_OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
+    "error": (str,), "reference": (str,), "statements_per_op": _NUMBER,
+    "calls_per_op": _NUMBER, "wait_ns": (list,), "stats": (dict,), "paired": (dict,),
+    "cpu_share": _NUMBER, "throughput_per_s": _NUMBER, "driver": (str,),
+}
+_STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
+                 "ci95_low", "ci95_high")
+_PAIRED_FIELDS = ("median", "ci95_low", "ci95_high")
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in kinds:
+        return False  # JSON true is not a number or a count
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, kinds)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(_is(v, _NUMBER) for v in value)
+
+
+def _check_case(case: Any, index: int, source: str) -> None:
+    where = f"{source} is malformed: case {index}"
+    if not isinstance(case, dict):
+        raise ResultsFileError(f"{where} is not an object")
+    for name, kinds in _CASE_FIELDS.items():
+        if name not in case:
+            raise ResultsFileError(f"{where} lacks {name}")
+        if not _is(case[name], kinds):
+            raise ResultsFileError(f"{where} has a {name} of the wrong type")
+    for name, kinds in _OPTIONAL_CASE_FIELDS.items():
+        if case.get(name) is not None and not _is(case[name], kinds):
+            raise ResultsFileError(f"{where} has a {name} of the wrong type")
+    if case["status"] not in CASE_STATUSES:
+        raise ResultsFileError(f"{where} has status {case['status']!r}")
+    if case["ops_per_round"] < 1:
+        raise ResultsFileError(f"{where} has ops_per_round {case['ops_per_round']}")
+    for name in ("samples_ns", "blocks", "cpu_ns"):
+        if not _numbers(case[name]):
+            raise ResultsFileError(f"{where} has a {name} that is not a list of numbers")
+    if case.get("wait_ns") is not None and not _numbers(case["wait_ns"]):
+        raise ResultsFileError(f"{where} has a wait_ns that is not a list of numbers")
+    if case["blocks"] and len(case["blocks"]) != len(case["samples_ns"]):
+        raise ResultsFileError(f"{where} has {len(case['blocks'])} blocks for "
+                               f"{len(case['samples_ns'])} samples")
+    stats = case.get("stats")
+    if stats is not None and not all(_is(stats.get(k), _NUMBER) for k in _STATS_FIELDS):
+        raise ResultsFileError(f"{where} has incomplete stats")
+    if case["status"] == "ok" and (stats is None or not case["samples_ns"]):
+        raise ResultsFileError(f"{where} is ok but has no timings")
+    paired = case.get("paired")
+    if paired is not None and not (
+        _is(paired.get("reference"), (str,)) and _numbers(paired.get("ratios"))
+        and all(_is(paired.get(k), _NUMBER) for k in _PAIRED_FIELDS)
+    ):
+        raise ResultsFileError(f"{where} has a malformed paired ratio")
+
+
+def validate(data: Any, source: str = "results file") -> RunRecord:
+    """Check a parsed results document, migrating an older version; raise
+    ResultsFileError (one line) when it is not one this sqla-bench can read."""
     if not isinstance(data, dict):
         raise ResultsFileError(
             f"{source} is not a sqla-bench results file (top level is not an object)"
         )
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ResultsFileError(f"{source} is not a sqla-bench results file (no schema_version)")
     if version > SCHEMA_VERSION:
         raise ResultsFileError(
@@ -83,24 +158,26 @@ def validate(data: Any, source: str = "results file") -> dict[str, Any]:
         )
     if version < 1:
         raise ResultsFileError(f"{source} has unknown schema_version {version}")
-    missing = [k for k in REQUIRED_TOP if k not in data]
+    if not isinstance(data.get("cases"), list):
+        raise ResultsFileError(f"{source} is malformed: 'cases' is missing or not a list")
+    while data["schema_version"] < SCHEMA_VERSION:
+        data = _MIGRATIONS[data["schema_version"]](data)
+    missing = [k for k in _TOP_FIELDS if k not in data]
     if missing:
         raise ResultsFileError(f"{source} is incomplete: missing {', '.join(missing)}")
-    if not isinstance(data["cases"], list):
-        raise ResultsFileError(f"{source} is malformed: 'cases' is not a list")
+    for name, kinds in _TOP_FIELDS.items():
+        if not _is(data[name], kinds):
+            raise ResultsFileError(f"{source} is malformed: {name} has the wrong type")
+    if not isinstance(data.get("families", {}), dict):
+        raise ResultsFileError(f"{source} is malformed: families has the wrong type")
     for index, case in enumerate(data["cases"]):
-        if not isinstance(case, dict) or any(k not in case for k in REQUIRED_CASE):
-            raise ResultsFileError(f"{source} is malformed: case {index} lacks required fields")
-        if case["status"] not in CASE_STATUSES:
-            raise ResultsFileError(
-                f"{source} is malformed: case {index} has status {case['status']!r}"
-            )
-    return data
+        _check_case(case, index, source)
+    data.setdefault("families", {})
+    data.setdefault("run_status", "complete")
+    return cast(RunRecord, data)
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a results file."""
-    path = Path(path)
+def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -114,32 +191,40 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
             f"{path} is not a sqla-bench results file (not UTF-8 text)"
         ) from None
     try:
-        data = json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
             "truncated or not a results file"
         ) from None
-    return validate(data, source=str(path))
+    except (ValueError, RecursionError):
+        raise ResultsFileError(f"{path} is not a sqla-bench results file "
+                               "(numbers it cannot hold, or nested too deep)") from None
 
 
-def load_any(path: str | os.PathLike) -> dict[str, Any]:
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"JSON has {name}")  # NaN and Infinity are not JSON: we never write them
+
+
+def load(path: str | os.PathLike[str]) -> RunRecord:
+    """Read and validate a sqla-bench results file."""
+    return validate(_read_json(Path(path)), source=str(path))
+
+
+def load_any(path: str | os.PathLike[str]) -> RunRecord:
     """Read a sqla-bench results file, or a pytest-benchmark JSON file converted into one."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return load(path)  # load() states what is wrong with the file, in one line
+    data = _read_json(path)
     if isinstance(data, dict) and "benchmarks" in data and "schema_version" not in data:
         from bench.pytest_json import convert  # pytest-benchmark's --benchmark-json output
 
-        return validate(convert(data), source=str(path))
+        return validate(convert(data, source=str(path)), source=str(path))
     return validate(data, source=str(path))
 
 
-def write_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
+def write_atomic(path: str | os.PathLike[str], data: RunRecord | dict[str, Any]) -> None:
     """Replace `path` with `data` as JSON in one rename: readers never see half a file,
-    and a failed write leaves the previous version in place."""
+    and a failed write (a full disk, say) leaves the previous version in place."""
     path = Path(path)
     text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False, default=_json_default)
     try:
@@ -147,6 +232,7 @@ def write_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
     except OSError as exc:
         raise ResultsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; results are for reading
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -160,7 +246,13 @@ def write_atomic(path: str | os.PathLike, data: dict[str, Any]) -> None:
         raise
 
 
-def check_writable(path: str | os.PathLike) -> None:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail early, before any measurement, if the results file could not be written:
     by trying, since permission bits do not tell (root, read-only mounts)."""
     path = Path(path)

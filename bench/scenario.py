@@ -12,25 +12,28 @@ A scenario module declares one `Family` and decorates plain async functions:
     )
 
     @family.setup
-    async def seed(ctx): ...            # once per parameter combination, untimed
+    async def seed(ctx): ...            # once per parameter point, untimed
 
-    @family.variant("raw_driver")
+    @family.variant(RAW_VARIANT, raw=True)
     async def raw_driver(ctx): ...      # one timed round; returns the data it produced
 
-Every variant of one parameter combination must return the same data (after
-`normalize`); the runner marks a variant whose data differs as `wrong`.
-The runner owns the timing, engines, statement counting, tables and errors;
-a scenario owns only the work.
+Every variant of one parameter point must return the same data (after `normalize`);
+the runner marks a variant whose data differs from the family's reference as `wrong`.
+The reference (`raw_driver` unless the family names another) is also what every
+variant's time is read against: the paired ratio. The runner owns the timing,
+engines, statement counting, tables and errors; a scenario owns only the work.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import itertools
 import pkgutil
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,9 +43,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.drivers import Driver, RawConnection
+from bench import stats
+from bench.drivers import CAPABILITIES, Driver
+from bench.raw import RawConnection, SyncRawConnection
 
 PROFILES = ("quick", "standard", "full")
+# The bare driver doing a family's work: the floor SQLAlchemy's cost is read against,
+# and every family's reference unless it names its own.
+RAW_VARIANT = "raw_driver"
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,10 @@ class RunProfile:
     rounds: int
 
 
+# Interleaved rounds are short and many: a block is one round of every variant, and
+# the per-block ratios are the samples, so quick takes 20 of them.
 RUN_PROFILES = {
-    "quick": RunProfile("quick", warmup=1, rounds=10),
+    "quick": RunProfile("quick", warmup=2, rounds=20),
     "standard": RunProfile("standard", warmup=5, rounds=50),
     "full": RunProfile("full", warmup=10, rounds=200),
 }
@@ -94,10 +104,12 @@ class Param:
                 value: Any = lowered in ("1", "true", "yes", "on")
             else:
                 value = self.type(text.strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ScenarioError(
                 f"parameter {self.name} takes {self.type.__name__} values, not {text!r}"
             ) from None
+        if isinstance(value, float) and value != value:  # NaN matches no grid value
+            raise ScenarioError(f"parameter {self.name} takes numbers, not {text!r}")
         if self.choices is not None and value not in self.choices:
             raise ScenarioError(
                 f"parameter {self.name} takes one of {', '.join(map(str, self.choices))}, "
@@ -108,21 +120,35 @@ class Param:
 
 Work = Callable[["Context"], Awaitable[Any]]
 SyncWork = Callable[["Context"], Any]
+EngineOptions = Mapping[str, Any] | Callable[[Driver, Mapping[str, Any]], Mapping[str, Any]]
 
 
 @dataclass
 class Variant:
     name: str
-    fn: Work
-    uses_raw: bool  # open a raw driver connection for this case (ctx.raw)
-    engine_options: dict[str, Any]
-    when: Callable[[Driver, Mapping[str, Any]], bool] | None
+    fn: Callable[[Context], Any]
+    raw: bool  # the case opens a raw driver connection (ctx.raw)
+    engine_options: EngineOptions
+    only: dict[str, tuple[Any, ...]]  # parameter -> the values this variant takes
+    needs: tuple[str, ...]  # driver capabilities (bench.drivers.CAPABILITIES)
     check: bool  # take part in the cross-variant correctness check
     doc: str
     is_sync: bool = False  # a plain function for the sync baseline drivers
 
-    def applies(self, driver: Driver, params: Mapping[str, Any]) -> bool:
-        return self.when is None or bool(self.when(driver, params))
+    def takes(self, params: Mapping[str, Any]) -> bool:
+        """Whether this parameter point is one the variant is written for."""
+        return all(params.get(name) in values for name, values in self.only.items())
+
+    def lacking(self, driver: Driver) -> str | None:
+        """Why the driver cannot run this variant, or None when it can."""
+        for capability in self.needs:
+            if not driver.has(capability):
+                return f"{driver.name} has {CAPABILITIES[capability]}"
+        return None
+
+    def options_for(self, driver: Driver, params: Mapping[str, Any]) -> dict[str, Any]:
+        options = self.engine_options
+        return dict(options(driver, params) if callable(options) else options)
 
 
 @dataclass
@@ -137,6 +163,14 @@ class Family:
     where: Callable[[Mapping[str, Any]], bool] | None = None  # prune grid combinations
     normalize: Callable[[Any], Any] | None = None
     measure_memory: bool = False  # one extra untimed round under tracemalloc
+    # The variant every other one is read against (paired ratios, the data check): the
+    # first of these names that runs at a parameter point.
+    reference: str | tuple[str, ...] = RAW_VARIANT
+    # Hold connections only while a variant's round runs: after each round the case's
+    # pools and raw connections are closed, and an untimed round warms them again before
+    # the next timed one. For families whose variants cannot all hold their connections
+    # at once under the server's max_connections (pool_sizing).
+    release_between_rounds: bool = False
     variants: dict[str, Variant] = field(default_factory=dict)
     # The same work in plain synchronous code, run on the sync baseline drivers
     # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"
@@ -152,7 +186,7 @@ class Family:
     # -- decorators -------------------------------------------------------
 
     def setup(self, fn: Work) -> Work:
-        """Once per parameter combination, before its cases: seed data, untimed."""
+        """Once per parameter point, before its cases: seed data, untimed."""
         self.setup_fn = fn
         return fn
 
@@ -161,22 +195,23 @@ class Family:
         return fn
 
     def case_setup(self, fn: Work) -> Work:
-        """Before each case's first round, untimed, with ctx.variant set: per-variant
+        """When a variant's case opens, untimed, with ctx.variant set: per-variant
         resources (a server process, say). Keep them in ctx.case_state."""
         self.case_setup_fn = fn
         return fn
 
     def case_teardown(self, fn: Work) -> Work:
-        """After each case, also a failed one: release what case_setup made."""
+        """When a case closes, also a failed one: release what case_setup made."""
         self.case_teardown_fn = fn
         return fn
 
     def before_round(self, fn: Work) -> Work:
-        """Before every round, untimed: put the tables back the way a round expects."""
+        """Before every round, untimed: put the tables back the way a round expects.
+        Rounds of different variants interleave, so reset whatever any variant changes."""
         self.before_round_fn = fn
         return fn
 
-    def after_round(self, fn: Callable[[Context, Any], Awaitable[None]]) -> Callable:
+    def after_round(self, fn: Callable[[Context, Any], Awaitable[None]]) -> Callable[..., Any]:
         """After every round, untimed, with the round's data: verify what the round left
         in the database (raise to record the case as an error)."""
         self.after_round_fn = fn
@@ -186,47 +221,66 @@ class Family:
         self,
         name: str,
         *,
-        uses_raw: bool | None = None,
-        engine_options: dict[str, Any] | None = None,
-        when: Callable[[Driver, Mapping[str, Any]], bool] | None = None,
+        raw: bool = False,
+        engine_options: EngineOptions | None = None,
+        only: Mapping[str, Any] | None = None,
+        needs: Iterable[str] = (),
         check: bool = True,
     ) -> Callable[[Work], Work]:
-        """An async variant: one call is one timed round on an async driver."""
-        return self._registrar(self.variants, name, uses_raw, engine_options, when, check)
+        """An async variant: one call is one timed round on an async driver.
+
+        raw: the case opens a raw driver connection (ctx.raw) beside its engine.
+        only: the parameter values the variant is written for, e.g. {"operation": "list"}
+            or {"pattern": ("grouping", "savepoints")}; other points do not plan it.
+        needs: driver capabilities it uses, e.g. ("supports_copy",); a driver without
+            one records the case as skipped, with the reason.
+        """
+        return self._registrar(self.variants, name, raw, engine_options, only, needs, check)
 
     def sync_variant(
         self,
         name: str,
         *,
-        uses_raw: bool | None = None,
-        engine_options: dict[str, Any] | None = None,
-        when: Callable[[Driver, Mapping[str, Any]], bool] | None = None,
+        raw: bool = False,
+        engine_options: EngineOptions | None = None,
+        only: Mapping[str, Any] | None = None,
+        needs: Iterable[str] = (),
         check: bool = True,
     ) -> Callable[[SyncWork], SyncWork]:
         """A plain-function variant for the sync drivers, named like its async twin so
         the report sets them side by side. It uses ctx.sync_engine and a sync ctx.raw."""
-        return self._registrar(self.sync_variants, name, uses_raw, engine_options, when, check,
-                               is_sync=True)
+        return self._registrar(self.sync_variants, name, raw, engine_options, only, needs,
+                               check, is_sync=True)
 
     def variants_for(self, driver: Driver) -> dict[str, Variant]:
         return self.sync_variants if driver.is_sync else self.variants
 
-    def _registrar(self, table: dict[str, Variant], name: str, uses_raw: bool | None,
-                   engine_options: dict[str, Any] | None,
-                   when: Callable[[Driver, Mapping[str, Any]], bool] | None, check: bool,
-                   is_sync: bool = False) -> Callable:
-        def register(fn: Callable) -> Callable:
+    def reference_among(self, names: Iterable[str]) -> str | None:
+        """The family's reference among the variants that ran at a point."""
+        present = set(names)
+        wanted = (self.reference,) if isinstance(self.reference, str) else self.reference
+        return next((name for name in wanted if name in present), None)
+
+    def _registrar(self, table: dict[str, Variant], name: str, raw: bool,
+                   engine_options: EngineOptions | None, only: Mapping[str, Any] | None,
+                   needs: Iterable[str], check: bool,
+                   is_sync: bool = False) -> Callable[[Any], Any]:
+        accepted = {key: _as_values(value) for key, value in (only or {}).items()}
+        for key in accepted:
+            self.param(key)  # a name the family does not have fails at import, not later
+        needs = tuple(needs)
+        for capability in needs:
+            if capability not in CAPABILITIES:
+                raise ValueError(f"{self.name}: variant {name} needs unknown capability "
+                                 f"{capability!r}; known: {', '.join(CAPABILITIES)}")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             if name in table:
                 raise ValueError(f"{self.name}: variant {name} defined twice")
             table[name] = Variant(
-                name=name,
-                fn=fn,
-                uses_raw=name.startswith("raw") if uses_raw is None else uses_raw,
-                engine_options=dict(engine_options or {}),
-                when=when,
-                check=check,
-                doc=(fn.__doc__ or "").strip().split("\n")[0],
-                is_sync=is_sync,
+                name=name, fn=fn, raw=raw, engine_options=engine_options or {},
+                only=accepted, needs=needs, check=check,
+                doc=(fn.__doc__ or "").strip().split("\n")[0], is_sync=is_sync,
             )
             return fn
 
@@ -253,6 +307,32 @@ class Family:
                 yield params
 
 
+def _as_values(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return (value,)
+    return tuple(value)
+
+
+class RawPool:
+    """A few bare connections shared by tasks: the smallest possible pool, the raw floor
+    of the concurrency families. Its connections belong to the case's lifecycle."""
+
+    def __init__(self, connections: list[RawConnection]) -> None:
+        self.connections = connections
+        self._idle: asyncio.Queue[RawConnection] = asyncio.Queue()
+        for conn in connections:
+            self._idle.put_nowait(conn)
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[RawConnection]:
+        """Wait (at most `timeout` seconds) for an idle connection; give it back after."""
+        conn = await asyncio.wait_for(self._idle.get(), timeout)
+        try:
+            yield conn
+        finally:
+            self._idle.put_nowait(conn)
+
+
 @dataclass
 class Context:
     """What a variant sees: the driver, its engine, a raw connection, the parameters."""
@@ -261,18 +341,45 @@ class Context:
     url: URL
     params: dict[str, Any]
     engine: AsyncEngine  # on a sync driver: its async sibling, for the untimed hooks
-    state: dict[str, Any]  # set by setup, shared by every variant of the combination
+    state: dict[str, Any]  # set by setup, shared by every variant of the point
     connect_timeout: float
-    raw: RawConnection | None = None
-    sync_engine: sa.Engine | None = None  # the sync driver's engine, in sync variants
+    raw_connection: RawConnection | None = None  # opened for variants declared raw=True
+    opened_sync_engine: sa.Engine | None = None  # the sync driver's engine (sync variants)
     extra: dict[str, Any] = field(default_factory=dict)  # per-case measurements to record
     statements: int = 0
     timed: bool = False  # True during timed rounds: record measurements only then
     variant: str = ""  # the variant this case runs ("" during setup/teardown)
     case_state: dict[str, Any] = field(default_factory=dict)  # per-case scratch, not recorded
-    _engine_factory: Callable[..., AsyncEngine] | None = None
-    _opened_raw: list[RawConnection] = field(default_factory=list)
-    _made_engines: list[AsyncEngine] = field(default_factory=list)
+    # Owned by the case lifecycle (bench.lifecycle), which closes all of them.
+    engine_factory: Callable[..., AsyncEngine] | None = None
+    opened_raw: list[RawConnection] = field(default_factory=list)
+    made_engines: list[Any] = field(default_factory=list)
+    raw_pools: dict[int, RawPool] = field(default_factory=dict)
+
+    @property
+    def raw(self) -> RawConnection:
+        """The case's raw driver connection (variants declared with raw=True)."""
+        if self.raw_connection is None:
+            raise RuntimeError(f"variant {self.variant!r} uses ctx.raw: declare it with "
+                               "raw=True to have the case open a raw connection")
+        return self.raw_connection
+
+    @property
+    def sync_raw(self) -> SyncRawConnection:
+        """The raw connection of a sync baseline driver: the same methods, not awaited."""
+        conn = self.raw
+        if not isinstance(conn, SyncRawConnection):
+            raise RuntimeError(f"variant {self.variant!r} uses ctx.sync_raw on the async "
+                               f"driver {self.driver.name}: use ctx.raw")
+        return conn
+
+    @property
+    def sync_engine(self) -> sa.Engine:
+        """The sync baseline driver's engine, in sync variants."""
+        if self.opened_sync_engine is None:
+            raise RuntimeError(f"variant {self.variant!r} uses ctx.sync_engine on the async "
+                               f"driver {self.driver.name}: use ctx.engine")
+        return self.opened_sync_engine
 
     def sql(self, text: str) -> str:
         """Raw SQL written with `?` placeholders, in this driver's parameter style."""
@@ -283,28 +390,37 @@ class Context:
         self.statements += n
 
     async def open_raw(self) -> RawConnection:
-        """One more raw connection for this case, closed by the runner when the case ends."""
+        """One more raw connection for this case, closed by the lifecycle when it ends."""
         conn = await self.driver.open_raw(self.url, self.connect_timeout)
-        self._opened_raw.append(conn)
+        self.opened_raw.append(conn)
         return conn
+
+    async def raw_pool(self, size: int) -> RawPool:
+        """`size` raw connections shared by the round's tasks, opened on first use (in a
+        warmup round) and kept for the case."""
+        pool = self.raw_pools.get(size)
+        if pool is None:
+            conns = [await self.open_raw() for _ in range(size)]
+            pool = self.raw_pools[size] = RawPool(conns)
+        return pool
 
     def make_engine(self, **options: Any) -> AsyncEngine:
         """One more engine for this case (its statements are counted), disposed at the end."""
-        assert self._engine_factory is not None
-        engine = self._engine_factory(**options)
-        self._made_engines.append(engine)
+        if self.engine_factory is None:
+            raise RuntimeError("make_engine() is for variants and case hooks, not setup")
+        engine = self.engine_factory(**options)
+        self.made_engines.append(engine)
         return engine
 
-
-def canonical(value: Any) -> Any:
-    """A comparable form of what a variant returned: rows become lists, recursively."""
-    if value is None or isinstance(value, (str, bytes, bool, int, float)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, Iterable):
-        return [canonical(v) for v in value]
-    return value
+    def record_latencies(self, key: str, values_ns: Iterable[float]) -> None:
+        """Keep per-request timings (latencies, pool waits) of the timed rounds, and their
+        percentiles in extra[key]; warmup rounds' timings are dropped."""
+        if not self.timed:
+            return
+        kept: list[float] = self.case_state.setdefault(f"_timings:{key}", [])
+        kept.extend(values_ns)
+        self.extra[key] = {**stats.percentiles(kept), "max": max(kept, default=None),
+                           "count": len(kept)}
 
 
 # ---------------------------------------------------------------------------
@@ -329,13 +445,14 @@ def load_families(extra_paths: Iterable[str | Path] = ()) -> dict[str, Family]:
         for path in sorted(directory.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            module = _import_file(path)
-            _add_family(families, module, str(path))
+            _add_family(families, _import_file(path), str(path))
     return families
 
 
 def _import_file(path: Path) -> ModuleType:
     name = f"sqla_bench_user_scenarios.{path.stem}"
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
+        return sys.modules[name]  # loaded once per process: a user's module runs once
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ScenarioError(f"cannot import scenario file {path}")
@@ -344,6 +461,7 @@ def _import_file(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - a user's file: report, do not crash
+        del sys.modules[name]
         raise ScenarioError(
             f"scenario file {path} failed to import: {type(exc).__name__}: {exc}"
         ) from None

@@ -1,8 +1,14 @@
-"""Summaries of timing samples, and the significance test used to compare runs.
+"""Summaries of timing samples, and paired ratios between variants.
 
-The headline number is the median, with a bootstrap 95% confidence interval:
-benchmark timings are skewed (a floor and a long right tail), so the median and
-a distribution-free interval describe them better than mean +- stdev.
+The headline of a time is the median, with a bootstrap 95% confidence interval:
+benchmark timings are skewed (a floor and a long right tail), so the median and a
+distribution-free interval describe them better than mean +- stdev.
+
+The headline of a comparison between two variants is their *paired ratio*: rounds
+run in blocks (one round of every variant each), so a variant's round and its
+reference's round in the same block shared the machine's state of that moment. The
+ratio per block cancels the drift; its median and a bootstrap interval over blocks
+are what stays put from run to run on a machine whose speed wanders.
 """
 
 from __future__ import annotations
@@ -11,7 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bench.records import Stats
+
 UNSTABLE_CV = 0.10  # a case whose samples vary more than this is flagged
+NOISY_WAIT_SHARE = 0.10  # a round that waited for a CPU this share of its time is noisy
+NOISY_CASE_SHARE = 0.25  # a case with this share of noisy rounds says so
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261124  # fixed: the same samples always give the same interval
 
@@ -31,7 +41,7 @@ STAT_FIELDS = (
 
 
 def bootstrap_median_ci(
-    samples: Sequence[float],
+    samples: Sequence[float] | np.ndarray,
     confidence: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
@@ -55,7 +65,7 @@ def bootstrap_median_ci(
     return float(low), float(high)
 
 
-def summarize(samples: Sequence[float]) -> dict[str, float]:
+def summarize(samples: Sequence[float]) -> Stats:
     """Every statistic of the results file, in the samples' unit (ns)."""
     data = np.asarray(samples, dtype=float)
     if data.size == 0:
@@ -79,6 +89,36 @@ def summarize(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
+def block_ratios(samples: Sequence[float], blocks: Sequence[int], ops: int,
+                 ref_samples: Sequence[float], ref_blocks: Sequence[int],
+                 ref_ops: int) -> list[float]:
+    """Per block both ran in: (time per op of the variant) / (time per op of the reference)."""
+    reference = {b: s / ref_ops for s, b in zip(ref_samples, ref_blocks, strict=True) if s > 0}
+    return [(s / ops) / reference[b] for s, b in zip(samples, blocks, strict=True)
+            if b in reference]
+
+
+def ratio_summary(ratios: Sequence[float]) -> dict[str, float]:
+    """Median of per-block ratios and its bootstrap 95% interval over blocks."""
+    data = np.asarray(ratios, dtype=float)
+    low, high = bootstrap_median_ci(data)
+    return {"median": float(np.median(data)), "ci95_low": low, "ci95_high": high}
+
+
+def noisy_rounds(samples: Sequence[float], waits: Sequence[float] | None) -> int:
+    """Rounds whose time waiting for a CPU was a large share of their wall time."""
+    if not waits:
+        return 0
+    return sum(1 for s, w in zip(samples, waits, strict=True) if s > 0 and w / s > NOISY_WAIT_SHARE)
+
+
+def cpu_share(samples: Sequence[float], cpu: Sequence[float]) -> float | None:
+    """Median share of a round's wall time that the process spent on a CPU: client work
+    (Python, SQLAlchemy, the driver) rather than waiting for the database."""
+    shares = [c / s for s, c in zip(samples, cpu, strict=True) if s > 0]
+    return float(np.median(shares)) if shares else None
+
+
 def percentiles(
     values: Sequence[float], points: Sequence[float] = (50, 95, 99)
 ) -> dict[str, float | None]:
@@ -89,8 +129,8 @@ def percentiles(
     return {f"p{p:g}": float(v) for p, v in zip(points, found, strict=True)}
 
 
-def is_unstable(stats: dict[str, float]) -> bool:
-    return stats.get("cv", 0.0) > UNSTABLE_CV
+def is_unstable(cv: float) -> bool:
+    return cv > UNSTABLE_CV
 
 
 def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:

@@ -39,6 +39,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
+from bench.drivers import DRIVERS
 from scenarios.models import User
 
 LOADING = ("selectinload", "lazy")
@@ -137,10 +138,10 @@ async def stop_with_parent(pid: int) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = Settings.from_env()
     parent = os.environ.get("SQLAB_APP_PARENT_PID")
-    if settings.url.startswith("postgresql+aiopg"):
-        from bench.dialects import aiopg  # SQLAlchemy ships no aiopg dialect: ours
-
-        aiopg.register()
+    scheme = settings.url.partition("://")[0]
+    for driver in DRIVERS.values():  # a dialect of ours (aiopg) is registered by its row
+        if driver.scheme == scheme and not driver.is_sync:
+            driver.register_dialect()
     engine = create_async_engine(settings.url, pool_size=settings.pool_size, max_overflow=0,
                                  pool_timeout=60, connect_args=settings.connect_args)
     counter = None

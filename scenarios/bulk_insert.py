@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios.models import User
 
@@ -117,7 +117,7 @@ async def core_executemany(ctx: Context) -> list:
     return [len(rows), 0]
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver's own executemany (aiopg has none: a loop of execute)."""
     rows = [(r["username"], r["email"]) for r in _rows(ctx)]
@@ -127,7 +127,7 @@ async def raw_driver(ctx: Context) -> list:
     return [len(rows), 0]
 
 
-@family.variant("raw_copy", when=lambda driver, params: driver.name == "asyncpg")
+@family.variant("raw_copy", raw=True, needs=["supports_copy"])
 async def raw_copy(ctx: Context) -> list:
     """asyncpg's COPY: copy_records_to_table, PostgreSQL's bulk-load path."""
     rows = [(r["username"], r["email"]) for r in _rows(ctx)]
@@ -187,11 +187,11 @@ def core_executemany_sync(ctx: Context) -> list:
     return [len(rows), 0]
 
 
-@family.sync_variant("raw_driver")
+@family.sync_variant(RAW_VARIANT, raw=True)
 def raw_driver_sync(ctx: Context) -> list:
     """The sync driver's own executemany."""
     rows = [(r["username"], r["email"]) for r in _rows(ctx)]
-    ctx.raw.executemany(ctx.state["raw_insert"], rows)
-    ctx.raw.commit()
+    ctx.sync_raw.executemany(ctx.state["raw_insert"], rows)
+    ctx.sync_raw.commit()
     ctx.count_statements(1)
     return [len(rows), 0]

@@ -5,10 +5,10 @@ cycling through `hot` distinct ids, as a service does with its popular rows.
 Patterns (each compared within itself, with the raw driver as its floor):
 - compiled: SQLAlchemy's compiled-statement cache on (default) vs off
   (`query_cache_size=0`), for an ORM select and a Core select;
-- prepared: the driver's prepared statements. asyncpg caches them per connection
-  (on by default; `prepared_statement_cache_size=0` turns it off, as PgBouncer in
-  transaction mode requires); psycopg prepares a query after `prepare_threshold`
-  (5) executions (`prepare_threshold=None` never prepares). Other drivers: skipped;
+- prepared: the driver's client-side prepared statements as shipped vs turned off
+  (the driver row's `unprepared_connect_args`: asyncpg `prepared_statement_cache_size=0`,
+  as PgBouncer in transaction mode requires; psycopg `prepare_threshold=None`).
+  Drivers without such a cache skip the pattern, with the reason;
 - result: an application-level dict cache in front of the database (cold at the
   start of each round) vs asking the database every time.
 """
@@ -16,11 +16,14 @@ Patterns (each compared within itself, with the raw driver as its floor):
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import Context, Family, Param
+from bench.drivers import Driver
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -47,13 +50,7 @@ RAW_SQL = f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = ?"
 SEEDED = 1_000
 
 
-def _for(pattern: str, driver_name: str | None = None):
-    def applies(driver, params) -> bool:
-        return params["cache"] == pattern and driver_name in (None, driver.name)
-    return applies
-
-
-def _core_lookup(user_id: int):
+def _core_lookup(user_id: int) -> Select:
     return select(users.c.id, users.c.username, users.c.email).where(users.c.id == user_id)
 
 
@@ -66,7 +63,7 @@ async def seed(ctx: Context) -> None:
     ctx.state["raw_sql"] = ctx.sql(RAW_SQL)
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver alone, one fetch per query, no cache: the floor of every pattern."""
     out = [tuple((await ctx.raw.fetch(ctx.state["raw_sql"], (i,)))[0]) for i in ctx.state["ids"]]
@@ -93,25 +90,25 @@ async def _core_lookups(ctx: Context) -> list:
 # -- compiled statement cache ------------------------------------------------------
 
 
-@family.variant("orm_cached", when=_for("compiled"))
+@family.variant("orm_cached", only={"cache": "compiled"})
 async def orm_cached(ctx: Context) -> list:
     """ORM select with SQLAlchemy's compiled cache (the default)."""
     return await _orm_lookups(ctx)
 
 
-@family.variant("orm_no_cache", when=_for("compiled"), engine_options={"query_cache_size": 0})
+@family.variant("orm_no_cache", only={"cache": "compiled"}, engine_options={"query_cache_size": 0})
 async def orm_no_cache(ctx: Context) -> list:
     """ORM select compiled afresh every time (query_cache_size=0)."""
     return await _orm_lookups(ctx)
 
 
-@family.variant("core_cached", when=_for("compiled"))
+@family.variant("core_cached", only={"cache": "compiled"})
 async def core_cached(ctx: Context) -> list:
     """Core select with the compiled cache (the default)."""
     return await _core_lookups(ctx)
 
 
-@family.variant("core_no_cache", when=_for("compiled"), engine_options={"query_cache_size": 0})
+@family.variant("core_no_cache", only={"cache": "compiled"}, engine_options={"query_cache_size": 0})
 async def core_no_cache(ctx: Context) -> list:
     """Core select compiled afresh every time (query_cache_size=0)."""
     return await _core_lookups(ctx)
@@ -120,42 +117,36 @@ async def core_no_cache(ctx: Context) -> list:
 # -- the driver's prepared statements ------------------------------------------------
 
 
-@family.variant("asyncpg_prepared", when=_for("prepared", "asyncpg"))
-async def asyncpg_prepared(ctx: Context) -> list:
-    """asyncpg's per-connection prepared statement cache on (the default)."""
+def _unprepared(driver: Driver, _params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"connect_args": dict(driver.unprepared_connect_args or {})}
+
+
+@family.variant("prepared_default", only={"cache": "prepared"},
+                needs=["unprepared_connect_args"])
+async def prepared_default(ctx: Context) -> list:
+    """The driver's client-side prepared statements as it ships them (asyncpg caches every
+    statement per connection; psycopg prepares one after 5 executions)."""
     return await _core_lookups(ctx)
 
 
-@family.variant("asyncpg_unprepared", when=_for("prepared", "asyncpg"),
-                engine_options={"connect_args": {"prepared_statement_cache_size": 0}})
-async def asyncpg_unprepared(ctx: Context) -> list:
-    """prepared_statement_cache_size=0: what PgBouncer's transaction mode needs."""
-    return await _core_lookups(ctx)
-
-
-@family.variant("psycopg_prepare_default", when=_for("prepared", "psycopg"))
-async def psycopg_prepare_default(ctx: Context) -> list:
-    """psycopg prepares a query after 5 executions (prepare_threshold=5, the default)."""
-    return await _core_lookups(ctx)
-
-
-@family.variant("psycopg_never_prepare", when=_for("prepared", "psycopg"),
-                engine_options={"connect_args": {"prepare_threshold": None}})
-async def psycopg_never_prepare(ctx: Context) -> list:
-    """prepare_threshold=None: psycopg never prepares."""
+@family.variant("prepared_off", only={"cache": "prepared"}, needs=["unprepared_connect_args"],
+                engine_options=_unprepared)
+async def prepared_off(ctx: Context) -> list:
+    """Prepared statements off (asyncpg prepared_statement_cache_size=0, psycopg
+    prepare_threshold=None): what PgBouncer's transaction mode needs."""
     return await _core_lookups(ctx)
 
 
 # -- an application-level result cache -------------------------------------------------
 
 
-@family.variant("database_every_time", when=_for("result"))
+@family.variant("database_every_time", only={"cache": "result"})
 async def database_every_time(ctx: Context) -> list:
     """No result cache: every lookup is a query (Core)."""
     return await _core_lookups(ctx)
 
 
-@family.variant("app_dict_cache", when=_for("result"))
+@family.variant("app_dict_cache", only={"cache": "result"})
 async def app_dict_cache(ctx: Context) -> list:
     """A dict keyed by the query's id, cold each round: only the first lookup of an id
     reaches the database."""

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bench.scenario import Context, Family, Param
-from bench.stats import percentiles
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User
@@ -72,31 +72,25 @@ async def forget_request_posts(ctx: Context) -> None:
         await conn.execute(delete(models.posts).where(models.posts.c.title == REQUEST_TITLE))
 
 
-def _record(ctx: Context, latencies: list[int]) -> None:
-    if not ctx.timed:
-        return
-    kept = ctx.case_state.setdefault("latencies", [])
-    kept.extend(latencies)
-    ctx.extra["latency_ns"] = percentiles(kept)
-    ctx.extra["requests"] = len(kept)
+Request = Callable[[int], Awaitable[tuple]]
 
 
-async def _timed(latencies: list[int], request, user_id: int):
+async def _timed(latencies: list[int], request: Request, user_id: int) -> tuple:
     start = time.perf_counter_ns()
     result = await request(user_id)
     latencies.append(time.perf_counter_ns() - start)
     return result
 
 
-def _orm_request(ctx: Context):
+def _orm_request(ctx: Context) -> Request:
     sessions = ctx.case_state.get("sessions")
     if sessions is None:
         sessions = ctx.case_state["sessions"] = async_sessionmaker(ctx.engine,
                                                                    expire_on_commit=False)
 
-    async def request(user_id: int):
+    async def request(user_id: int) -> tuple:
         async with sessions() as session:
-            user = await session.get(User, user_id)
+            user = await session.get_one(User, user_id)
             loaded = (await session.scalars(
                 select(User).options(selectinload(User.posts)).where(User.id == user_id))).one()
             titles = [p.title for p in loaded.posts]
@@ -107,7 +101,7 @@ def _orm_request(ctx: Context):
     return request
 
 
-async def _workers(ctx: Context, request) -> list:
+async def _workers(ctx: Context, request: Request) -> list:
     """N long-lived workers pulling user ids from a queue."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for user_id in range(1, ctx.params["requests"] + 1):
@@ -121,7 +115,7 @@ async def _workers(ctx: Context, request) -> list:
             results.append(await _timed(latencies, request, user_id))
 
     await asyncio.gather(*(worker() for _ in range(ctx.params["concurrency"])))
-    _record(ctx, latencies)
+    ctx.record_latencies("latency_ns", latencies)
     return sorted(results)
 
 
@@ -131,7 +125,7 @@ async def sequential(ctx: Context) -> list:
     request = _orm_request(ctx)
     latencies: list[int] = []
     results = [await _timed(latencies, request, u) for u in range(1, ctx.params["requests"] + 1)]
-    _record(ctx, latencies)
+    ctx.record_latencies("latency_ns", latencies)
     return sorted(results)
 
 
@@ -142,12 +136,12 @@ async def gather_n(ctx: Context) -> list:
     gate = asyncio.Semaphore(ctx.params["concurrency"])
     latencies: list[int] = []
 
-    async def limited(user_id: int):
+    async def limited(user_id: int) -> tuple:
         async with gate:
             return await _timed(latencies, request, user_id)
 
     results = await asyncio.gather(*(limited(u) for u in range(1, ctx.params["requests"] + 1)))
-    _record(ctx, latencies)
+    ctx.record_latencies("latency_ns", latencies)
     return sorted(results)
 
 
@@ -157,27 +151,19 @@ async def shared_engine(ctx: Context) -> list:
     return await _workers(ctx, _orm_request(ctx))
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT)
 async def raw_driver(ctx: Context) -> list:
     """N workers on N bare connections (at most 20, like the engine's pool)."""
-    pool: asyncio.Queue | None = ctx.case_state.get("raw_pool")
-    if pool is None:
-        pool = asyncio.Queue()
-        for _ in range(min(ctx.params["concurrency"], 20)):
-            pool.put_nowait(await ctx.open_raw())
-        ctx.case_state["raw_pool"] = pool
+    pool = await ctx.raw_pool(min(ctx.params["concurrency"], 20))
     sql = ctx.state["raw"]
 
-    async def request(user_id: int):
-        conn = await pool.get()
-        try:
+    async def request(user_id: int) -> tuple:
+        async with pool.connection() as conn:
             user = (await conn.fetch(sql["user"], (user_id,)))[0]
             posts = await conn.fetch(sql["posts"], (user_id,))
             await conn.execute(sql["insert"], (REQUEST_TITLE, "created by a request", user_id))
             await conn.commit()
             ctx.count_statements(3)
             return (user[0], user[1], [p[1] for p in posts])
-        finally:
-            pool.put_nowait(conn)
 
     return await _workers(ctx, request)

@@ -22,7 +22,7 @@ import random
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -50,10 +50,6 @@ family = Family(
     where=lambda p: (p["offset"] == 0 or p["operation"] == "list")
     and p["offset"] + p["ops"] * PAGE <= p["users"] and p["ops"] <= p["users"],
 )
-
-
-def _for(operation: str):
-    return lambda _driver, params: params["operation"] == operation
 
 
 def _new_user(k: int) -> dict[str, str]:
@@ -100,7 +96,7 @@ async def restore(ctx: Context) -> None:
 # -- raw driver, every operation ----------------------------------------------------------
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """Hand-written SQL on the bare driver, a commit per operation."""
     raw, sql, operation = ctx.raw, ctx.state["raw"], ctx.params["operation"]
@@ -132,7 +128,7 @@ async def raw_driver(ctx: Context) -> list:
 # -- create ----------------------------------------------------------------------------------
 
 
-@family.variant("add_commit_refresh", when=_for("create"))
+@family.variant("add_commit_refresh", only={"operation": "create"})
 async def add_commit_refresh(ctx: Context) -> list:
     """session.add, commit, refresh: the tutorial pattern (INSERT, then SELECT)."""
     out = []
@@ -146,7 +142,7 @@ async def add_commit_refresh(ctx: Context) -> list:
     return out
 
 
-@family.variant("add_commit_no_expire", when=_for("create"))
+@family.variant("add_commit_no_expire", only={"operation": "create"})
 async def add_commit_no_expire(ctx: Context) -> list:
     """expire_on_commit=False: the object stays loaded after commit, no refresh."""
     out = []
@@ -159,7 +155,7 @@ async def add_commit_no_expire(ctx: Context) -> list:
     return out
 
 
-@family.variant("insert_returning", when=_for("create"))
+@family.variant("insert_returning", only={"operation": "create"})
 async def insert_returning(ctx: Context) -> list:
     """insert(...).returning(...): one statement, the row back, no ORM object."""
     out = []
@@ -175,20 +171,20 @@ async def insert_returning(ctx: Context) -> list:
 # -- update ----------------------------------------------------------------------------------
 
 
-@family.variant("orm_attribute", when=_for("update"))
+@family.variant("orm_attribute", only={"operation": "update"})
 async def orm_attribute(ctx: Context) -> list:
     """session.get, set the attribute, commit (SELECT, then UPDATE)."""
     out = []
     async with AsyncSession(ctx.engine) as session:
         for user_id in ctx.state["ids"]:
-            user = await session.get(User, user_id)
+            user = await session.get_one(User, user_id)
             user.email = _updated_email(user_id)
             await session.commit()
             out.append((user_id, _updated_email(user_id)))
     return out
 
 
-@family.variant("update_statement", when=_for("update"))
+@family.variant("update_statement", only={"operation": "update"})
 async def update_statement(ctx: Context) -> list:
     """update(User).where(...).values(...): one UPDATE, nothing loaded."""
     out = []
@@ -201,7 +197,7 @@ async def update_statement(ctx: Context) -> list:
     return out
 
 
-@family.variant("bulk_update_by_pk", when=_for("update"))
+@family.variant("bulk_update_by_pk", only={"operation": "update"})
 async def bulk_update_by_pk(ctx: Context) -> list:
     """session.execute(update(User), [{id, email}, ...]): every row in one executemany."""
     rows = [{"id": i, "email": _updated_email(i)} for i in ctx.state["ids"]]
@@ -214,17 +210,17 @@ async def bulk_update_by_pk(ctx: Context) -> list:
 # -- delete ----------------------------------------------------------------------------------
 
 
-@family.variant("session_delete", when=_for("delete"))
+@family.variant("session_delete", only={"operation": "delete"})
 async def session_delete(ctx: Context) -> list:
     """session.get, session.delete, commit (SELECT user, SELECT posts, DELETE)."""
     async with AsyncSession(ctx.engine) as session:
         for user_id in ctx.state["ids"]:
-            await session.delete(await session.get(User, user_id))
+            await session.delete(await session.get_one(User, user_id))
             await session.commit()
     return list(ctx.state["ids"])
 
 
-@family.variant("delete_statement", when=_for("delete"))
+@family.variant("delete_statement", only={"operation": "delete"})
 async def delete_statement(ctx: Context) -> list:
     """delete(User).where(...): one DELETE, nothing loaded."""
     async with AsyncSession(ctx.engine) as session:
@@ -237,7 +233,7 @@ async def delete_statement(ctx: Context) -> list:
 # -- list with paging ------------------------------------------------------------------------
 
 
-@family.variant("limit_offset", when=_for("list"))
+@family.variant("limit_offset", only={"operation": "list"})
 async def limit_offset(ctx: Context) -> list:
     """ORDER BY id LIMIT 20 OFFSET n: the database counts past every skipped row."""
     out = []
@@ -249,7 +245,7 @@ async def limit_offset(ctx: Context) -> list:
     return out
 
 
-@family.variant("keyset", when=_for("list"))
+@family.variant("keyset", only={"operation": "list"})
 async def keyset(ctx: Context) -> list:
     """WHERE id > last ORDER BY id LIMIT 20: the index jumps to the page."""
     out = []

@@ -19,7 +19,11 @@ through one shared client against 191 through per-worker clients, same server.)
 - user_with_posts: GET /users/{id}/with-posts (2 statements either way: one user);
 - mix: those two, GET /users/{id} and GET /users?limit=10&offset=k in turn.
 Variants: selectinload vs lazy_n_plus_1 (each user's posts awaited one by one); both
-return the same JSON, which the runner compares.
+return the same JSON, which the runner compares. selectinload is the reference.
+
+Schedule: interleaved, as every family: both variants' servers run for the whole point
+(two uvicorn processes, each with its pool), so rounds of the two alternate; an idle
+server costs nothing while the other one is loaded.
 
 Recorded per case (timed rounds only): requests/s of the load alone, latency p50, p95,
 p99 and max of every answered request, errors (non-2xx answers and transport errors are
@@ -33,41 +37,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.database import mask_text
 from bench.scenario import Context, Family, Param
-from bench.stats import percentiles
+from bench.service import Service
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 
 PAGE = 10
 POSTS_PER_USER = 3
 ROUTES = ("page_with_posts", "user_with_posts", "mix")
-START_TIMEOUT = 30.0  # seconds for every worker of the server to start
-STOP_TIMEOUT = 10.0  # seconds for a graceful stop before SIGKILL
 REQUEST_TIMEOUT = 60.0
-# Both sides default to 5 s: a connection idle that long during a round's slow tail is
-# closed by the server just as the client reuses it (a transport error that is no
-# measurement). The client lets go of idle connections well before the server does.
-SERVER_KEEP_ALIVE = 120
-CLIENT_KEEP_ALIVE = 60.0
+CLIENT_KEEP_ALIVE = 60.0  # let go of idle connections well before the server does
 APP = "scenarios._fastapi_app:app"
-STARTUP_FAILED = "Application startup failed"  # what uvicorn logs when the lifespan raises
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # where `scenarios` imports from
-# "ValueError: ...", "sqlalchemy.exc.OperationalError: ...": the last line of a traceback
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout)\w*: ")
 
 family = Family(
     name="fastapi_service",
@@ -89,6 +74,7 @@ family = Family(
     ],
     ops=lambda p: p["requests"],
     tables=models.metadata,
+    reference="selectinload",  # an HTTP service has no raw-driver floor
 )
 
 
@@ -98,147 +84,6 @@ async def seed(ctx: Context) -> None:
 
 
 # -- the server process ------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a live process remains in the process group (zombies do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True  # no /proc: the signal check is all there is
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # exited while we looked
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
-
-
-class Service:
-    """uvicorn serving the app, in a process group of its own (workers die with it)."""
-
-    def __init__(self, settings: dict[str, str], workers: int, secrets: list[str | None]):
-        self.settings = settings  # SQLAB_APP_* environment variables
-        self.workers = workers
-        self.secrets = secrets  # scrubbed from anything shown
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self._log: Any = None
-        self._stats_dir: tempfile.TemporaryDirectory | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        """The command line (nothing secret in it: the URL goes by environment)."""
-        return [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", str(self.workers),
-                "--timeout-keep-alive", str(SERVER_KEEP_ALIVE), "--log-level", "warning",
-                "--no-access-log"]
-
-    def start(self) -> None:
-        self._stats_dir = tempfile.TemporaryDirectory(prefix="sqlab-stats-")
-        self._log = tempfile.TemporaryFile()
-        self.port = free_port()
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, **self.settings, "SQLAB_APP_STATS_DIR": self._stats_dir.name,
-               "SQLAB_APP_PARENT_PID": str(os.getpid()),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), path]))}
-        self.proc = subprocess.Popen(self.command(), env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    async def wait_ready(self, client: httpx.AsyncClient, timeout: float = START_TIMEOUT) -> None:
-        """Until every worker is up (GET /_stats counts the workers that started, and
-        answers once one has); a clear error with the server's output if not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running():
-                raise RuntimeError(f"the service exited at start ({self.exit_status()}): "
-                                   f"{self.log_tail()}")
-            if STARTUP_FAILED in self._output():
-                # a worker failed: its master takes seconds more to give up; stop_server ends it
-                raise RuntimeError(f"the service failed to start: {self.log_tail()}")
-            try:
-                response = await client.get("/_stats", timeout=2.0)
-                if response.status_code == 200 and response.json()["workers"] >= self.workers:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"the service did not answer within {timeout:.0f} s: "
-                           f"{self.log_tail()}")
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def exit_status(self) -> str:
-        code = None if self.proc is None else self.proc.poll()
-        if code is None:
-            return "not started" if self.proc is None else "running"
-        if code < 0:
-            return f"killed by {signal.Signals(-code).name}"
-        return f"exit code {code}"
-
-    def _output(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def log_tail(self) -> str:
-        """The server's last exception line (a traceback's verdict) and last two lines."""
-        lines = [line.strip() for line in self._output().splitlines() if line.strip()]
-        verdicts = [line for line in lines if _EXCEPTION_LINE.match(line)]
-        shown = verdicts[-1:] + [line for line in lines[-2:] if line not in verdicts[-1:]]
-        return mask_text(" | ".join(shown), self.secrets) or "no output"
-
-    async def stop(self) -> None:
-        """SIGTERM to the whole group, SIGKILL after STOP_TIMEOUT; returns when no process
-        of the group is left (workers of a master that died before are orphans: not
-        ours to wait for, so their group is watched instead)."""
-        proc, self.proc = self.proc, None
-        try:
-            if proc is not None:
-                _signal_group(proc.pid, signal.SIGTERM)
-                try:
-                    await asyncio.to_thread(proc.wait, STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    _signal_group(proc.pid, signal.SIGKILL)
-                    await asyncio.to_thread(proc.wait)
-                deadline = time.monotonic() + STOP_TIMEOUT
-                while group_alive(proc.pid):
-                    if time.monotonic() > deadline:
-                        _signal_group(proc.pid, signal.SIGKILL)
-                    await asyncio.sleep(0.05)
-        finally:
-            if self._log is not None:
-                self._log.close()
-                self._log = None
-            if self._stats_dir is not None:
-                self._stats_dir.cleanup()
-                self._stats_dir = None
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass  # the whole group is gone already
-
 
 def server_settings(ctx: Context, **overrides: str) -> dict[str, str]:
     """The server's environment from the case: the driver's async URL and the params."""
@@ -253,11 +98,11 @@ def server_settings(ctx: Context, **overrides: str) -> dict[str, str]:
 
 async def start_server(ctx: Context, **overrides: str) -> None:
     """Start the case's server and its HTTP clients; stop_server undoes both."""
-    service = Service(server_settings(ctx, **overrides), ctx.params["workers"],
+    service = Service(APP, server_settings(ctx, **overrides), ctx.params["workers"],
                       [ctx.url.password])
     ctx.case_state["service"] = service  # first: stop_server finds it whatever fails next
-    service.start()
-    ctx.extra.update(server_port=service.port, server_pgid=service.proc.pid)
+    pgid = service.start()
+    ctx.extra.update(server_port=service.port, server_pgid=pgid)
     # One client per load worker, each keeping its one connection alive: one client
     # shared by all costs more CPU per request the more connections its pool holds
     # (httpcore scans them), and at 64 the load generator, not the service, is measured.
@@ -371,15 +216,12 @@ async def _load(ctx: Context) -> list[Any]:
 def _record(ctx: Context, requests: int, elapsed_ns: int, latencies: list[int],
             errors: list[str], stats: dict[str, int]) -> None:
     """Accumulate the timed rounds' figures in ctx.extra."""
-    totals = ctx.case_state.setdefault("totals", {"requests": 0, "ns": 0, "statements": 0,
-                                                  "latencies": []})
+    totals = ctx.case_state.setdefault("totals", {"requests": 0, "ns": 0, "statements": 0})
     totals["requests"] += requests
     totals["ns"] += elapsed_ns
     totals["statements"] += stats["statements"]
-    totals["latencies"].extend(latencies)
-    kept = totals["latencies"]
     ctx.extra["requests_per_s"] = round(totals["requests"] / (totals["ns"] / 1e9), 1)
-    ctx.extra["latency_ns"] = {**percentiles(kept), "max": max(kept, default=None)}
+    ctx.record_latencies("latency_ns", latencies)
     ctx.extra["errors"] = ctx.extra.get("errors", 0) + len(errors)
     if errors and "first_error" not in ctx.extra:
         ctx.extra["first_error"] = errors[0]

@@ -9,13 +9,14 @@ subqueryload 2, raw_driver 1 (one LEFT JOIN, grouped in Python).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, joinedload, selectinload, subqueryload
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User
@@ -40,7 +41,7 @@ RAW_SQL = (
 )
 
 
-def _shape(users) -> list:
+def _shape(users: Iterable[User]) -> list:
     return [(u.id, u.username, [(p.id, p.title) for p in u.posts]) for u in users]
 
 
@@ -86,7 +87,7 @@ async def subquery(ctx: Context) -> list:
         return _shape((await session.scalars(stmt)).all())
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """One LEFT JOIN on the bare driver, rows grouped by user in Python."""
     rows = await ctx.raw.fetch(ctx.state["raw_sql"])
@@ -95,7 +96,7 @@ async def raw_driver(ctx: Context) -> list:
     return _group_joined_rows(rows)
 
 
-def _group_joined_rows(rows) -> list:
+def _group_joined_rows(rows: Iterable[Sequence[Any]]) -> list:
     out: list = []
     for row in rows:
         user_id, username, post_id, title = row[0], row[1], row[4], row[5]
@@ -117,7 +118,7 @@ def lazy_n_plus_1_sync(ctx: Context) -> list:
         return _shape(session.scalars(select(User).order_by(User.id)).all())
 
 
-def _sync_eager(option) -> Callable[[Context], list]:
+def _sync_eager(option: Callable[..., Any]) -> Callable[[Context], list]:
     def load(ctx: Context) -> list:
         with Session(ctx.sync_engine) as session:
             stmt = select(User).options(option(User.posts)).order_by(User.id)
@@ -132,10 +133,10 @@ family.sync_variant("joinedload")(_sync_eager(joinedload))
 family.sync_variant("subqueryload")(_sync_eager(subqueryload))
 
 
-@family.sync_variant("raw_driver")
+@family.sync_variant(RAW_VARIANT, raw=True)
 def raw_driver_sync(ctx: Context) -> list:
     """One LEFT JOIN on the bare sync driver, rows grouped by user in Python."""
-    rows = ctx.raw.fetch(ctx.state["raw_sql"])
-    ctx.raw.commit()
+    rows = ctx.sync_raw.fetch(ctx.state["raw_sql"])
+    ctx.sync_raw.commit()
     ctx.count_statements(1)
     return _group_joined_rows(rows)

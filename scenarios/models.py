@@ -8,8 +8,9 @@ family reads against another. Tables are created and dropped by the runner
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, Table, Text, func
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -45,16 +46,16 @@ class Post(Base):
 
 
 metadata = Base.metadata
-users = User.__table__
-posts = Post.__table__
+users = cast(Table, User.__table__)
+posts = cast(Table, Post.__table__)
 
 
-def user_row(i: int) -> dict[str, object]:
+def user_row(i: int) -> dict[str, Any]:
     """The i-th seeded user, the same on every driver so results compare."""
     return {"id": i, "username": f"user{i:07d}", "email": f"user{i:07d}@example.com"}
 
 
-def post_row(post_id: int, user_id: int) -> dict[str, object]:
+def post_row(post_id: int, user_id: int) -> dict[str, Any]:
     return {
         "id": post_id,
         "user_id": user_id,

@@ -9,22 +9,29 @@ up by primary key, give the connection back). What is measured per case:
 - pool timeouts: a unit that waits longer than pool_timeout is counted and skipped,
   not fatal.
 max_overflow is 0, so pool_size is the hard limit. Variants: the default queue
-pool, the same with pool_pre_ping, and NullPool (a new connection per checkout).
-SQLite: SQLAlchemy gives aiosqlite file databases its queue pool too, so pool_size
-applies; each connection is a thread inside aiosqlite.
+pool, the same with pool_pre_ping, NullPool (a new connection per checkout), and the
+raw driver's pool_size bare connections. SQLite: SQLAlchemy gives aiosqlite file
+databases its queue pool too, so pool_size applies; each connection is a thread
+inside aiosqlite.
+
+Schedule: interleaved like every family, but its variants cannot all hold their
+connections at once (three pools of 20 plus NullPool's 100 would pass PostgreSQL's
+default max_connections of 100), so each case gives its connections back after each
+round and warms them again in an untimed round before its next timed one
+(`release_between_rounds`). A timed round always starts with a warm pool.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from bench.scenario import Context, Family, Param
-from bench.stats import percentiles
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 
@@ -45,7 +52,10 @@ family = Family(
     tables=models.metadata,
     engine_options=lambda p: {"pool_size": p["pool_size"], "max_overflow": 0,
                               "pool_timeout": p["pool_timeout"]},
+    release_between_rounds=True,
 )
+
+Unit = Callable[[int, list[int]], Awaitable[tuple]]
 
 
 def _plan(ctx: Context) -> list[list[int]]:
@@ -61,18 +71,7 @@ async def seed(ctx: Context) -> None:
     ctx.state["raw_sql"] = ctx.sql(f"SELECT id, username FROM {models.USERS_TABLE} WHERE id = ?")
 
 
-def _record(ctx: Context, waits: list[int], timeouts: int) -> None:
-    """Keep the timed rounds' waits and timeouts; warmup rounds are not recorded."""
-    if not ctx.timed:
-        return
-    scratch = ctx.case_state.setdefault("pool", {"waits": [], "timeouts": 0})
-    scratch["waits"].extend(waits)
-    scratch["timeouts"] += timeouts
-    ctx.extra["checkout_wait_ns"] = percentiles(scratch["waits"])
-    ctx.extra["pool_timeouts"] = scratch["timeouts"]
-
-
-async def _run_tasks(ctx: Context, unit) -> list:
+async def _run_tasks(ctx: Context, unit: Unit) -> list:
     waits: list[int] = []
     timeouts = 0
     plan = _plan(ctx)
@@ -92,15 +91,17 @@ async def _run_tasks(ctx: Context, unit) -> list:
         return done
 
     await asyncio.gather(*(task(ids) for ids in plan))
-    _record(ctx, waits, timeouts)
+    ctx.record_latencies("checkout_wait_ns", waits)
+    if ctx.timed:
+        ctx.extra["pool_timeouts"] = ctx.extra.get("pool_timeouts", 0) + timeouts
     # The work asked for, not what finished: timeouts depend on timing, not on the variant.
     return sorted(i for ids in plan for i in ids)
 
 
-def _engine_unit(ctx: Context):
-    stmt_for = {}
+def _engine_unit(ctx: Context) -> Unit:
+    stmt_for: dict[int, Select] = {}
 
-    async def unit(user_id: int, waits: list[int]):
+    async def unit(user_id: int, waits: list[int]) -> tuple:
         start = time.perf_counter_ns()
         async with ctx.engine.connect() as conn:
             waits.append(time.perf_counter_ns() - start)
@@ -132,27 +133,19 @@ async def null_pool(ctx: Context) -> list:
     return await _run_tasks(ctx, _engine_unit(ctx))
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT)
 async def raw_driver(ctx: Context) -> list:
-    """pool_size bare connections in an asyncio.Queue: the smallest possible pool."""
-    pool: asyncio.Queue | None = ctx.case_state.get("raw_pool")
-    if pool is None:  # opened in the first (warmup) round, kept for the case
-        pool = asyncio.Queue()
-        for _ in range(ctx.params["pool_size"]):
-            pool.put_nowait(await ctx.open_raw())
-        ctx.case_state["raw_pool"] = pool
+    """pool_size bare connections shared through a queue: the smallest possible pool."""
+    pool = await ctx.raw_pool(ctx.params["pool_size"])
     sql = ctx.state["raw_sql"]
 
-    async def unit(user_id: int, waits: list[int]):
+    async def unit(user_id: int, waits: list[int]) -> tuple:
         start = time.perf_counter_ns()
-        conn = await asyncio.wait_for(pool.get(), ctx.params["pool_timeout"])
-        waits.append(time.perf_counter_ns() - start)
-        try:
+        async with pool.connection(ctx.params["pool_timeout"]) as conn:
+            waits.append(time.perf_counter_ns() - start)
             rows = await conn.fetch(sql, (user_id,))
             await conn.commit()
             ctx.count_statements(1)
             return tuple(rows[0])
-        finally:
-            pool.put_nowait(conn)
 
     return await _run_tasks(ctx, unit)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users
@@ -58,10 +58,6 @@ RAW = {
 }
 
 
-def _for(pattern: str):
-    return lambda _driver, params: params["pattern"] == pattern
-
-
 @family.setup
 async def seed(ctx: Context) -> None:
     count = ctx.params["users"]
@@ -69,6 +65,7 @@ async def seed(ctx: Context) -> None:
     rng = random.Random(ctx.state["seed"])
     pattern = ctx.params["pattern"]
     width = JOIN_USERS if pattern == "join" else COUNT_USERS
+    args: list[tuple[int, ...]]
     if pattern == "filter":
         args = [(rng.randint(1, count),) for _ in range(ctx.params["ops"])]
     elif pattern in ("join", "post_counts"):
@@ -86,7 +83,7 @@ def _titles(user_id: int) -> list[str]:
     return [models.post_row(first + k, user_id)["title"] for k in range(POSTS_PER_USER)]
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver alone, with the hand-written SQL of the cheapest form."""
     out = [[tuple(r) for r in await ctx.raw.fetch(ctx.state["raw_sql"], args)]
@@ -101,7 +98,7 @@ async def raw_driver(ctx: Context) -> list:
 # -- count ---------------------------------------------------------------------------
 
 
-@family.variant("count_func", when=_for("count"))
+@family.variant("count_func", only={"pattern": "count"})
 async def count_func(ctx: Context) -> list:
     """select(func.count()).select_from(User): the database counts."""
     async with AsyncSession(ctx.engine) as session:
@@ -109,7 +106,7 @@ async def count_func(ctx: Context) -> list:
                 for _ in ctx.state["args"]]
 
 
-@family.variant("len_all", when=_for("count"))
+@family.variant("len_all", only={"pattern": "count"})
 async def len_all(ctx: Context) -> list:
     """len((await session.scalars(select(User))).all()): every user loaded to count them."""
     out = []
@@ -123,7 +120,7 @@ async def len_all(ctx: Context) -> list:
 # -- filter on an indexed vs an unindexed column -------------------------------------------
 
 
-@family.variant("filter_indexed", when=_for("filter"))
+@family.variant("filter_indexed", only={"pattern": "filter"})
 async def filter_indexed(ctx: Context) -> list:
     """WHERE user_id = ? (indexed)."""
     async with ctx.engine.connect() as conn:
@@ -133,7 +130,7 @@ async def filter_indexed(ctx: Context) -> list:
                 for (user_id,) in ctx.state["args"]]
 
 
-@family.variant("filter_unindexed", when=_for("filter"))
+@family.variant("filter_unindexed", only={"pattern": "filter"})
 async def filter_unindexed(ctx: Context) -> list:
     """WHERE title IN (...) (no index): the same rows, found by a full scan."""
     async with ctx.engine.connect() as conn:
@@ -146,7 +143,7 @@ async def filter_unindexed(ctx: Context) -> list:
 # -- join tuples vs relationship loading ---------------------------------------------------
 
 
-@family.variant("join_tuples", when=_for("join"))
+@family.variant("join_tuples", only={"pattern": "join"})
 async def join_tuples(ctx: Context) -> list:
     """select(User.username, Post.title).join(...): flat tuples, no objects."""
     async with AsyncSession(ctx.engine) as session:
@@ -156,7 +153,7 @@ async def join_tuples(ctx: Context) -> list:
                 for low, high in ctx.state["args"]]
 
 
-@family.variant("relationship_loading", when=_for("join"))
+@family.variant("relationship_loading", only={"pattern": "join"})
 async def relationship_loading(ctx: Context) -> list:
     """select(User).options(selectinload(User.posts)): entities walked in Python."""
     out = []
@@ -173,7 +170,7 @@ async def relationship_loading(ctx: Context) -> list:
 # -- users with their post counts ----------------------------------------------------------
 
 
-@family.variant("count_subquery", when=_for("post_counts"))
+@family.variant("count_subquery", only={"pattern": "post_counts"})
 async def count_subquery(ctx: Context) -> list:
     """A correlated scalar subquery per user."""
     per_user = (select(func.count(posts.c.id)).where(posts.c.user_id == users.c.id)
@@ -185,7 +182,7 @@ async def count_subquery(ctx: Context) -> list:
                 for low, high in ctx.state["args"]]
 
 
-@family.variant("count_group_by", when=_for("post_counts"))
+@family.variant("count_group_by", only={"pattern": "post_counts"})
 async def count_group_by(ctx: Context) -> list:
     """LEFT JOIN + GROUP BY."""
     async with ctx.engine.connect() as conn:
@@ -202,7 +199,7 @@ async def count_group_by(ctx: Context) -> list:
 CORE_ALL = select(users.c.id, users.c.username, users.c.email).order_by(users.c.id)
 
 
-@family.variant("core_rows", when=_for("materialize"))
+@family.variant("core_rows", only={"pattern": "materialize"})
 async def core_rows(ctx: Context) -> list:
     """connection.execute(...).all(): Row tuples."""
     async with ctx.engine.connect() as conn:
@@ -210,7 +207,7 @@ async def core_rows(ctx: Context) -> list:
                 for _ in ctx.state["args"]]
 
 
-@family.variant("core_mappings", when=_for("materialize"))
+@family.variant("core_mappings", only={"pattern": "materialize"})
 async def core_mappings(ctx: Context) -> list:
     """connection.execute(...).mappings().all(): dict-like rows."""
     async with ctx.engine.connect() as conn:
@@ -221,7 +218,7 @@ async def core_mappings(ctx: Context) -> list:
         return out
 
 
-@family.variant("orm_column_rows", when=_for("materialize"))
+@family.variant("orm_column_rows", only={"pattern": "materialize"})
 async def orm_column_rows(ctx: Context) -> list:
     """session.execute(select(User.id, User.username, User.email)).all(): ORM, no objects."""
     stmt = select(User.id, User.username, User.email).order_by(User.id)
@@ -230,7 +227,7 @@ async def orm_column_rows(ctx: Context) -> list:
                 for _ in ctx.state["args"]]
 
 
-@family.variant("orm_entities", when=_for("materialize"))
+@family.variant("orm_entities", only={"pattern": "materialize"})
 async def orm_entities(ctx: Context) -> list:
     """session.scalars(select(User)).all(): an identity-mapped object per row."""
     out = []

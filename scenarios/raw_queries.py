@@ -16,13 +16,14 @@ Large results (stream vs fetch-all) are the result_streaming family.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users
@@ -97,7 +98,7 @@ def _orm(query: str, args: tuple) -> Any:
     return select(literal_column("1"))
 
 
-def _shape(query: str, rows: list) -> Any:
+def _shape(query: str, rows: Sequence[Any]) -> Any:
     """What every variant returns for one query: a value, or a list of plain tuples."""
     if query == "select_1":
         return rows[0][0]
@@ -119,6 +120,7 @@ async def seed(ctx: Context) -> None:
     await seed_users_and_posts(ctx, count, POSTS_PER_USER)
     rng = random.Random(ctx.state["seed"])
     query, ops = ctx.params["query"], ctx.params["ops"]
+    args: list[tuple[int, ...]]
     if query == "select_1":
         args = [()] * ops
     elif query == "pk_lookup":
@@ -142,7 +144,7 @@ def _bind(query: str, args: tuple) -> dict[str, Any]:
 # -- async variants ------------------------------------------------------------
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver alone: one fetch per query."""
     query, sql = ctx.params["query"], ctx.state["raw_sql"]
@@ -179,17 +181,13 @@ async def orm_select(ctx: Context) -> list:
                 for args in ctx.state["args"]]
 
 
-def _pk_only(_driver, params) -> bool:
-    return params["query"] == "pk_lookup"
-
-
-@family.variant("orm_get", when=_pk_only)
+@family.variant("orm_get", only={"query": "pk_lookup"})
 async def orm_get(ctx: Context) -> list:
     """AsyncSession.get(User, id): the ORM's primary-key path."""
     out = []
     async with AsyncSession(ctx.engine) as session:
         for (user_id,) in ctx.state["args"]:
-            user = await session.get(User, user_id)
+            user = await session.get_one(User, user_id)
             out.append((user.id, user.username, user.email))
     return out
 
@@ -197,12 +195,12 @@ async def orm_get(ctx: Context) -> list:
 # -- the same work, synchronous (psycopg-sync, pymysql, sqlite3) ----------------
 
 
-@family.sync_variant("raw_driver")
+@family.sync_variant(RAW_VARIANT, raw=True)
 def raw_driver_sync(ctx: Context) -> list:
     """The sync driver alone: one fetch per query."""
     query, sql = ctx.params["query"], ctx.state["raw_sql"]
-    out = [_shape(query, ctx.raw.fetch(sql, args)) for args in ctx.state["args"]]
-    ctx.raw.commit()
+    out = [_shape(query, ctx.sync_raw.fetch(sql, args)) for args in ctx.state["args"]]
+    ctx.sync_raw.commit()
     ctx.count_statements(len(out))
     return out
 
@@ -234,9 +232,9 @@ def orm_select_sync(ctx: Context) -> list:
                 for args in ctx.state["args"]]
 
 
-@family.sync_variant("orm_get", when=_pk_only)
+@family.sync_variant("orm_get", only={"query": "pk_lookup"})
 def orm_get_sync(ctx: Context) -> list:
     """Session.get(User, id), synchronous."""
     with Session(ctx.sync_engine) as session:
         return [(u.id, u.username, u.email)
-                for u in (session.get(User, user_id) for (user_id,) in ctx.state["args"])]
+                for u in (session.get_one(User, user_id) for (user_id,) in ctx.state["args"])]

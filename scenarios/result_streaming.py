@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -43,10 +43,6 @@ family = Family(
 RAW_SQL = f"SELECT id, username, email FROM {models.USERS_TABLE} ORDER BY id"
 CORE = select(users.c.id, users.c.username, users.c.email).order_by(users.c.id)
 ORM = select(User).order_by(User.id)
-
-
-def _has_server_side_cursors(driver, _params) -> bool:
-    return driver.name != "aiopg"
 
 
 class _Summary:
@@ -78,7 +74,7 @@ async def seed(ctx: Context) -> None:
     ctx.state["raw_sql"] = ctx.sql(RAW_SQL)
 
 
-@family.variant("raw_driver")
+@family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver fetches every row at once."""
     summary = _Summary()
@@ -97,7 +93,7 @@ async def core_fetch_all(ctx: Context) -> list:
     return summary.result()
 
 
-@family.variant("core_stream", when=_has_server_side_cursors)
+@family.variant("core_stream", needs=["server_side_cursors"])
 async def core_stream(ctx: Context) -> list:
     """connection.stream(select(...)), read in partitions from a server-side cursor."""
     summary = _Summary()
@@ -117,7 +113,7 @@ async def orm_fetch_all(ctx: Context) -> list:
     return summary.result()
 
 
-@family.variant("orm_stream_scalars", when=_has_server_side_cursors)
+@family.variant("orm_stream_scalars", needs=["server_side_cursors"])
 async def orm_stream_scalars(ctx: Context) -> list:
     """session.stream_scalars with yield_per: entities built and dropped per partition."""
     summary = _Summary()

@@ -16,10 +16,13 @@ An after_round check verifies what each round left in the tables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios.models import Post, User
 
@@ -44,12 +47,8 @@ family = Family(
 RAW_INSERT = f"INSERT INTO {models.USERS_TABLE} (username, email) VALUES (?, ?)"
 
 
-def _users(params) -> int:
+def _users(params: Mapping[str, Any]) -> int:
     return max(1, params["rows"] // 10) if params["pattern"] == "parent_child" else params["rows"]
-
-
-def _for(*patterns: str):
-    return lambda _driver, params: params["pattern"] in patterns
 
 
 def _user(k: int) -> User:
@@ -84,7 +83,8 @@ async def check_tables(ctx: Context, data: object) -> None:
                              f"{expected_users} and {expected_posts}")
 
 
-@family.variant("raw_driver", when=_for("grouping", "begin_style", "savepoints"))
+@family.variant(RAW_VARIANT, raw=True,
+                only={"pattern": ("grouping", "begin_style", "savepoints")})
 async def raw_driver(ctx: Context) -> list:
     """The driver's executemany, one commit: the floor for inserting these rows."""
     names = _names(ctx)
@@ -97,7 +97,7 @@ async def raw_driver(ctx: Context) -> list:
 # -- grouping ------------------------------------------------------------------------------
 
 
-@family.variant("txn_per_row", when=_for("grouping"))
+@family.variant("txn_per_row", only={"pattern": "grouping"})
 async def txn_per_row(ctx: Context) -> list:
     """async with session.begin() around every single row: a COMMIT per row."""
     async with AsyncSession(ctx.engine) as session:
@@ -107,7 +107,7 @@ async def txn_per_row(ctx: Context) -> list:
     return _names(ctx)
 
 
-@family.variant("txn_per_batch", when=_for("grouping"))
+@family.variant("txn_per_batch", only={"pattern": "grouping"})
 async def txn_per_batch(ctx: Context) -> list:
     """A commit every `batch` rows."""
     rows, batch = ctx.params["rows"], ctx.params["batch"]
@@ -118,7 +118,7 @@ async def txn_per_batch(ctx: Context) -> list:
     return _names(ctx)
 
 
-@family.variant("one_txn", when=_for("grouping"))
+@family.variant("one_txn", only={"pattern": "grouping"})
 async def one_txn(ctx: Context) -> list:
     """Every row in one transaction, one commit."""
     async with AsyncSession(ctx.engine) as session:
@@ -130,7 +130,7 @@ async def one_txn(ctx: Context) -> list:
 # -- begin style ---------------------------------------------------------------------------
 
 
-@family.variant("session_begin_context", when=_for("begin_style"))
+@family.variant("session_begin_context", only={"pattern": "begin_style"})
 async def session_begin_context(ctx: Context) -> list:
     """async with session.begin(): add_all (commits on leaving the block)."""
     async with AsyncSession(ctx.engine) as session, session.begin():
@@ -138,7 +138,7 @@ async def session_begin_context(ctx: Context) -> list:
     return _names(ctx)
 
 
-@family.variant("manual_commit", when=_for("begin_style"))
+@family.variant("manual_commit", only={"pattern": "begin_style"})
 async def manual_commit(ctx: Context) -> list:
     """add_all, then await session.commit()."""
     async with AsyncSession(ctx.engine) as session:
@@ -154,7 +154,7 @@ def _post_title(k: int) -> str:
     return f"first post of t{k:07d}"
 
 
-@family.variant("flush_then_child", when=_for("parent_child"))
+@family.variant("flush_then_child", only={"pattern": "parent_child"})
 async def flush_then_child(ctx: Context) -> list:
     """The seed's create_user_with_post: flush for the user's id, then add the post."""
     out = []
@@ -169,7 +169,7 @@ async def flush_then_child(ctx: Context) -> list:
     return out
 
 
-@family.variant("unit_of_work_child", when=_for("parent_child"))
+@family.variant("unit_of_work_child", only={"pattern": "parent_child"})
 async def unit_of_work_child(ctx: Context) -> list:
     """User(posts=[Post(...)]) and one commit: the unit of work orders the INSERTs."""
     out = []
@@ -186,7 +186,7 @@ async def unit_of_work_child(ctx: Context) -> list:
 # -- savepoints ------------------------------------------------------------------------------
 
 
-@family.variant("savepoint_per_row", when=_for("savepoints"))
+@family.variant("savepoint_per_row", only={"pattern": "savepoints"})
 async def savepoint_per_row(ctx: Context) -> list:
     """begin_nested() around each row: SAVEPOINT, INSERT, RELEASE per row."""
     async with AsyncSession(ctx.engine) as session, session.begin():
@@ -196,7 +196,7 @@ async def savepoint_per_row(ctx: Context) -> list:
     return _names(ctx)
 
 
-@family.variant("flush_per_row", when=_for("savepoints"))
+@family.variant("flush_per_row", only={"pattern": "savepoints"})
 async def flush_per_row(ctx: Context) -> list:
     """The same INSERT per row (a flush each), no savepoint."""
     async with AsyncSession(ctx.engine) as session, session.begin():
@@ -209,7 +209,7 @@ async def flush_per_row(ctx: Context) -> list:
 # -- rollback ------------------------------------------------------------------------------------
 
 
-@family.variant("commit_after_insert", when=_for("rollback"))
+@family.variant("commit_after_insert", only={"pattern": "rollback"})
 async def commit_after_insert(ctx: Context) -> list:
     """Flush every row, then COMMIT."""
     async with AsyncSession(ctx.engine) as session:
@@ -220,7 +220,7 @@ async def commit_after_insert(ctx: Context) -> list:
     return [flushed]
 
 
-@family.variant("rollback_after_insert", when=_for("rollback"))
+@family.variant("rollback_after_insert", only={"pattern": "rollback"})
 async def rollback_after_insert(ctx: Context) -> list:
     """Flush the same rows, then ROLLBACK: the work done and thrown away."""
     async with AsyncSession(ctx.engine) as session:

@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+from bench.database import DEFAULT_URLS
 
 
 def _answers(url: str) -> bool:
@@ -39,10 +38,10 @@ def _server_url(env_var: str, default: str, backend: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """Driverless URL of the PostgreSQL server, e.g. postgresql://postgres@127.0.0.1:5432/test."""
-    return _server_url("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL, "PostgreSQL")
+    return _server_url(*DEFAULT_URLS["postgresql"], "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def mysql_url() -> str:
     """Driverless URL of the MySQL/MariaDB server."""
-    return _server_url("BENCH_MYSQL_URL", DEFAULT_MYSQL_URL, "MySQL/MariaDB")
+    return _server_url(*DEFAULT_URLS["mysql"], "MySQL/MariaDB")

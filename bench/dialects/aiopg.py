@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import collections
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import util
 from sqlalchemy.connectors.asyncio import (
@@ -33,6 +33,7 @@ from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_terminate,
 )
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.util.concurrency import await_
 
 _ISOLATION_LEVELS = ("READ COMMITTED", "READ UNCOMMITTED", "REPEATABLE READ", "SERIALIZABLE")
@@ -60,8 +61,14 @@ class AsyncAdapt_aiopg_cursor(AsyncAdapt_dbapi_cursor):
         # The psycopg2 dialect reads cursor.connection.notices after each statement.
         return self._adapt_connection  # type: ignore[return-value]
 
+    _many_rowcount: int | None
+
+    @property
+    def _aiopg_connection(self) -> AsyncAdapt_aiopg_connection:
+        return cast("AsyncAdapt_aiopg_connection", self._adapt_connection)
+
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        adapt = self._adapt_connection
+        adapt = self._aiopg_connection
         self._many_rowcount = None
         async with adapt._execute_mutex:
             await adapt._begin_if_needed(self._cursor)
@@ -74,7 +81,7 @@ class AsyncAdapt_aiopg_cursor(AsyncAdapt_dbapi_cursor):
             return result
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        adapt = self._adapt_connection
+        adapt = self._aiopg_connection
         async with adapt._execute_mutex:
             await adapt._begin_if_needed(self._cursor)
             total = 0
@@ -88,7 +95,7 @@ class AsyncAdapt_aiopg_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connect
     __slots__ = ("_in_transaction", "_isolation_level")
 
     _cursor_cls = AsyncAdapt_aiopg_cursor
-    _ss_cursor_cls = AsyncAdapt_aiopg_cursor  # never used: no server-side cursors
+    _ss_cursor_cls = AsyncAdapt_aiopg_cursor  # type: ignore[assignment]  # never used
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
@@ -113,7 +120,7 @@ class AsyncAdapt_aiopg_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connect
             # Whatever happens to the command, the transaction is over for us:
             # a failed COMMIT or ROLLBACK leaves the connection to be invalidated.
             self._in_transaction = False
-            cursor = await self._connection.cursor()
+            cursor = await cast(Any, self._connection).cursor()
             try:
                 await cursor.execute(command)
             finally:
@@ -190,7 +197,8 @@ class AsyncAdapt_aiopg_dbapi(AsyncAdapt_dbapi_module):
 
 class PGDialectAsync_aiopg(PGDialect_psycopg2):
     driver = "aiopg"
-    minimum_dbapi_version = None  # psycopg2's minimum does not apply to aiopg's numbering
+    # psycopg2's minimum does not apply to aiopg's numbering
+    minimum_dbapi_version = None  # type: ignore[assignment]
     is_async = True
     has_terminate = True
     supports_statement_cache = True
@@ -228,13 +236,13 @@ class PGDialectAsync_aiopg(PGDialect_psycopg2):
             raise ValueError(f"unknown isolation level {level!r}")
         dbapi_connection.set_isolation_level(level)
 
-    def get_isolation_level(self, dbapi_connection: Any) -> str:
+    def get_isolation_level(self, dbapi_connection: Any) -> IsolationLevel:
         if dbapi_connection.autocommit:
             return "AUTOCOMMIT"
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SHOW transaction_isolation")
-            return str(cursor.fetchone()[0]).upper()
+            return cast(IsolationLevel, str(cursor.fetchone()[0]).upper())
         finally:
             cursor.close()
 

@@ -145,7 +145,9 @@ def _case_row(case: dict[str, Any], params: str, profiles: dict[int, str]) -> di
         "statements": case.get("statements_per_op"),
         "throughput": case.get("throughput_per_s"),
         "unit": case.get("unit", ""),
-        "ratio": extra.get("ratio_to_raw"),
+        "ratio": _paired(case),
+        "reference": case.get("reference"),
+        "is_reference": case.get("reference") == case["variant"] and case["status"] == "ok",
         "memory": extra.get("peak_memory_bytes"),
         "profile": profiles.get(id(case)),
         "top_frames": (extra.get("profile") or {}).get("top_frames", [])[:5],
@@ -164,6 +166,13 @@ def _case_row(case: dict[str, Any], params: str, profiles: dict[int, str]) -> di
     return row
 
 
+def _paired(case: dict[str, Any]) -> tuple[float, float, float] | None:
+    paired = case.get("paired")
+    if not paired:
+        return None
+    return (paired["median"], paired["ci95_low"], paired["ci95_high"])
+
+
 def _notes(extra: dict[str, Any]) -> list[str]:
     """Scenario-specific measurements worth a glance: waits, latencies, errors."""
     notes = []
@@ -174,7 +183,7 @@ def _notes(extra: dict[str, Any]) -> list[str]:
                 f"{label} p50 {fmt_duration(value.get('p50'))}, "
                 f"p99 {fmt_duration(value.get('p99'))}"
             )
-    for key in ("pool_timeouts", "errors", "requests", "result_items"):
+    for key in ("pool_timeouts", "errors", "result_items"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
     return notes

@@ -1,5 +1,7 @@
 """pytest-benchmark over the scenario modules' own variant code (no copied bodies): run
-with `make bench-ci` to measure, or within `make test` once each with --benchmark-disable."""
+with `make bench-ci` to measure, or within `make test` once each with --benchmark-disable.
+Each benchmark runs its variant interleaved with the family's reference, through the
+runner's case lifecycle, so CI measures exactly the rounds `sqla-bench run` measures."""
 
 from __future__ import annotations
 
@@ -28,4 +30,7 @@ def test_scenario(async_benchmark, scenario_case, driver_url, request):
     info = async_benchmark.benchmark.extra_info
     assert info["scenario"] == family.name and info["variant"] == variant
     assert info["statements_per_op"] is not None and info["statements_per_op"] > 0
+    assert info["calls_per_op"] is not None and info["calls_per_op"] > 0
+    if info["reference"] not in (None, variant):
+        assert info["paired"]["reference"] == info["reference"]
     assert data is not None  # every variant returns the data it produced

@@ -23,7 +23,7 @@ async def sleepy(ctx: Context) -> int:
     return 1
 
 
-@family.variant("raw_driver")
+@family.variant("raw_driver", raw=True)
 async def raw_driver(ctx: Context) -> int:
     await ctx.raw.fetch("SELECT 1")
     ctx.count_statements(1)

@@ -18,7 +18,15 @@ async def remember(ctx: Context) -> None:
     ctx.state["setup_runs"] = ctx.state.get("setup_runs", 0) + 1
 
 
-@family.variant("raw_driver")
+@family.before_round
+async def log_order(ctx: Context) -> None:
+    """The variant of every timed round, in the order they ran (shared by every case)."""
+    if ctx.timed:
+        ctx.extra["order"] = ctx.state.setdefault("order", [])
+        ctx.extra["order"].append(ctx.variant)
+
+
+@family.variant("raw_driver", raw=True)
 async def raw_driver(ctx: Context) -> list:
     out = [(await ctx.raw.fetch(ctx.sql("SELECT ?"), (i,)))[0][0] for i in range(ctx.params["ops"])]
     ctx.count_statements(len(out))

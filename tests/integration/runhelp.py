@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from bench.database import resolve_url
-from bench.drivers import get_driver
+from bench.drivers import async_drivers, get_driver, sync_drivers
 from bench.runner import RunConfig, Runner
 from bench.scenario import load_families
 
-ASYNC_DRIVERS = ("asyncpg", "psycopg", "aiopg", "aiomysql", "asyncmy", "aiosqlite")
-SYNC_DRIVERS = ("psycopg-sync", "pymysql", "sqlite3")
+ASYNC_DRIVERS = tuple(async_drivers())  # from the registry: a new row is tested at once
+SYNC_DRIVERS = tuple(sync_drivers())
 
 
 def url_for(driver_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

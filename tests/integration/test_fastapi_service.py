@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bench.service import Service
 from scenarios import fastapi_service, models
 from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
 
@@ -107,7 +108,8 @@ def test_the_apps_routes(tmp_path):
         conn.execute(sa.insert(models.users), [models.user_row(i) for i in (1, 2, 3)])
         conn.execute(sa.insert(models.posts), [models.post_row(i, 1) for i in (1, 2)])
     engine.dispose()
-    service = fastapi_service.Service(
+    service = Service(
+        fastapi_service.APP,
         {"SQLAB_APP_URL": f"sqlite+aiosqlite:///{database}", "SQLAB_APP_POOL_SIZE": "2"},
         workers=1, secrets=[])
 

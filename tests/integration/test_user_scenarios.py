@@ -42,7 +42,7 @@ SCENARIO = textwrap.dedent('''
         async with ctx.engine.connect() as conn:
             return len((await conn.execute(sa.select(items))).all())
 
-    @family.variant("raw_driver")
+    @family.variant("raw_driver", raw=True)
     async def raw_driver(ctx: Context) -> int:
         rows = await ctx.raw.fetch("SELECT COUNT(*) FROM sqlab_user_items")
         ctx.count_statements(1)

@@ -12,6 +12,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.drivers import DRIVERS, async_drivers, get_driver, server_drivers
 from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
 
 
@@ -29,7 +30,7 @@ def _with_password(url: str, user: str | None = None, database: str | None = Non
 # 1 -------------------------------------------------------------------------------------
 def test_unknown_driver_lists_the_known_ones():
     line = assert_one_line_error(cli("run", "--driver", "asyncpgg"), "unknown driver 'asyncpgg'")
-    for known in ("asyncpg", "psycopg", "aiopg", "aiomysql", "asyncmy", "aiosqlite"):
+    for known in DRIVERS:
         assert known in line
 
 
@@ -78,7 +79,7 @@ def test_closed_port_is_refused_at_once(driver):
     assert_one_line_error(proc, "cannot connect", f"127.0.0.1:{port}")
 
 
-@pytest.mark.parametrize("driver", ["asyncpg", "psycopg", "aiopg", "aiomysql", "asyncmy"])
+@pytest.mark.parametrize("driver", server_drivers())
 def test_a_server_that_never_answers_fails_after_the_connect_timeout(driver):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -97,7 +98,7 @@ def test_a_server_that_never_answers_fails_after_the_connect_timeout(driver):
 
     thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
     thread.start()
-    scheme = "mysql" if driver in ("aiomysql", "asyncmy") else "postgresql"
+    scheme = get_driver(driver).backend
     try:
         started = time.monotonic()
         proc = cli("run", "--driver", driver, "--connect-timeout", "2",
@@ -136,14 +137,14 @@ def mariadb_user_with_password(mysql_url):
         admin.close()
 
 
-@pytest.mark.parametrize("driver", ["aiomysql", "asyncmy"])
+@pytest.mark.parametrize("driver", async_drivers("mysql"))
 def test_wrong_password(driver, mariadb_user_with_password):
     url = _with_password(mariadb_user_with_password.render_as_string(hide_password=False))
     proc = cli("run", "--driver", driver, "--url", url)
     assert_one_line_error(proc, "cannot connect", "sqlab_pw_user", "Access denied")
 
 
-@pytest.mark.parametrize("driver", ["asyncpg", "psycopg", "aiopg"])
+@pytest.mark.parametrize("driver", async_drivers("postgresql"))
 def test_unknown_postgres_role(driver, postgres_url):
     url = _with_password(postgres_url, user="sqlab_no_such_role")
     proc = cli("run", "--driver", driver, "--url", url)

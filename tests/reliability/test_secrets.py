@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench import results
+from bench.drivers import get_driver, server_drivers
 from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
 
 
@@ -60,12 +61,12 @@ def test_password_never_in_stdout_stderr_results_report_or_profiles(source, post
     assert (tmp_path / "report" / "index.html").exists()
 
 
-@pytest.mark.parametrize("driver", ["asyncpg", "psycopg", "aiopg", "aiomysql", "asyncmy"])
+@pytest.mark.parametrize("driver", server_drivers())
 def test_password_not_in_a_failed_connection_message(driver, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    scheme = "mysql" if driver in ("aiomysql", "asyncmy") else "postgresql"
+    scheme = get_driver(driver).backend
     url = f"{scheme}://someone:{SECRET}@127.0.0.1:{port}/db?password={SECRET}"
     proc = cli("run", "--driver", driver, "--url", url)
     assert proc.returncode == 2

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bench import results, stats
+from bench import records, stats
 from bench.cli import main
 
 
@@ -14,7 +14,7 @@ def _doc(driver="aiosqlite", scale=1.0, seed=0, variants=("raw_driver", "orm_sel
     rng = np.random.default_rng(seed)
     cases = []
     for index, variant in enumerate(variants):
-        case = results.new_case(scenario, variant, {"ops": 10}, unit="queries",
+        case = records.new_case(scenario, variant, {"ops": 10}, unit="queries",
                                 ops_per_round=10, driver=driver)
         base = rng.normal(1_000_000 * (index + 1), 20_000, size=30)
         case["samples_ns"] = [int(s * scale) for s in base]

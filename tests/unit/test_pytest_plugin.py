@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bench.pytest_plugin import reject_coroutine_function
+from bench.async_benchmark import reject_coroutine_function
 
 pytest_plugins = ["pytester"]
 
@@ -95,3 +95,47 @@ def test_pytest_benchmark_json_becomes_a_report_with_a_section_per_group(pyteste
     html = index.read_text()
     sections = re.findall(r"<h2>([^<]+)</h2>", html)
     assert "plain" in sections and "knob" in sections
+
+
+PROBE_TEST = f"""
+import pytest
+from bench.scenario import load_families
+
+FAMILY = load_families([{str(FIXTURES)!r}])["plugin_probe"]
+
+def _run(async_benchmark, tmp_path, variant, fail_after_round=False):
+    return async_benchmark.variant(FAMILY, variant, "aiosqlite",
+                                   f"sqlite:///{{tmp_path / 'p.sqlite3'}}",
+                                   {{"ops": 2, "fail_after_round": fail_after_round}},
+                                   rounds=4, warmup_rounds=0)
+
+def test_growing(async_benchmark, tmp_path):
+    assert _run(async_benchmark, tmp_path, "growing") == [0, 1]
+    info = async_benchmark.benchmark.extra_info
+    # rounds 1..4 send 3, 4, 5, 6 statements: every round counts, not the last one
+    assert info["statements_per_op"] == 4.5
+    assert info["reference"] == "raw_driver" and len(info["paired"]["ratios"]) == 4
+    assert info["calls_per_op"] > 0
+
+def test_wrong_data(async_benchmark, tmp_path):
+    _run(async_benchmark, tmp_path, "wrong_data")
+
+def test_after_round(async_benchmark, tmp_path):
+    _run(async_benchmark, tmp_path, "growing", fail_after_round=True)
+"""
+
+
+def test_the_plugin_runs_the_runners_whole_round(pytester):
+    """Data checked against the reference, after_round run, statements over all rounds."""
+    pytester.makepyfile(test_probe=PROBE_TEST)
+    result = _run(pytester, "--benchmark-json=out.json", "-rf")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed") == 1 and outcomes.get("failed") == 2, result.stdout.str()
+    text = result.stdout.str()
+    assert "AssertionError: plugin_probe/wrong_data: returned different data from " \
+           "raw_driver: item 0 is 1 instead of 0" in text
+    assert "RuntimeError: plugin_probe/growing failed: AssertionError: after_round found " \
+           "the table in a bad state" in text
+    saved = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
+    assert [b["name"] for b in saved] == ["test_growing"]
+    assert len(saved[0]["stats"]["data"]) == 4  # the variant's timed rounds, as its rounds

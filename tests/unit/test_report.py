@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bench import results, stats
+from bench import records, stats
 from bench.cli import main
 from bench.report import write_report
 
@@ -14,7 +14,7 @@ XSS = "<script>alert('x\"y')</script>"
 
 def _case(scenario, variant, params, samples, status="ok", error=None, driver="aiosqlite",
           extra=None):
-    case = results.new_case(scenario, variant, params, unit="queries", ops_per_round=10,
+    case = records.new_case(scenario, variant, params, unit="queries", ops_per_round=10,
                             driver=driver)
     case.update(status=status, error=error, samples_ns=samples)
     if samples:

@@ -1,10 +1,11 @@
-"""The results file: round trip, atomic replace, and refusals."""
+"""The results file: round trip, atomic replace, refusals, and older versions."""
 
 import json
+from pathlib import Path
 
 import pytest
 
-from bench import results, stats
+from bench import records, results, stats
 
 
 def _doc(cases=None):
@@ -12,15 +13,18 @@ def _doc(cases=None):
         "schema_version": results.SCHEMA_VERSION,
         "tool_version": "0.1.0",
         "run_id": "abc",
+        "label": "aiosqlite test",
         "created_at": "2026-11-24T00:00:00+00:00",
         "environment": {"python": "3.11"},
         "config": {"driver": "aiosqlite"},
+        "run_status": "complete",
+        "families": {},
         "cases": cases if cases is not None else [],
     }
 
 
 def _case():
-    case = results.new_case("raw_queries", "text", {"ops": 10}, unit="queries",
+    case = records.new_case("raw_queries", "text", {"ops": 10}, unit="queries",
                             ops_per_round=10, driver="aiosqlite")
     case["status"] = "ok"
     case["samples_ns"] = [100, 120, 110]
@@ -108,3 +112,52 @@ def test_check_writable_refuses_missing_directory(tmp_path):
     with pytest.raises(results.ResultsFileError, match="does not exist"):
         results.check_writable(tmp_path / "missing" / "run.json")
     results.check_writable(tmp_path / "run.json")  # fine: no exception
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_results"
+
+
+@pytest.mark.parametrize("name", ["v1_aiosqlite_loading.json",
+                                  "v1_asyncpg_raw_queries_crud.json"])
+def test_a_real_version_1_file_is_migrated_without_inventing_anything(name):
+    raw = json.loads((FIXTURES / name).read_text())
+    assert raw["schema_version"] == 1
+    doc = results.load(FIXTURES / name)
+    assert doc["schema_version"] == results.SCHEMA_VERSION
+    assert doc["config"]["schedule"] == "blocked"  # version 1 measured one variant at a time
+    assert doc["label"].startswith(raw["config"]["driver"])
+    for old, new in zip(raw["cases"], doc["cases"], strict=True):
+        assert new["samples_ns"] == old["samples_ns"]
+        assert new["blocks"] == [] and new["paired"] is None and new["calls_per_op"] is None
+        assert new["statements_per_op"] == old["statements_per_op"]
+
+
+def test_a_real_version_1_pytest_benchmark_file_converts():
+    doc = results.load_any(FIXTURES / "v1_pytest_benchmark_loading.json")
+    assert {c["variant"] for c in doc["cases"]} >= {"selectinload", "raw_driver"}
+    assert all(c["status"] == "ok" and c["samples_ns"] for c in doc["cases"])
+
+
+@pytest.mark.parametrize("field, value", [
+    ("samples_ns", "fast"), ("samples_ns", [1, "2"]), ("blocks", [0, 1, 2, 3]),
+    ("ops_per_round", 0), ("ops_per_round", True), ("params", []), ("paired", {"median": 1}),
+    ("stats", {"median": 1}), ("wait_ns", [None]), ("statements_per_op", "many"),
+])
+def test_a_case_field_of_the_wrong_shape_is_one_line_refusal(tmp_path, field, value):
+    case = {**_case(), "blocks": [0, 1, 2], field: value}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_doc([case])))
+    with pytest.raises(results.ResultsFileError, match=f"case 0 .*{field.split('_')[0]}"):
+        results.load(path)
+
+
+def test_nan_is_refused_not_read(tmp_path):
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(_doc()).replace('"run_id": "abc"', '"run_id": NaN'))
+    with pytest.raises(results.ResultsFileError, match="numbers it cannot hold"):
+        results.load(path)
+
+
+def test_results_files_are_readable_by_others(tmp_path):
+    results.write_atomic(tmp_path / "r.json", _doc())
+    assert (tmp_path / "r.json").stat().st_mode & 0o044  # not mkstemp's private 0600

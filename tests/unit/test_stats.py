@@ -68,8 +68,8 @@ def test_no_samples_is_an_error():
 
 
 def test_unstable_flag_uses_ten_percent_cv():
-    assert stats.is_unstable({"cv": 0.11})
-    assert not stats.is_unstable({"cv": 0.10})
+    assert stats.is_unstable(0.11)
+    assert not stats.is_unstable(0.10)
 
 
 def test_named_percentiles_and_empty_values():

@@ -1,0 +1,108 @@
+"""Measuring one point: the same code for `sqla-bench run` and the pytest plug-in.
+
+Open a case per variant, run their rounds in the chosen order (bench.schedule), the
+untimed extra rounds (Python calls, peak memory, a profile), then the case records:
+statistics (bench.summary), the cross-variant data check (bench.agreement) and the
+paired ratios to the point's reference.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.agreement import check_agreement, fingerprint, normalized_data
+from bench.lifecycle import Case, PointSession, describe_error
+from bench.plan import Point
+from bench.records import CaseRecord, new_case
+from bench.schedule import Entry, ScheduleName, measure
+from bench.summary import record_paired, record_rounds
+
+
+@dataclass
+class Measuring:
+    """How a point is measured."""
+
+    schedule: ScheduleName = "interleaved"
+    warmup: int = 2
+    rounds: int = 20
+    count_calls: bool = True
+    profile_to: Path | None = None  # a results file: profiles are saved beside it
+
+
+def new_records(point: Point, driver: str) -> dict[str, CaseRecord]:
+    """A record per planned variant, and one per skipped variant with its reason."""
+    family = point.family
+    records = {}
+    for variant in point.variants:
+        records[variant.name] = new_case(family.name, variant.name, point.params,
+                                         unit=family.unit, ops_per_round=family.ops(point.params),
+                                         driver=driver)
+    for variant, reason in point.skipped:
+        record = new_case(family.name, variant.name, point.params, unit=family.unit,
+                          ops_per_round=family.ops(point.params), driver=driver)
+        record["error"] = f"skipped: {reason}"
+        records[variant.name] = record
+    return records
+
+
+async def measure_point(point: Point, session: PointSession, records: dict[str, CaseRecord],
+                        how: Measuring, rng: random.Random, *,
+                        on_round: Callable[[], None] = lambda: None,
+                        stop_check: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Measure the point's planned variants into their records; returns each ok case's
+    data (normalized: what the cross-variant check compared)."""
+    secrets = [session.url.password]
+    if session.setup_error is not None:
+        for variant in point.variants:
+            records[variant.name]["status"] = "error"
+            records[variant.name]["error"] = session.setup_error
+        return {}
+    cases = {v.name: Case(session, v) for v in point.variants}
+    entries = [Entry(case) for case in cases.values()]
+
+    async def finish(entry: Entry) -> None:
+        """The untimed extra rounds, after a case's timed ones."""
+        case = cases[entry.source.name]
+        record = records[case.name]
+        if how.count_calls:
+            calls = await case.count_calls()
+            record["calls_per_op"] = round(calls / record["ops_per_round"], 6)
+        if point.family.measure_memory:
+            record["extra"]["peak_memory_bytes"] = await case.peak_memory()
+        if how.profile_to is not None:
+            from bench import profiling
+
+            target = how.profile_to
+            record["extra"]["profile"] = await case.extra_round(
+                lambda call: profiling.capture(call, target, dict(record)))
+
+    await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
+                  rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)
+    data_by_variant: dict[str, Any] = {}
+    produced: dict[str, Any] = {}
+    for entry in entries:
+        case = cases[entry.source.name]
+        record = records[case.name]
+        record_rounds(record, entry.rounds, entry.blocks)
+        if case.ctx is not None:
+            record["extra"].update(case.ctx.extra)
+        if case.teardown_error is not None:
+            record["extra"]["case_teardown_error"] = case.teardown_error
+        if entry.error is not None:
+            record["status"] = "error"
+            record["error"] = describe_error(entry.error, secrets)
+            continue
+        record["status"] = "ok"
+        value = normalized_data(point.family, entry.last_data)
+        record["extra"].update(fingerprint(value))
+        produced[case.name] = value
+        if case.variant.check:
+            data_by_variant[case.name] = value
+    measured = [records[name] for name in cases]
+    check_agreement(measured, data_by_variant, point.reference)
+    record_paired(measured, point.reference)
+    return produced

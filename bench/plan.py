@@ -1,0 +1,60 @@
+"""The plan of a run: which parameter points, and which variants at each.
+
+A point is one family at one parameter combination of the profile (with `--param`
+overrides). At a point, a variant is planned when it is written for that point's
+parameter values (`only=`); points it is not written for do not mention it. A variant
+the point wants but the driver cannot run (a missing capability, `needs=`) is planned
+as skipped, with the reason, so the results say why it is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.drivers import Driver
+from bench.scenario import Family, Variant
+
+
+@dataclass
+class Point:
+    family: Family
+    params: dict[str, Any]
+    variants: list[Variant]  # to run, in the family's declaration order
+    skipped: list[tuple[Variant, str]] = field(default_factory=list)  # (variant, why)
+
+    @property
+    def reference(self) -> str | None:
+        return self.family.reference_among(v.name for v in self.variants)
+
+
+def plan(families: list[Family], driver: Driver, profile: str,
+         overrides: Mapping[str, Mapping[str, list[Any]]] | None = None,
+         variant_filter: list[str] | None = None) -> list[Point]:
+    points = []
+    for family in families:
+        for params in family.grid(profile, (overrides or {}).get(family.name)):
+            point = point_for(family, driver, params, variant_filter)
+            if point.variants or point.skipped:
+                points.append(point)
+    return points
+
+
+def point_for(family: Family, driver: Driver, params: dict[str, Any],
+              variant_filter: list[str] | None = None) -> Point:
+    """The variants of one family the driver runs at these parameter values."""
+    point = Point(family, dict(params), [])
+    for name, variant in family.variants_for(driver).items():
+        if (variant_filter is not None and name not in variant_filter) or not variant.takes(params):
+            continue
+        reason = variant.lacking(driver)
+        if reason is None:
+            point.variants.append(variant)
+        else:
+            point.skipped.append((variant, reason))
+    return point
+
+
+def case_count(points: list[Point]) -> int:
+    return sum(len(p.variants) for p in points)

@@ -1,0 +1,267 @@
+"""Raw driver connections: the bare driver behind one small interface.
+
+Every family's floor (`raw_driver`) is written once for all drivers against
+RawConnection. The adapters are thin on purpose: one call into the driver per
+method, so the floor stays the driver's own cost. Each adapter also knows its
+driver's own API for the harness-overhead check (`native_select_1`), so no other
+module decides anything by a driver's name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+
+async def maybe_await(value: Any) -> Any:
+    """Drivers disagree on which calls are awaitable; accept both."""
+    return await value if inspect.isawaitable(value) else value
+
+
+class RawConnection:
+    """The interface every raw_driver variant uses; `native` is the driver's own object."""
+
+    native: Any
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def commit(self) -> None:
+        """Commit the open transaction, where the driver opened one."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def native_select_1(self, times: int) -> None:
+        """`SELECT 1` `times` times through the driver's own API, as a person would write
+        it by hand, bypassing this adapter: what the harness's overhead is measured against."""
+        raise NotImplementedError
+
+
+class AsyncpgRaw(RawConnection):
+    def __init__(self, conn: Any) -> None:
+        self.native = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self.native.fetch(sql, *params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self.native.execute(sql, *params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.native.executemany(sql, list(rows))
+
+    async def close(self) -> None:
+        await self.native.close()
+
+    async def native_select_1(self, times: int) -> None:
+        for _ in range(times):
+            await self.native.fetch("SELECT 1")
+
+
+class CursorRaw(RawConnection):
+    """Drivers with a DBAPI-shaped async cursor (aiomysql, asyncmy, aiopg, psycopg)."""
+
+    def __init__(self, conn: Any, cursor: Any) -> None:
+        self.native = conn
+        self._cursor = cursor
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        await self._cursor.execute(sql, params)
+        return list(await self._cursor.fetchall())
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._cursor.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._cursor.executemany(sql, list(rows))
+
+    async def commit(self) -> None:
+        await self.native.commit()
+
+    async def close(self) -> None:
+        for closing in (self._cursor.close, self.native.close):
+            await maybe_await(closing())
+
+    async def native_select_1(self, times: int) -> None:
+        cursor = await maybe_await(self.native.cursor())
+        for _ in range(times):
+            await cursor.execute("SELECT 1")
+            await cursor.fetchall()
+        await self.commit()
+        await maybe_await(cursor.close())
+
+
+class AiopgRaw(CursorRaw):
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        # aiopg has no executemany: a loop of execute is what the driver offers.
+        for row in rows:
+            await self._cursor.execute(sql, row)
+
+    async def commit(self) -> None:
+        """aiopg connections are always in autocommit mode."""
+
+
+class AiosqliteRaw(RawConnection):
+    def __init__(self, conn: Any) -> None:
+        self.native = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self.native.execute_fetchall(sql, params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self.native.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.native.executemany(sql, rows)
+
+    async def commit(self) -> None:
+        await self.native.commit()
+
+    async def close(self) -> None:
+        await self.native.close()
+
+    async def native_select_1(self, times: int) -> None:
+        for _ in range(times):
+            await self.native.execute_fetchall("SELECT 1")
+
+
+class SyncRawConnection(RawConnection):
+    """A synchronous DBAPI connection for the sync baselines: the same method names, not
+    awaitable (sync variants call them directly, blocking, as sync code does)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.native = conn
+        self._cursor = conn.cursor()
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:  # type: ignore[override]
+        self._cursor.execute(sql, params)
+        return list(self._cursor.fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:  # type: ignore[override]
+        self._cursor.execute(sql, params)
+
+    def executemany(  # type: ignore[override]
+        self, sql: str, rows: Iterable[Sequence[Any]]
+    ) -> None:
+        self._cursor.executemany(sql, list(rows))
+
+    def commit(self) -> None:  # type: ignore[override]
+        self.native.commit()
+
+    def close(self) -> None:  # type: ignore[override]
+        self._cursor.close()
+        self.native.close()
+
+    async def native_select_1(self, times: int) -> None:
+        cursor = self.native.cursor()
+        for _ in range(times):
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        self.native.commit()
+        cursor.close()
+
+
+# -- openers: one per driver API, named in the driver's registry row ----------------------
+
+
+def server_args(url: URL) -> dict[str, Any]:
+    return {
+        "host": url.host or "127.0.0.1",
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "database": url.database,
+    }
+
+
+def _libpq_args(url: URL) -> dict[str, Any]:
+    """psycopg and aiopg spell the database `dbname` and refuse None values."""
+    args = server_args(url)
+    args["dbname"] = args.pop("database")
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def _mysql_args(url: URL) -> dict[str, Any]:
+    args = server_args(url)
+    args["password"] = args["password"] or ""
+    args["port"] = args["port"] or 3306
+    return args
+
+
+async def open_asyncpg(url: URL, timeout: float) -> RawConnection:
+    import asyncpg
+
+    return AsyncpgRaw(await asyncpg.connect(**server_args(url), timeout=timeout))
+
+
+async def open_psycopg(url: URL, timeout: float) -> RawConnection:
+    import psycopg
+
+    conn = await psycopg.AsyncConnection.connect(**_libpq_args(url),
+                                                 connect_timeout=whole_seconds(timeout))
+    return CursorRaw(conn, conn.cursor())
+
+
+async def open_aiopg(url: URL, timeout: float) -> RawConnection:
+    import aiopg
+
+    conn = await aiopg.connect(**_libpq_args(url), timeout=timeout)
+    return AiopgRaw(conn, await conn.cursor())
+
+
+async def open_aiomysql(url: URL, timeout: float) -> RawConnection:
+    import aiomysql
+
+    args = _mysql_args(url)
+    args["db"] = args.pop("database")
+    conn = await aiomysql.connect(**args, connect_timeout=timeout)
+    return CursorRaw(conn, await conn.cursor())
+
+
+async def open_asyncmy(url: URL, timeout: float) -> RawConnection:
+    import asyncmy
+
+    conn = await asyncmy.connect(**_mysql_args(url), connect_timeout=timeout)
+    return CursorRaw(conn, conn.cursor())
+
+
+async def open_aiosqlite(url: URL, timeout: float) -> RawConnection:
+    import aiosqlite
+
+    return AiosqliteRaw(await aiosqlite.connect(url.database or ":memory:"))
+
+
+# Sync baselines: opening them blocks the loop for a moment, outside the timing.
+async def open_psycopg_sync(url: URL, timeout: float) -> RawConnection:
+    import psycopg
+
+    return SyncRawConnection(psycopg.connect(**_libpq_args(url),
+                                             connect_timeout=whole_seconds(timeout)))
+
+
+async def open_pymysql(url: URL, timeout: float) -> RawConnection:
+    import pymysql
+
+    return SyncRawConnection(pymysql.connect(**_mysql_args(url),
+                                             connect_timeout=whole_seconds(timeout)))
+
+
+async def open_sqlite3(url: URL, timeout: float) -> RawConnection:
+    import sqlite3
+
+    return SyncRawConnection(sqlite3.connect(url.database or ":memory:"))
+
+
+def whole_seconds(timeout: float) -> int:
+    """For drivers whose connect timeout is an integer number of seconds (libpq, pymysql)."""
+    return max(1, round(timeout))

@@ -1,0 +1,161 @@
+"""The records of a results file, typed: what a run and each of its cases hold.
+
+They stay plain dicts at run time (the file is JSON, and a record is read as it was
+written), typed as TypedDicts so that a key spelled wrong, or a field read as the
+wrong type, is a type-checker error rather than a reader's surprise. bench.results
+reads, validates, migrates and writes them; everything else uses these types.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+CaseStatus = Literal["ok", "error", "wrong", "skipped"]
+RunStatus = Literal["running", "complete", "interrupted"]
+Schedule = Literal["interleaved", "blocked"]
+
+
+class Stats(TypedDict):
+    """Summary of a case's round times, in ns per round."""
+
+    min: float
+    max: float
+    median: float
+    mean: float
+    stdev: float
+    iqr: float
+    p95: float
+    p99: float
+    cv: float
+    ci95_low: float
+    ci95_high: float
+
+
+class Paired(TypedDict):
+    """A variant's time relative to its point's reference variant, block by block."""
+
+    reference: str
+    ratios: list[float]  # one per block both ran: (variant / op) / (reference / op)
+    median: float
+    ci95_low: float  # bootstrap over blocks
+    ci95_high: float
+
+
+class CaseRecord(TypedDict):
+    scenario: str
+    variant: str
+    params: dict[str, Any]
+    driver: str
+    status: CaseStatus
+    error: str | None
+    unit: str
+    ops_per_round: int
+    reference: str | None  # the point's reference variant (None: none ran there)
+    statements_per_op: float | None  # exact: counted by a cursor-execute listener
+    calls_per_op: float | None  # Python calls per op, from one extra untimed round
+    samples_ns: list[int]  # wall time of each timed round
+    blocks: list[int]  # the block of each sample (interleaved schedule)
+    cpu_ns: list[int]  # process CPU time of each round
+    wait_ns: list[int] | None  # time waiting for a CPU in each round (Linux), else None
+    stats: Stats | None
+    paired: Paired | None  # None for the reference itself, or when it did not run
+    unstable: bool  # rounds vary by more than stats.UNSTABLE_CV
+    noisy_rounds: int  # rounds that waited for a CPU a large share of their time
+    cpu_share: float | None  # median of cpu / wall: how much of an op is client CPU
+    throughput_per_s: float | None
+    extra: dict[str, Any]
+
+
+class FamilyRecord(TypedDict):
+    question: str
+    unit: str
+    reference: list[str]  # the names the family's reference is chosen from, in order
+
+
+class Environment(TypedDict, total=False):
+    python: str | None
+    implementation: str | None
+    platform: str | None
+    cpu_model: str | None
+    cpu_count: int | None
+    memory_total: int | None
+    sqlalchemy: str | None
+    driver_versions: dict[str, str | None]
+    server: dict[str, str]
+    event_loop: str | None
+    git_commit: str | None
+
+
+class RunConfigRecord(TypedDict, total=False):
+    driver: str
+    backend: str
+    sync: bool
+    url: str | None  # always masked
+    profile: str
+    warmup: int | None
+    rounds: int | None
+    seed: int | None
+    schedule: Schedule
+    scenario_filter: list[str]
+    variant_filter: list[str] | None
+    param_overrides: dict[str, dict[str, list[Any]]]
+    connect_timeout: float
+    event_loop: str
+    profile_code: bool
+    count_calls: bool
+
+
+class RunRecord(TypedDict):
+    schema_version: int
+    tool_version: str
+    run_id: str
+    label: str  # how reports and compare name this run: unique per run
+    created_at: str
+    run_status: RunStatus
+    environment: Environment
+    config: RunConfigRecord
+    families: dict[str, FamilyRecord]
+    cases: list[CaseRecord]
+    warnings: NotRequired[list[str]]
+
+
+def new_case(scenario: str, variant: str, params: dict[str, Any], *, unit: str,
+             ops_per_round: int, driver: str) -> CaseRecord:
+    """A case record with every field present, not yet measured."""
+    return {
+        "scenario": scenario,
+        "variant": variant,
+        "params": dict(params),
+        "driver": driver,
+        "status": "skipped",
+        "error": None,
+        "unit": unit,
+        "ops_per_round": ops_per_round,
+        "reference": None,
+        "statements_per_op": None,
+        "calls_per_op": None,
+        "samples_ns": [],
+        "blocks": [],
+        "cpu_ns": [],
+        "wait_ns": None,
+        "stats": None,
+        "paired": None,
+        "unstable": False,
+        "noisy_rounds": 0,
+        "cpu_share": None,
+        "throughput_per_s": None,
+        "extra": {},
+    }
+
+
+def per_op(case: CaseRecord, field: str = "median") -> float:
+    """A statistic of the case's rounds per operation, in ns (the case must have stats)."""
+    stats = case["stats"]
+    if stats is None:
+        raise ValueError(f"case {case['scenario']}/{case['variant']} has no timings")
+    return float(stats[field]) / max(1, case["ops_per_round"])  # type: ignore[literal-required]
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """A parameter point as people read it: `parents=100 children=10`."""
+    return " ".join(f"{k}={v}" for k, v in params.items()) or "(no parameters)"
