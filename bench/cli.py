@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from bench import results, storage
 from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
+from bench.repeat import WorkerError
 from bench.scenario import (
     PROFILES,
     RUN_PROFILES,
@@ -27,6 +28,7 @@ from bench.scenario import (
     parse_overrides,
 )
 
+DEFAULT_THRESHOLD = 10.0  # percent: the smallest change compare calls a change
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 3  # a bug in sqla-bench itself
@@ -114,24 +116,81 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
     report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR")
 
-    compare = commands.add_parser("compare", help="compare two runs with a significance test")
-    compare.add_argument("base", type=Path, metavar="BASE")
-    compare.add_argument("new", type=Path, metavar="NEW")
-    compare.add_argument(
-        "--threshold",
-        type=float,
-        default=10.0,
-        metavar="PCT",
-        help="smallest change in the median that counts (default 10)",
-    )
-    compare.add_argument("--fail-on-regression", action="store_true")
-    compare.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
+    compare = commands.add_parser(
+        "compare", help="judge a change: paired ratios, exact counts, a noise floor")
+    compare.add_argument("base", nargs="+", type=Path, metavar="BASE",
+                         help="base results file(s); `BASE... -- NEW...` for several runs")
+    compare.add_argument("--new-side", nargs="+", type=Path, default=None,
+                         help=argparse.SUPPRESS)  # what follows `--` (see main)
+    _add_judging_options(compare)
+    compare.add_argument("--noise", type=Path, metavar="FILE",
+                         help="noise file of `sqla-bench calibrate`: per-case tolerance")
+
+    gate = commands.add_parser(
+        "gate", help="the CI gate: compare a pytest-benchmark JSON with the saved run before it")
+    gate.add_argument("new", type=Path, metavar="NEW_JSON")
+    gate.add_argument("--storage", type=Path, default=Path(".benchmarks"), metavar="DIR",
+                      help="pytest-benchmark's storage of saved runs (default .benchmarks)")
+    gate.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT")
+    gate.add_argument("--noise", type=Path, metavar="FILE")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="A/A: run cases K times and write each case's noise floor",
+        description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
+    calibrate.add_argument("--runs", type=int, default=5, help="runs, each its own process")
+    calibrate.add_argument("--output", type=Path, default=Path("results/noise.json"),
+                           metavar="FILE", help="the noise file (default results/noise.json)")
+
+    ab = commands.add_parser(
+        "ab", help="the same cases in two Python environments, alternated, judged at once",
+        description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
+    ab.add_argument("--base", required=True, metavar="PYTHON", help="the base interpreter")
+    ab.add_argument("--new", required=True, metavar="PYTHON", help="the new interpreter")
+    for side in ("base", "new"):
+        ab.add_argument(f"--{side}-env", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"an environment variable of the {side} side (repeatable)")
+        ab.add_argument(f"--{side}-scenarios-path", action="append", default=[],
+                        metavar="DIR", help=f"scenario modules of the {side} side")
+    ab.add_argument("--runs", type=int, default=4, help="runs per side (default 4)")
+    ab.add_argument("--output", type=Path, metavar="DIR",
+                    help="where base.json, new.json and comparison.json go "
+                         "(default results/ab-<time>)")
+    _add_judging_options(ab)
     return parser
+
+
+def _add_judging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT",
+                        help=f"smallest change that matters (default {DEFAULT_THRESHOLD:g}%%)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 on a slower verdict or a changed count")
+    parser.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
+
+
+PASS_THROUGH = ("calibrate", "ab")  # commands whose other options are the workers' run options
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line, with `compare A... -- B...` and the pass-through run options."""
+    argv = list(argv)
+    if argv[:1] == ["compare"] and "--" in argv:
+        argv[argv.index("--")] = "--new-side"
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in PASS_THROUGH:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command in PASS_THROUGH:
+        if "--output" in extra:
+            parser.error(f"--output of {args.command} names its own output; the runs' files "
+                         "are its own")
+        parser.parse_args(["run", *extra])  # the run options are checked now, in one line
+        args.run_args = extra
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(sys.argv[1:] if argv is None else argv)
         return COMMANDS[args.command](args)
     except (
         UsageError,
@@ -140,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DatabaseError,
         ScenarioError,
         results.ResultsFileError,
+        WorkerError,
     ) as exc:
         print(f"sqla-bench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -355,13 +415,97 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from bench.compare import run_compare
 
-    return run_compare(
-        args.base,
-        args.new,
-        threshold=args.threshold,
-        fail_on_regression=args.fail_on_regression,
-        html_dir=args.html,
-    )
+    if args.new_side is None:
+        if len(args.base) != 2:
+            raise UsageError("compare takes BASE NEW, or several runs a side: "
+                             "BASE1 BASE2 BASE3 -- NEW1 NEW2 NEW3")
+        base, new = [args.base[0]], [args.base[1]]
+    else:
+        base, new = args.base, args.new_side
+    return run_compare(base, new, threshold=args.threshold,
+                       fail_on_regression=args.fail_on_regression, html_dir=args.html,
+                       noise_path=args.noise)
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from bench.compare import run_compare
+
+    baseline = storage.previous_saved_run(args.storage, args.new)
+    if baseline is None:
+        print(f"sqla-bench gate: no earlier saved run in {args.storage} to compare with; "
+              "this run is the baseline of the next")
+        return 0
+    print(f"sqla-bench gate: {args.new} against {baseline}")
+    return run_compare([baseline], [args.new], threshold=args.threshold,
+                       fail_on_regression=True, html_dir=None, noise_path=args.noise)
+
+
+def _progress_line(line: str) -> None:
+    print(f"sqla-bench: {line}", file=sys.stderr, flush=True)
+
+
+def _check_runs(runs: int, least: int) -> None:
+    if not least <= runs <= 1000:
+        raise UsageError(f"--runs must be between {least} and 1000, not {runs}")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from bench.calibrate import calibrate, summary
+    from bench.repeat import Side
+
+    _check_runs(args.runs, 3)
+    results.check_writable(args.output)
+    with tempfile.TemporaryDirectory(prefix="sqlab-calibrate-") as workdir:
+        noise = calibrate(Side("run", sys.executable), args.run_args, args.runs, Path(workdir),
+                          args.output, _progress_line)
+    print(summary(noise))
+    print(f"noise file: {args.output} (use: sqla-bench compare BASE NEW --noise {args.output})")
+    return 0
+
+
+def _side_env(pairs: list[str], flag: str) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{flag} takes KEY=VALUE, not {pair!r}")
+        env[key] = value
+    return env
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    from bench.ab import run_ab
+    from bench.compare import comparison_table, summary_line
+    from bench.repeat import Side
+
+    _check_runs(args.runs, 3)
+    sides = [Side(label, python, _side_env(getattr(args, f"{label}_env"), f"--{label}-env"),
+                  tuple(getattr(args, f"{label}_scenarios_path")))
+             for label, python in (("base", args.base), ("new", args.new))]
+    directory = args.output or storage.new_ab_directory()
+    base, new, judgements, differences = run_ab(sides[0], sides[1], args.run_args, args.runs,
+                                                directory, args.threshold, _progress_line)
+    for line in differences:
+        print(f"sqla-bench: the sides differ: {line}", file=sys.stderr)
+    from rich.console import Console
+
+    Console(width=220).print(comparison_table(judgements, f"ab {base} → {new}"))
+    print(summary_line(judgements))
+    print(f"results: {base}, {new}, {directory / 'comparison.json'}")
+    if args.html is not None:
+        from bench.report.compare_page import write_compare_page
+
+        write_compare_page(judgements, f"ab {base.name} → {new.name}", differences,
+                           args.threshold, args.html)
+    failing = [j for j in judgements if j.fails]
+    if args.fail_on_regression and failing:
+        print(f"sqla-bench: the gate fails on {len(failing)} case(s):", file=sys.stderr)
+        for j in failing:
+            print(f"  {j.name}: {j.why()}", file=sys.stderr)
+        return 1
+    return 0
 
 
 COMMANDS = {
@@ -370,6 +514,9 @@ COMMANDS = {
     "run": cmd_run,
     "report": cmd_report,
     "compare": cmd_compare,
+    "gate": cmd_gate,
+    "calibrate": cmd_calibrate,
+    "ab": cmd_ab,
 }
 
 

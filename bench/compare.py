@@ -1,110 +1,256 @@
-"""`sqla-bench compare BASE NEW`: which cases got faster or slower, and whether it is real.
+"""`sqla-bench compare BASE NEW` (or `BASE... -- NEW...`): did this change make it slower?
 
-A change counts only when both hold: the Mann-Whitney U test rejects "same
-distribution" at p < 0.01, and the medians differ by more than the threshold.
-The first guards against noise, the second against differences too small to
-matter (with thousands of samples, a 0.5% shift is "significant").
+Each case of the base side is paired with the new side's case of the same scenario,
+variant, parameters and driver, and judged on what stays put on a drifting machine
+(the rules are in bench.verdicts):
+- its exact counts: statements per op, Python calls per op;
+- its paired ratio to its point's reference variant, base against new;
+- its absolute time only when each side has at least three runs (`ab` writes such
+  files; or several results files per side): across two separate runs, rounds are not
+  independent samples of the machine's noise, so one run per side judges no absolute.
+`--noise FILE` (from `sqla-bench calibrate`) raises each case's tolerance to its
+measured A/A spread. The gate (`--fail-on-regression`) fails on a count change or a
+`slower` verdict, naming the cases and why.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from bench import results, stats
-from bench.records import params_text as fmt_params
+from bench import results
+from bench.records import CaseRecord, RunRecord, params_text
 from bench.units import fmt_duration
+from bench.verdicts import (
+    FASTER,
+    INCONCLUSIVE,
+    MIN_RUNS,
+    SAME,
+    SLOWER,
+    Change,
+    blocks_change,
+    calls_changed,
+    runs_change,
+    statements_changed,
+)
 
-SIGNIFICANCE = 0.01
-FASTER, SLOWER, SAME = "faster", "slower", "no significant change"
+NOT_JUDGED = ("absolute changes between separate runs are not judged: use `sqla-bench ab`, "
+              f"or give at least {MIN_RUNS} runs per side (compare A1 A2 A3 -- B1 B2 B3)")
+
+
+@dataclass(frozen=True)
+class RunFigure:
+    """One run's figures of a case: its median per op (ns) and its paired-ratio median."""
+
+    median_ns: float
+    ratio: float | None
 
 
 @dataclass
-class Pairing:
+class SideCase:
+    """One side's measurements of one case: a case record per run (or a merged `ab` file
+    whose case keeps its per-run figures in extra.runs)."""
+
+    cases: list[CaseRecord]
+
+    @property
+    def first(self) -> CaseRecord:
+        return self.cases[0]
+
+    @property
+    def ok(self) -> bool:
+        return all(c["status"] == "ok" and c["stats"] is not None for c in self.cases)
+
+    def run_figures(self) -> list[RunFigure]:
+        """Per run: its median per op and paired-ratio median (a merged `ab` file keeps
+        them in its case's extra.runs)."""
+        merged = self.first["extra"].get("runs")
+        if len(self.cases) == 1 and isinstance(merged, list) and merged:
+            return [RunFigure(float(r["median_ns"]), r.get("ratio")) for r in merged]
+        return [RunFigure(_per_op_median(c), c["paired"]["median"] if c["paired"] else None)
+                for c in self.cases]
+
+    def block_ratios(self) -> list[float] | None:
+        """Every block's paired ratio, over the side's runs; None if any run has none."""
+        out: list[float] = []
+        for case in self.cases:
+            if case["paired"] is None:
+                return None
+            out.extend(case["paired"]["ratios"])
+        return out
+
+    def median_ns(self) -> float:
+        values = sorted(r.median_ns for r in self.run_figures())
+        return values[len(values) // 2]
+
+
+def _per_op_median(case: CaseRecord) -> float:
+    stats = case["stats"]
+    assert stats is not None, "only ok cases are compared"
+    return stats["median"] / max(1, case["ops_per_round"])
+
+
+@dataclass
+class Judgement:
     scenario: str
     variant: str
     params: dict[str, Any]
     driver: str
-    base_median: float | None  # per op, ns
-    new_median: float | None
-    change_pct: float | None
-    p_value: float | None
-    verdict: str  # faster | slower | no significant change | only in base | only in new | failed
+    status: str = "compared"  # or: only in base / only in new / not comparable (...)
+    base_ns: float | None = None  # median per op
+    new_ns: float | None = None
+    reference: str | None = None
+    base_ratio: float | None = None  # paired ratio to the reference, each side
+    new_ratio: float | None = None
+    ratio: Change | None = None  # the paired ratio's change, judged
+    absolute: Change | None = None  # judged only with enough runs per side
+    noise: float | None = None  # the case's A/A spread from a noise file
+    counts: list[str] = field(default_factory=list)  # count changes, as sentences
+
+    @property
+    def verdict(self) -> str:
+        """The headline: a count change, else the ratio's verdict, else the absolute one."""
+        if self.status != "compared":
+            return self.status
+        if self.counts:
+            return "counts changed"
+        if self.ratio is not None:
+            return self.ratio.verdict
+        if self.absolute is not None:
+            return self.absolute.verdict
+        if self.reference == self.variant:
+            return "reference: times not judged"
+        return "no paired ratio: not judged"
+
+    @property
+    def fails(self) -> bool:
+        return bool(self.counts) or SLOWER in (
+            getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None))
+
+    def why(self) -> str:
+        """Why the gate fails on this case, in a few words."""
+        reasons = list(self.counts)
+        for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute)):
+            if change is not None and change.verdict == SLOWER:
+                reasons.append(f"{name} {_pct(change.estimate)} "
+                               f"({_pct(change.low)} to {_pct(change.high)}, "
+                               f"tolerance ±{change.delta:.0%})")
+        return "; ".join(reasons)
+
+    @property
+    def name(self) -> str:
+        return f"{self.scenario}/{self.variant} [{params_text(self.params)}] on {self.driver}"
 
 
-def _per_op_samples(case: dict[str, Any]) -> list[float]:
-    ops = max(1, case.get("ops_per_round") or 1)
-    return [s / ops for s in case.get("samples_ns") or []]
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f}%"
 
 
-def _smallest_p(n1: int, n2: int) -> float:
-    """The smallest two-sided Mann-Whitney p-value these sample sizes can produce."""
-    return 2 / math.comb(n1 + n2, n1)
+# -- pairing ----------------------------------------------------------------------------
 
 
-def compare_docs(base: dict[str, Any], new: dict[str, Any], threshold: float) -> list[Pairing]:
-    """Pair every case of both runs by (scenario, variant, params, driver) and judge it."""
-    base_driver = base["config"].get("driver")
-    new_driver = new["config"].get("driver")
-    base_cases = {results.case_key(c, c.get("driver") or base_driver): c for c in base["cases"]}
-    new_cases = {results.case_key(c, c.get("driver") or new_driver): c for c in new["cases"]}
-    if base_driver != new_driver:
-        # Different drivers: pair on the case itself, so the drivers can be compared.
-        base_cases = {k[:3]: c for k, c in base_cases.items()}
-        new_cases = {k[:3]: c for k, c in new_cases.items()}
-    pairings = []
-    for key in list(base_cases) + [k for k in new_cases if k not in base_cases]:
+Key = tuple[Any, ...]
+
+
+def _keyed(side: Sequence[RunRecord], by_driver: bool) -> dict[Key, SideCase]:
+    out: dict[Key, SideCase] = {}
+    for doc in side:
+        driver = doc["config"].get("driver")
+        for case in doc["cases"]:
+            if case["status"] == "skipped":
+                continue
+            key = results.case_key(case, case.get("driver") or driver)
+            key = key if by_driver else key[:3]
+            out.setdefault(key, SideCase([])).cases.append(case)
+    return out
+
+
+def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold: float,
+                  noise: dict[Key, dict[str, float]] | None = None) -> list[Judgement]:
+    """Pair every case of both sides and judge it."""
+    drivers = {d["config"].get("driver") for d in [*base, *new]}
+    by_driver = len(drivers) == 1  # different drivers: pair on the case, to compare them
+    base_cases, new_cases = _keyed(base, by_driver), _keyed(new, by_driver)
+    judgements = []
+    for key in [*base_cases, *(k for k in new_cases if k not in base_cases)]:
         b, n = base_cases.get(key), new_cases.get(key)
-        ref = b or n
-        driver = ref.get("driver") or (base_driver if b else new_driver) or "?"
-        pairing = Pairing(
-            ref["scenario"], ref["variant"], ref["params"], driver, None, None, None, None, ""
-        )
+        ref = (b or n)
+        assert ref is not None
+        first = ref.first
+        judgement = Judgement(first["scenario"], first["variant"], first["params"],
+                              str(first.get("driver") or "?"), reference=first.get("reference"))
         if b is None or n is None:
-            pairing.verdict = "only in new" if b is None else "only in base"
-        elif (
-            b["status"] != "ok" or n["status"] != "ok" or not b["samples_ns"] or not n["samples_ns"]
-        ):
-            pairing.verdict = f"not comparable (base {b['status']}, new {n['status']})"
+            judgement.status = "only in new" if b is None else "only in base"
+        elif not (b.ok and n.ok):
+            judgement.status = (f"not comparable (base {b.first['status']}, "
+                                f"new {n.first['status']})")
         else:
-            base_samples, new_samples = _per_op_samples(b), _per_op_samples(n)
-            pairing.base_median = stats.summarize(base_samples)["median"]
-            pairing.new_median = stats.summarize(new_samples)["median"]
-            pairing.change_pct = (pairing.new_median / pairing.base_median - 1) * 100
-            pairing.p_value = stats.mann_whitney_p(base_samples, new_samples)
-            significant = pairing.p_value < SIGNIFICANCE and abs(pairing.change_pct) > threshold
-            if not significant and _smallest_p(len(base_samples), len(new_samples)) >= SIGNIFICANCE:
-                pairing.verdict = "too few rounds to test (use --rounds 5 or more)"
-            else:
-                pairing.verdict = (
-                    SAME if not significant else SLOWER if pairing.change_pct > 0 else FASTER
-                )
-        pairings.append(pairing)
-    return pairings
+            case_noise = (noise or {}).get(results.case_key(first, judgement.driver), {})
+            _judge(judgement, b, n, threshold / 100, case_noise)
+        judgements.append(judgement)
+    return judgements
 
 
-def environment_differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float,
+           noise: dict[str, float]) -> None:
+    b, n = base.first, new.first
+    judgement.base_ns, judgement.new_ns = base.median_ns(), new.median_ns()
+    if statements_changed(b["statements_per_op"], n["statements_per_op"]):
+        judgement.counts.append(f"statements per op {b['statements_per_op']:g} → "
+                                f"{n['statements_per_op']:g}")
+    if calls_changed(b["calls_per_op"], n["calls_per_op"]):
+        assert b["calls_per_op"] is not None and n["calls_per_op"] is not None
+        judgement.counts.append(f"Python calls per op {b['calls_per_op']:,.1f} → "
+                                f"{n['calls_per_op']:,.1f}")
+    ratio_delta = max(threshold, noise.get("ratio_spread", 0.0))
+    absolute_delta = max(threshold, noise.get("absolute_spread", 0.0))
+    judgement.noise = noise.get("ratio_spread")
+    base_runs, new_runs = base.run_figures(), new.run_figures()
+    if len(base_runs) >= MIN_RUNS and len(new_runs) >= MIN_RUNS:
+        base_ratios = [r.ratio for r in base_runs if r.ratio is not None]
+        new_ratios = [r.ratio for r in new_runs if r.ratio is not None]
+        if len(base_ratios) == len(base_runs) and len(new_ratios) == len(new_runs):
+            judgement.ratio = runs_change(base_ratios, new_ratios, ratio_delta)
+        judgement.absolute = runs_change([r.median_ns for r in base_runs],
+                                         [r.median_ns for r in new_runs], absolute_delta)
+    else:
+        base_blocks, new_blocks = base.block_ratios(), new.block_ratios()
+        if base_blocks and new_blocks:
+            judgement.ratio = blocks_change(base_blocks, new_blocks, ratio_delta)
+    if judgement.ratio is not None:
+        judgement.base_ratio = _median([r.ratio for r in base_runs])
+        judgement.new_ratio = _median([r.ratio for r in new_runs])
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    return present[len(present) // 2] if present else None
+
+
+# -- what the two sides ran on -------------------------------------------------------------
+
+
+def environment_differences(base: RunRecord, new: RunRecord) -> list[str]:
     """What differs between the two runs' setups, worth a warning before reading numbers."""
     differences = []
+    b_env, n_env = base["environment"], new["environment"]
     checks = [
         ("driver", base["config"].get("driver"), new["config"].get("driver")),
         ("profile", base["config"].get("profile"), new["config"].get("profile")),
-        ("event loop", base["environment"].get("event_loop"), new["environment"].get("event_loop")),
-        ("Python", base["environment"].get("python"), new["environment"].get("python")),
-        ("SQLAlchemy", base["environment"].get("sqlalchemy"), new["environment"].get("sqlalchemy")),
-        ("CPU", base["environment"].get("cpu_model"), new["environment"].get("cpu_model")),
+        ("schedule", base["config"].get("schedule"), new["config"].get("schedule")),
+        ("event loop", b_env.get("event_loop"), n_env.get("event_loop")),
+        ("Python", b_env.get("python"), n_env.get("python")),
+        ("SQLAlchemy", b_env.get("sqlalchemy"), n_env.get("sqlalchemy")),
+        ("CPU", b_env.get("cpu_model"), n_env.get("cpu_model")),
         ("server", _server(base), _server(new)),
-        (
-            "driver version",
-            base["environment"].get("driver_versions"),
-            new["environment"].get("driver_versions"),
-        ),
+        ("driver version", b_env.get("driver_versions"), n_env.get("driver_versions")),
     ]
     for name, a, b in checks:
         if a != b:
@@ -112,76 +258,122 @@ def environment_differences(base: dict[str, Any], new: dict[str, Any]) -> list[s
     return differences
 
 
-def _server(doc: dict[str, Any]) -> str:
+def _server(doc: RunRecord) -> str:
     server = doc["environment"].get("server") or {}
     return f"{server.get('product', '?')} {server.get('version', '')}".strip()
 
 
-def comparison_table(pairings: list[Pairing], base_name: str, new_name: str) -> Table:
-    table = Table(title=f"compare {base_name} → {new_name}", title_justify="left")
-    for column, justify in (
-        ("scenario", "left"),
-        ("params", "left"),
-        ("variant", "left"),
-        ("base median/op", "right"),
-        ("new median/op", "right"),
-        ("change", "right"),
-        ("p-value", "right"),
-        ("verdict", "left"),
-    ):
+# -- showing it --------------------------------------------------------------------------------
+
+
+def _change_text(change: Change | None) -> str:
+    if change is None:
+        return "–"
+    return f"{_pct(change.estimate)} ({_pct(change.low)} to {_pct(change.high)})"
+
+
+def comparison_table(judgements: list[Judgement], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("scenario", "left"), ("params", "left"), ("variant", "left"),
+        ("base/op", "right"), ("new/op", "right"), ("vs ref: base → new", "right"),
+        ("ratio change (95% CI)", "right"), ("absolute change (95% CI)", "right"),
+        ("tolerance", "right"), ("verdict", "left"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
-    for p in pairings:
-        verdict = p.verdict.upper() if p.verdict == SLOWER else p.verdict
-        style = "red" if p.verdict == SLOWER else "green" if p.verdict == FASTER else None
-        table.add_row(
-            p.scenario,
-            fmt_params(p.params),
-            p.variant,
-            fmt_duration(p.base_median),
-            fmt_duration(p.new_median),
-            "-" if p.change_pct is None else f"{p.change_pct:+.1f}%",
-            "-" if p.p_value is None else f"{p.p_value:.2g}",
-            verdict,
-            style=style,
-        )
+    for j in judgements:
+        verdict = j.verdict
+        if j.counts:
+            verdict = "COUNTS: " + "; ".join(j.counts)
+        elif verdict == SLOWER:
+            verdict = "SLOWER"
+        style = "red" if j.fails else "green" if verdict in (FASTER, SAME) else None
+        ratios = ("–" if j.base_ratio is None or j.new_ratio is None
+                  else f"{j.base_ratio:.2f}× → {j.new_ratio:.2f}×")
+        judged = j.ratio or j.absolute
+        tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
+        table.add_row(j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
+                      fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
+                      _change_text(j.absolute), tolerance, verdict, style=style)
     return table
 
 
-def run_compare(
-    base: Path, new: Path, *, threshold: float, fail_on_regression: bool, html_dir: Path | None
-) -> int:
+def _time_verdict(judgement: Judgement) -> str | None:
+    judged = judgement.ratio or judgement.absolute
+    return None if judged is None else judged.verdict
+
+
+def summary_line(judgements: list[Judgement]) -> str:
+    compared = [j for j in judgements if j.status == "compared"]
+    timed = [_time_verdict(j) for j in compared]
+    counts = sum(1 for j in compared if j.counts)
+    parts = [f"{timed.count(v)} {v}" for v in (SLOWER, FASTER, SAME, INCONCLUSIVE)]
+    return (f"{', '.join(parts)}, {counts} with changed counts "
+            f"({len(compared)} cases compared)")
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def load_noise(path: Path) -> dict[Key, dict[str, float]]:
+    """A noise file of `sqla-bench calibrate`: per case, its A/A spreads."""
+    from bench.calibrate import read_noise
+
+    return read_noise(path)
+
+
+def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
+                fail_on_regression: bool, html_dir: Path | None,
+                noise_path: Path | None = None) -> int:
     if not 0 <= threshold <= 1000:
         raise results.ResultsFileError(
-            f"--threshold must be between 0 and 1000 %, not {threshold:g}"
-        )
-    base_doc, new_doc = results.load_any(base), results.load_any(new)
-    pairings = compare_docs(base_doc, new_doc, threshold)
-    if not any(
-        p.base_median is not None or p.verdict.startswith("not comparable") for p in pairings
-    ):
+            f"--threshold must be between 0 and 1000 %, not {threshold:g}")
+    base_docs = [results.load_any(p) for p in base]
+    new_docs = [results.load_any(p) for p in new]
+    noise = load_noise(noise_path) if noise_path is not None else None
+    judgements = compare_sides(base_docs, new_docs, threshold, noise)
+    if not any(j.status == "compared" or j.status.startswith("not comparable")
+               for j in judgements):
         raise results.ResultsFileError(
-            f"{base} and {new} have no case in common (same scenario, variant and parameters); "
-            "compare runs of the same scenarios"
-        )
-    for line in environment_differences(base_doc, new_doc):
+            f"{_names(base)} and {_names(new)} have no case in common (same scenario, variant "
+            "and parameters); compare runs of the same scenarios")
+    warnings = environment_differences(base_docs[0], new_docs[0])
+    for line in warnings:
         print(f"sqla-bench: warning: {line}", file=sys.stderr)
-    Console(width=200).print(comparison_table(pairings, base.name, new.name))
-    slower = [p for p in pairings if p.verdict == SLOWER]
-    faster = [p for p in pairings if p.verdict == FASTER]
-    print(
-        f"{len(slower)} slower, {len(faster)} faster, "
-        f"{sum(p.verdict == SAME for p in pairings)} unchanged "
-        f"(significant: p < {SIGNIFICANCE} and change > {threshold:g}%)"
-    )
+    title = f"compare {_names(base)} → {_names(new)}"
+    Console(width=220).print(comparison_table(judgements, title))
+    print(summary_line(judgements))
+    if not any(j.absolute for j in judgements):
+        print(NOT_JUDGED)
     if html_dir is not None:
         from bench.report.compare_page import write_compare_page
 
-        page = write_compare_page(
-            pairings, base, new, environment_differences(base_doc, new_doc), threshold, html_dir
-        )
+        page = write_compare_page(judgements, title, warnings, threshold, html_dir)
         print(f"comparison page: {page}")
-    if fail_on_regression and slower:
-        names = ", ".join(f"{p.scenario}/{p.variant}" for p in slower[:5])
-        print(f"sqla-bench: {len(slower)} case(s) significantly slower: {names}", file=sys.stderr)
+    failing = [j for j in judgements if j.fails]
+    if fail_on_regression and failing:
+        print(f"sqla-bench: the gate fails on {len(failing)} case(s):", file=sys.stderr)
+        for j in failing:
+            print(f"  {j.name}: {j.why()}", file=sys.stderr)
         return 1
     return 0
+
+
+def _names(paths: Sequence[Path]) -> str:
+    return " ".join(Path(p).name for p in paths)
+
+
+def dump_judgements(judgements: list[Judgement]) -> str:
+    """The verdicts as JSON, for scripts and for `ab`'s comparison file."""
+    def change(c: Change | None) -> dict[str, Any] | None:
+        return None if c is None else {"estimate": c.estimate, "low": c.low, "high": c.high,
+                                       "tolerance": c.delta, "verdict": c.verdict,
+                                       "from": c.samples}
+
+    return json.dumps([{
+        "scenario": j.scenario, "variant": j.variant, "params": j.params, "driver": j.driver,
+        "verdict": j.verdict, "fails": j.fails, "counts": j.counts, "base_ns": j.base_ns,
+        "new_ns": j.new_ns, "ratio": change(j.ratio), "absolute": change(j.absolute),
+        "noise": j.noise,
+    } for j in judgements], indent=1)

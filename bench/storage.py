@@ -109,3 +109,28 @@ def latest_per_driver(directory: Path = RESULTS_DIR) -> list[Path]:
         if driver not in newest or created >= newest[driver][0]:
             newest[driver] = (created, path)
     return [path for _, path in sorted(newest.values(), key=lambda item: item[1].name)]
+
+
+def new_ab_directory(directory: Path = RESULTS_DIR) -> Path:
+    """Where an `ab` invocation keeps its runs and its two merged results files."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return directory / f"ab-{stamp}"
+
+
+def previous_saved_run(storage: Path, new: Path) -> Path | None:
+    """The newest run pytest-benchmark saved (--benchmark-autosave) before `new`, in the
+    storage of this machine: the gate's baseline. A saved copy of `new` itself (same
+    datetime) is skipped."""
+    try:
+        new_time = json.loads(Path(new).read_text(encoding="utf-8")).get("datetime")
+    except (OSError, ValueError, AttributeError):
+        new_time = None  # compare names what is wrong with the file itself
+    saved = []
+    for path in Path(storage).glob("*/*.json"):
+        try:
+            when = json.loads(path.read_text(encoding="utf-8")).get("datetime")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if when and when != new_time:
+            saved.append((str(when), path.name, path))
+    return max(saved)[2] if saved else None

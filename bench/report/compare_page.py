@@ -1,33 +1,25 @@
-"""The HTML page of `sqla-bench compare --html DIR`."""
+"""The HTML page of `sqla-bench compare --html DIR`: each case's verdict beside its
+tolerance (the noise floor a calibration measured, or the threshold)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from bench.report import _environment
+from bench.report.templating import environment
 from bench.results import ResultsFileError
+from bench.verdicts import CALLS_TOLERANCE, MIN_RUNS
 
 
-def write_compare_page(
-    pairings: list[Any],
-    base: Path,
-    new: Path,
-    warnings: list[str],
-    threshold: float,
-    output_dir: Path,
-) -> Path:
+def write_compare_page(judgements: list[Any], title: str, warnings: list[str],
+                       threshold: float, output_dir: Path) -> Path:
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultsFileError(f"cannot create {output_dir}: {exc.strerror}") from None
-    page = (
-        _environment()
-        .get_template("compare.html")
-        .render(
-            pairings=pairings, base=base.name, new=new.name, warnings=warnings, threshold=threshold
-        )
-    )
+    page = environment().get_template("compare.html").render(
+        judgements=judgements, title=title, warnings=warnings, threshold=threshold,
+        calls_tolerance=CALLS_TOLERANCE, min_runs=MIN_RUNS)
     index = output_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -3,7 +3,10 @@ true ratio is known (slow does exactly twice the work of raw_driver).
 
 Every round sleeps base × factor, where factor rises with every round run so far (any
 variant's), from 1 to `end_factor` over the run: the drift is a property of the round
-count, not of the wall clock, so it is the same on every run of the test."""
+count, not of the wall clock, so it is the same on every run of the test. A sleep is
+woken a little late on a busy machine (a delay that does not grow with the sleep), which
+pulls a measured ratio slightly toward 1: rounds are long (20 ms and more) to keep that
+small."""
 
 import asyncio
 
@@ -13,7 +16,7 @@ family = Family(
     name="drift",
     question="Does the schedule keep a known ratio on a drifting machine?",
     unit="calls",
-    params=[Param("base_ms", float, quick=[10.0]), Param("end_factor", float, quick=[3.0]),
+    params=[Param("base_ms", float, quick=[20.0]), Param("end_factor", float, quick=[3.0]),
             Param("total_rounds", int, quick=[44])],
     ops=lambda p: 1,
 )

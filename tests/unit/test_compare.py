@@ -1,35 +1,118 @@
-"""`sqla-bench compare`: the significance gate on synthetic results files."""
+"""compare's verdicts on constructed block samples, the CLI's exit codes, older files."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench import records, stats
+from bench import records, results, storage
 from bench.cli import main
+from bench.compare import compare_sides
+from bench.lifecycle import RoundResult
+from bench.summary import record_paired, record_rounds
+from bench.verdicts import (
+    FASTER,
+    INCONCLUSIVE,
+    SAME,
+    SLOWER,
+    blocks_change,
+    calls_changed,
+    judge,
+    runs_change,
+    statements_changed,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_results"
 
 
-def _doc(driver="aiosqlite", scale=1.0, seed=0, variants=("raw_driver", "orm_select"),
-         scenario="raw_queries"):
+# -- the rules ----------------------------------------------------------------------------
+
+
+def _blocks(ratio, spread=0.01, n=30, seed=0):
     rng = np.random.default_rng(seed)
+    return list(ratio * np.exp(rng.normal(0, spread, n)))
+
+
+def test_the_same_blocks_are_same():
+    change = blocks_change(_blocks(2.0), _blocks(2.0, seed=1), delta=0.10)
+    assert change.verdict == SAME
+    assert change.low <= 1 <= change.high
+
+
+def test_thirty_percent_more_is_slower_and_less_is_faster():
+    assert blocks_change(_blocks(2.0), _blocks(2.6, seed=1), 0.10).verdict == SLOWER
+    assert blocks_change(_blocks(2.6), _blocks(2.0, seed=1), 0.10).verdict == FASTER
+
+
+def test_three_percent_less_within_five_percent_is_same():
+    change = blocks_change(_blocks(2.0), _blocks(2.0 * 0.97, seed=1), delta=0.05)
+    assert change.verdict == SAME
+    assert change.estimate == pytest.approx(0.97, abs=0.01)
+
+
+def test_wide_noise_is_inconclusive_not_same():
+    change = blocks_change(_blocks(2.0, spread=0.4, n=8), _blocks(2.0, spread=0.4, n=8, seed=3),
+                           delta=0.10)
+    assert change.verdict == INCONCLUSIVE
+
+
+def test_a_real_change_below_the_tolerance_is_not_slower():
+    # 6% slower, and surely so, but smaller than the 10% that matters: not called slower
+    change = blocks_change(_blocks(2.0, 0.002), _blocks(2.12, 0.002, seed=1), delta=0.10)
+    assert change.low > 1 and change.verdict != SLOWER
+
+
+def test_judge_rules_at_the_edges():
+    assert judge(1.0, 0.95, 1.05, 0.10) == SAME
+    assert judge(1.2, 1.15, 1.25, 0.10) == SLOWER
+    assert judge(1.2, 0.98, 1.45, 0.10) == INCONCLUSIVE  # the interval includes no change
+    assert judge(0.8, 0.75, 0.85, 0.10) == FASTER
+
+
+def test_counts_are_their_own_verdicts():
+    assert statements_changed(2, 101) and not statements_changed(2, 2.0)
+    assert not statements_changed(None, 3)
+    assert calls_changed(1000, 1030) and not calls_changed(1000, 1015)  # 2% tolerance
+
+
+def test_per_run_medians_judge_absolute_changes():
+    base = [100.0, 103.0, 98.0, 101.0]
+    assert runs_change(base, [v * 1.3 for v in base[::-1]], 0.10).verdict == SLOWER
+    assert runs_change(base, [101.0, 99.0, 100.0, 102.0], 0.10).verdict == SAME
+
+
+# -- documents made by the real summary code -------------------------------------------------
+
+
+def _doc(ratio=2.0, statements=1.0, calls=100.0, spread=0.02, seed=0, driver="aiosqlite",
+         blocks=20, version_label="run"):
+    """A run of one point: raw_driver (reference) and orm at `ratio` times its time, with
+    drift shared by the two inside each block."""
+    rng = np.random.default_rng(seed)
+    drift = np.exp(np.cumsum(rng.normal(0, 0.05, blocks)))  # the machine wanders
     cases = []
-    for index, variant in enumerate(variants):
-        case = records.new_case(scenario, variant, {"ops": 10}, unit="queries",
+    for variant, factor in (("raw_driver", 1.0), ("orm", ratio)):
+        case = records.new_case("knob_work", variant, {"ops": 10}, unit="lookups",
                                 ops_per_round=10, driver=driver)
-        base = rng.normal(1_000_000 * (index + 1), 20_000, size=30)
-        case["samples_ns"] = [int(s * scale) for s in base]
-        case["stats"] = stats.summarize(case["samples_ns"])
+        noise = np.exp(rng.normal(0, spread, blocks))
+        rounds = [RoundResult(int(1e6 * factor * d * e), 900_000, 0, int(10 * statements), 1)
+                  for d, e in zip(drift, noise, strict=True)]
+        record_rounds(case, rounds, list(range(blocks)))
         case["status"] = "ok"
+        case["calls_per_op"] = calls if variant == "orm" else 10.0
+        if variant == "raw_driver":
+            case["statements_per_op"] = 1.0
         cases.append(case)
-    return {
-        "schema_version": 1, "tool_version": "0.1.0", "run_id": f"r{seed}{scale}",
-        "created_at": "2026-11-24T00:00:00+00:00",
-        "environment": {"python": "3.11.7", "sqlalchemy": "2.1.9", "event_loop": "asyncio",
-                        "cpu_model": "x", "server": {"product": "SQLite", "version": "3"},
-                        "driver_versions": {driver: "1"}},
-        "config": {"driver": driver, "profile": "quick"},
-        "cases": cases,
-    }
+    record_paired(cases, "raw_driver")
+    return {"schema_version": results.SCHEMA_VERSION, "tool_version": "0.2.0",
+            "run_id": f"r{seed}", "label": version_label, "created_at": "2026-11-25T00:00:00",
+            "run_status": "complete",
+            "environment": {"python": "3.11.7", "sqlalchemy": "2.1.9", "event_loop": "asyncio",
+                            "cpu_model": "x", "server": {"product": "SQLite", "version": "3"},
+                            "driver_versions": {driver: "1"}},
+            "config": {"driver": driver, "profile": "quick", "schedule": "interleaved"},
+            "families": {}, "cases": cases}
 
 
 def _write(tmp_path, name, doc):
@@ -38,90 +121,89 @@ def _write(tmp_path, name, doc):
     return str(path)
 
 
-def test_same_samples_mean_no_change(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc())
-    new = _write(tmp_path, "b.json", _doc())
+def test_a_drifting_machine_does_not_move_the_verdict(tmp_path, capsys):
+    base = _write(tmp_path, "a.json", _doc(seed=1))
+    new = _write(tmp_path, "b.json", _doc(seed=2))  # another run: drift of its own
     assert main(["compare", base, new, "--fail-on-regression"]) == 0
     out = capsys.readouterr().out
-    assert "0 slower, 0 faster, 2 unchanged" in out
+    assert "0 slower, 0 faster, 1 same, 0 inconclusive, 0 with changed counts" in out
+    assert "absolute changes between separate runs are not judged" in out
 
 
-def test_one_and_a_half_times_slower_is_flagged_and_fails(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc())
-    new = _write(tmp_path, "b.json", _doc(scale=1.5))
+def test_a_slower_variant_fails_the_gate_and_says_why(tmp_path, capsys):
+    base = _write(tmp_path, "a.json", _doc(seed=1))
+    new = _write(tmp_path, "b.json", _doc(ratio=2.6, seed=2))
     assert main(["compare", base, new, "--fail-on-regression"]) == 1
     captured = capsys.readouterr()
-    assert "2 slower" in captured.out
-    assert captured.out.count("SLOWER") == 2
-    assert "significantly slower: raw_queries/raw_driver" in captured.err
-    # Without the flag the verdict is the same but the exit status is 0.
-    assert main(["compare", base, new]) == 0
+    assert "1 slower" in captured.out and "SLOWER" in captured.out
+    assert "the gate fails on 1 case(s):" in captured.err
+    assert "knob_work/orm [ops=10] on aiosqlite: paired ratio +29.9% (+27.8% to" in captured.err
+    assert "Traceback" not in captured.err
+    assert main(["compare", base, new]) == 0  # the same verdict, exit 0 without the gate
 
 
-def test_faster_is_reported_and_does_not_fail(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc())
-    new = _write(tmp_path, "b.json", _doc(scale=0.6))
-    assert main(["compare", base, new, "--fail-on-regression"]) == 0
-    assert "0 slower, 2 faster" in capsys.readouterr().out
-
-
-def test_a_three_percent_shift_is_below_the_threshold(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc())
-    new = _write(tmp_path, "b.json", _doc(scale=1.03))
-    assert main(["compare", base, new, "--fail-on-regression"]) == 0
-    assert "0 slower, 0 faster, 2 unchanged" in capsys.readouterr().out
-
-
-def test_threshold_is_configurable(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc())
-    new = _write(tmp_path, "b.json", _doc(scale=1.05, seed=0))
-    assert main(["compare", base, new, "--threshold", "2", "--fail-on-regression"]) == 1
-
-
-def test_different_drivers_compare_with_a_warning(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc(driver="asyncpg"))
-    new = _write(tmp_path, "b.json", _doc(driver="psycopg"))
-    assert main(["compare", base, new]) == 0
+def test_a_statement_count_change_fails_the_gate_whatever_the_times(tmp_path, capsys):
+    base = _write(tmp_path, "a.json", _doc(seed=1))
+    new = _write(tmp_path, "b.json", _doc(statements=2.0, seed=2))
+    assert main(["compare", base, new, "--fail-on-regression"]) == 1
     err = capsys.readouterr().err
-    assert "warning: driver differs: asyncpg vs psycopg" in err
+    assert "statements per op 1 → 2" in err
 
 
-def test_cases_in_one_file_only_are_listed(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc(variants=("raw_driver", "orm_select")))
-    new = _write(tmp_path, "b.json", _doc(variants=("raw_driver", "orm_get")))
-    assert main(["compare", base, new]) == 0
+def test_the_noise_floor_raises_a_cases_tolerance(tmp_path, capsys):
+    base = _write(tmp_path, "a.json", _doc(seed=1, spread=0.005))
+    new = _write(tmp_path, "b.json", _doc(ratio=2.0 * 1.14, seed=2, spread=0.005))
+    assert main(["compare", base, new, "--fail-on-regression"]) == 1  # 14% > 10%
+    case = _doc()["cases"][1]
+    noise = {"sqla_bench_noise": 1, "cases": [
+        {"scenario": case["scenario"], "variant": "orm", "params": case["params"],
+         "driver": case["driver"], "ratio_spread": 0.20, "absolute_spread": 0.3}]}
+    noise_file = _write(tmp_path, "noise.json", noise)
+    capsys.readouterr()
+    assert main(["compare", base, new, "--fail-on-regression", "--noise", noise_file]) == 0
+    assert "±20%" in capsys.readouterr().out
+
+
+def test_several_runs_a_side_judge_absolute_times(tmp_path, capsys):
+    base = [_write(tmp_path, f"a{k}.json", _doc(seed=k)) for k in range(3)]
+    same = [_write(tmp_path, f"b{k}.json", _doc(seed=10 + k)) for k in range(3)]
+    assert main(["compare", *base, "--", *same, "--threshold", "30"]) == 0
     out = capsys.readouterr().out
-    assert "only in base" in out and "only in new" in out
+    assert "absolute changes between separate runs are not judged" not in out
+    judgements = compare_sides([results.load(p) for p in base],
+                               [results.load(p) for p in same], 30)
+    assert all(j.absolute is not None and j.absolute.samples == "3 vs 3 runs"
+               for j in judgements)
 
 
-def test_no_case_in_common_is_a_one_line_error(tmp_path, capsys):
-    base = _write(tmp_path, "a.json", _doc(scenario="loading"))
-    new = _write(tmp_path, "b.json", _doc(scenario="bulk_insert"))
-    assert main(["compare", base, new]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "no case in common" in err and "\n" not in err
+def test_compare_usage_errors_are_one_line(tmp_path, capsys):
+    one = _write(tmp_path, "a.json", _doc())
+    assert main(["compare", one]) == 2
+    assert "compare takes BASE NEW" in capsys.readouterr().err
+    assert main(["compare", one, one, "--noise", str(tmp_path / "none.json")]) == 2
+    assert "noise file" in capsys.readouterr().err
 
 
-def test_html_page_is_written_and_escaped(tmp_path, capsys):
-    doc = _doc(variants=("raw_driver", "<script>alert(1)</script>"))
-    base = _write(tmp_path, "a.json", doc)
-    new = _write(tmp_path, "b.json", _doc(variants=("raw_driver", "<script>alert(1)</script>"),
-                                          scale=1.5))
-    assert main(["compare", base, new, "--html", str(tmp_path / "cmp")]) == 0
-    page = (tmp_path / "cmp" / "index.html").read_text()
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count(">slower<") == 2
+@pytest.mark.parametrize("name", ["v1_aiosqlite_loading.json", "v1_asyncpg_raw_queries_crud.json",
+                                  "v1_pytest_benchmark_loading.json"])
+def test_older_files_still_compare(name, capsys):
+    path = str(FIXTURES / name)
+    assert main(["compare", path, path, "--fail-on-regression"]) == 0
+    out = capsys.readouterr().out
+    assert "no paired ratio: not judged" in out  # version 1 measured no paired ratios
+    assert "0 with changed counts" in out
 
 
-@pytest.mark.parametrize("rounds", [3])
-def test_too_few_rounds_say_so_instead_of_no_change(tmp_path, capsys, rounds):
-    small = _doc()
-    for case in small["cases"]:
-        case["samples_ns"] = case["samples_ns"][:rounds]
-    slow = json.loads(json.dumps(small))
-    for case in slow["cases"]:
-        case["samples_ns"] = [s * 2 for s in case["samples_ns"]]
-    assert main(["compare", _write(tmp_path, "a.json", small),
-                 _write(tmp_path, "b.json", slow)]) == 0
-    assert "too few rounds to test" in capsys.readouterr().out
+def test_the_gate_compares_with_the_saved_run_before_the_new_one(tmp_path, capsys):
+    machine = tmp_path / ".benchmarks" / "Linux-CPython-3.11-64bit"
+    machine.mkdir(parents=True)
+    older = {"datetime": "2026-11-25T10:00:00", "benchmarks": []}
+    (machine / "0001_a.json").write_text(json.dumps(older))
+    new = {"datetime": "2026-11-25T11:00:00", "benchmarks": []}
+    (machine / "0002_b.json").write_text(json.dumps(new))  # autosave's copy of the new run
+    new_path = tmp_path / "new.json"
+    new_path.write_text(json.dumps(new))
+    assert storage.previous_saved_run(tmp_path / ".benchmarks", new_path) == machine / "0001_a.json"
+    empty = tmp_path / "nothing"
+    assert main(["gate", str(new_path), "--storage", str(empty)]) == 0
+    assert "no earlier saved run" in capsys.readouterr().out

@@ -140,7 +140,7 @@ def test_on_a_drifting_machine_interleaving_keeps_the_true_ratio_and_blocking_do
     true_ratio = 2.0
     good = _by_variant(interleaved)["twice_the_work"]["paired"]["median"]
     bad = _by_variant(blocked)["twice_the_work"]["paired"]["median"]
-    assert abs(good / true_ratio - 1) < 0.05, good
+    assert abs(good / true_ratio - 1) < 0.08, good
     # blocked: the reference ran while the factor went 1 -> 2, the other while it went
     # 2 -> 3, so the ratio reads about 2 x 2.5 / 1.5 = 3.3 instead of 2
     assert bad / true_ratio > 1.3, bad

@@ -1,0 +1,106 @@
+"""How a change between two sides is judged: the rules, as pure functions.
+
+A change is a ratio new / base. Its 95% interval decides, against a tolerance δ (the
+smallest change that matters, raised per case by a measured noise floor):
+- same: the whole interval lies within [1/(1+δ), 1+δ]: an equivalence finding, not an
+  absence of evidence;
+- slower: the interval lies above 1 and the change is at least 1+δ (real, and large
+  enough to matter; asv's continuous judges the same way);
+- faster: the mirror image;
+- inconclusive: neither (too noisy to say, at this many blocks or runs).
+Exact counts are judged on their own: any change in statements per operation, or a
+change in Python calls per operation beyond CALLS_TOLERANCE, is a verdict that fails the
+gate whatever the times say: an N+1 that creeps back in shows on any machine.
+
+Where the samples come from:
+- one run per side: the case's per-block paired ratios (a block is one round of every
+  variant, so drift cancels within it): bootstrap of the ratio of medians over blocks;
+- several runs per side (at least MIN_RUNS, e.g. from `ab`): per-run medians, the run
+  being the unit of noise; Welch's interval on their logs. Only then are absolute times
+  judged: rounds of separate runs on a drifting machine are not independent samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SLOWER, FASTER, SAME, INCONCLUSIVE = "slower", "faster", "same", "inconclusive"
+TIME_VERDICTS = (SLOWER, FASTER, SAME, INCONCLUSIVE)
+CALLS_TOLERANCE = 0.02  # Python calls per op may move this much (2%) before it counts
+MIN_RUNS = 3  # runs per side before per-run medians are judged
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261125
+
+
+@dataclass(frozen=True)
+class Change:
+    """A measured change new / base with its 95% interval, judged against δ."""
+
+    estimate: float
+    low: float
+    high: float
+    delta: float
+    verdict: str
+    samples: str  # what the interval was computed from, for the reader
+
+
+def judge(estimate: float, low: float, high: float, delta: float) -> str:
+    """The verdict of a change whose 95% interval is [low, high]."""
+    upper, lower = 1 + delta, 1 / (1 + delta)
+    if lower <= low and high <= upper:
+        return SAME
+    if low > 1 and estimate >= upper:
+        return SLOWER
+    if high < 1 and estimate <= lower:
+        return FASTER
+    return INCONCLUSIVE
+
+
+def blocks_change(base: Sequence[float], new: Sequence[float], delta: float) -> Change:
+    """Ratio of the medians of two sets of per-block values, bootstrap interval over blocks
+    (each side resampled on its own: the two runs' blocks are not paired with each other)."""
+    b, n = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    estimate = float(np.median(n) / np.median(b))
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    b_medians = np.median(rng.choice(b, size=(BOOTSTRAP_RESAMPLES, b.size)), axis=1)
+    n_medians = np.median(rng.choice(n, size=(BOOTSTRAP_RESAMPLES, n.size)), axis=1)
+    low, high = np.percentile(n_medians / b_medians, [2.5, 97.5])
+    return Change(estimate, float(low), float(high), delta,
+                  judge(estimate, float(low), float(high), delta),
+                  f"{b.size} vs {n.size} blocks")
+
+
+def runs_change(base: Sequence[float], new: Sequence[float], delta: float) -> Change:
+    """Ratio of the geometric means of per-run values, Welch's 95% interval on their logs."""
+    b, n = np.log(np.asarray(base, dtype=float)), np.log(np.asarray(new, dtype=float))
+    diff = float(n.mean() - b.mean())
+    vb, vn = b.var(ddof=1) / b.size, n.var(ddof=1) / n.size
+    se = math.sqrt(vb + vn)
+    if se == 0:
+        low = high = math.exp(diff)
+    else:
+        df = (vb + vn) ** 2 / ((vb ** 2) / (b.size - 1) + (vn ** 2) / (n.size - 1))
+        from scipy import stats as scipy_stats  # a second to import: multi-run compare only
+
+        margin = float(scipy_stats.t.ppf(0.975, df)) * se
+        low, high = math.exp(diff - margin), math.exp(diff + margin)
+    estimate = math.exp(diff)
+    return Change(estimate, low, high, delta, judge(estimate, low, high, delta),
+                  f"{b.size} vs {n.size} runs")
+
+
+def statements_changed(base: float | None, new: float | None) -> bool:
+    """Statements per op are exact: any change is a change (beyond float rounding)."""
+    if base is None or new is None:
+        return False
+    return not math.isclose(base, new, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def calls_changed(base: float | None, new: float | None) -> bool:
+    if base is None or new is None:
+        return False
+    return abs(new - base) > CALLS_TOLERANCE * max(base, new)
