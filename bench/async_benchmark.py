@@ -131,7 +131,7 @@ class AsyncBenchmark:
 
     async def _scenario(self, point: Point, name: str, driver: Driver, url: URL, rounds: int,
                         warmup: int) -> tuple[CaseRecord, dict[str, str], Any]:
-        skipped = dict((v.name, why) for v, why in point.skipped)
+        skipped = {v.name: why for v, why in point.skipped}
         if name in skipped:
             raise ScenarioSkipped(skipped[name])
         by_name = {v.name: v for v in point.variants}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bench import stats
 from bench.lifecycle import RoundResult
@@ -57,16 +56,3 @@ def is_noisy(case: CaseRecord) -> bool:
     """Many of the case's rounds waited for a CPU: its times say more about the machine."""
     rounds = len(case["samples_ns"])
     return rounds > 0 and case["noisy_rounds"] / rounds >= stats.NOISY_CASE_SHARE
-
-
-def describe(case: CaseRecord) -> dict[str, Any]:
-    """The headline figures of a case, per operation, for tables and progress lines."""
-    out: dict[str, Any] = {}
-    if case["stats"] is not None:
-        ops = case["ops_per_round"]
-        out["median"] = case["stats"]["median"] / ops
-        out["ci"] = (case["stats"]["ci95_low"] / ops, case["stats"]["ci95_high"] / ops)
-    if case["paired"] is not None:
-        p = case["paired"]
-        out["ratio"] = (p["median"], p["ci95_low"], p["ci95_high"])
-    return out
