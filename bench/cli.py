@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="run only this variant (repeatable)",
+        help="run only this variant (repeatable); its point's reference runs too",
     )
     run.add_argument("--profile", choices=PROFILES, default="quick")
     run.add_argument("--rounds", type=int, help="timed rounds per case (default: the profile's)")

@@ -27,8 +27,8 @@ class Measuring:
     """How a point is measured."""
 
     schedule: ScheduleName = "interleaved"
-    warmup: int = 2
-    rounds: int = 20
+    warmup: int = 1
+    rounds: int = 15
     count_calls: bool = True
     profile_to: Path | None = None  # a results file: profiles are saved beside it
 

@@ -43,10 +43,17 @@ def plan(families: list[Family], driver: Driver, profile: str,
 
 def point_for(family: Family, driver: Driver, params: dict[str, Any],
               variant_filter: list[str] | None = None) -> Point:
-    """The variants of one family the driver runs at these parameter values."""
+    """The variants of one family the driver runs at these parameter values. With a
+    filter, the point's reference runs too: a variant is read through its paired ratio."""
     point = Point(family, dict(params), [])
+    runnable = [name for name, v in family.variants_for(driver).items()
+                if v.takes(params) and v.lacking(driver) is None]
+    wanted = None if variant_filter is None else set(variant_filter)
+    reference = family.reference_among(runnable)
+    if wanted is not None and reference is not None and wanted & set(runnable):
+        wanted.add(reference)
     for name, variant in family.variants_for(driver).items():
-        if (variant_filter is not None and name not in variant_filter) or not variant.takes(params):
+        if (wanted is not None and name not in wanted) or not variant.takes(params):
             continue
         reason = variant.lacking(driver)
         if reason is None:

@@ -48,8 +48,8 @@ class RunConfig:
     url: URL
     families: list[Family]
     profile: str = "quick"
-    warmup: int = 2
-    rounds: int = 20
+    warmup: int = 1
+    rounds: int = 15
     overrides: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # per family
     variants: list[str] | None = None  # only these variant names, when given
     seed: int = 0

@@ -62,7 +62,7 @@ family = Family(
     params=[
         Param("concurrency", int, quick=[16], standard=[1, 16, 64],
               help="requests in flight at once (HTTP client workers)"),
-        Param("requests", int, quick=[64], standard=[256], full=[1_024],
+        Param("requests", int, quick=[32], standard=[256], full=[1_024],
               help="requests per round (keep it several times concurrency)"),
         Param("pool_size", int, quick=[5], standard=[5, 20],
               help="the service's connection pool (max_overflow 0)"),

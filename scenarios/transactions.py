@@ -35,9 +35,9 @@ family = Family(
     params=[
         Param("pattern", str, quick=list(PATTERNS), choices=PATTERNS,
               help="grouping, begin_style, parent_child, savepoints or rollback"),
-        Param("rows", int, quick=[100], standard=[1_000], full=[10_000],
+        Param("rows", int, quick=[40], standard=[1_000], full=[10_000],
               help="users inserted per round (parent_child: a tenth of them)"),
-        Param("batch", int, quick=[50], standard=[100], full=[1_000],
+        Param("batch", int, quick=[20], standard=[100], full=[1_000],
               help="rows per transaction in txn_per_batch"),
     ],
     ops=lambda p: _users(p),
