@@ -19,7 +19,14 @@ from typing import Any, NoReturn
 from bench import results, storage
 from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
-from bench.network import DelayProxy, NetworkError, ProxyDied, RttError, parse_rtts, proxy_target
+from bench.network import (
+    DelayProxy,
+    NetworkError,
+    ProxyDied,
+    RttError,
+    check_reachable,
+    parse_rtts,
+)
 from bench.scenario import (
     PROFILES,
     RUN_PROFILES,
@@ -269,8 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     url = resolve_url(driver, args.url)
     driver.require()
     rtts = _rtts(args)
-    if rtts:
-        proxy_target(url)  # SQLite or a unix socket: refused before anything starts
+    if rtts:  # SQLite, a unix socket or a server that is down: said before anything starts
+        check_reachable(url, args.connect_timeout)
     profile = RUN_PROFILES[args.profile]
     output = _output_path(args)
     config = RunConfig(

@@ -28,6 +28,7 @@ Protocol with the harness (stdin and stdout, one JSON object per line):
 from __future__ import annotations
 
 import argparse
+import bisect
 import ctypes
 import json
 import os
@@ -126,9 +127,7 @@ class Listener:
 
     def released(self, direction: int, size: int, late_ns: int) -> None:
         """Count a chunk sent `late_ns` after its due time."""
-        late_us = late_ns / 1000
-        bucket = next((i for i, edge in enumerate(LATE_EDGES_US) if late_us < edge),
-                      len(LATE_EDGES_US))
+        bucket = bisect.bisect_right(LATE_EDGES_US, late_ns / 1000)
         with self._lock:
             self.bytes[direction] += size
             self.late[bucket] += 1
@@ -238,8 +237,9 @@ class Direction:
         self.src, self.dst = src, dst
         self.half_ns = rtt_ns // 2
         self.not_before_ns = not_before_ns
-        # None at RTT 0: the reader sends at once.
-        self.queue: SimpleQueue[tuple[int, bytes] | None] | None = (
+        # (due, chunk), (due, None) for the end of the stream, None to stop at once (a
+        # failure). No queue at RTT 0: the reader sends at once.
+        self.queue: SimpleQueue[tuple[int, bytes | None] | None] | None = (
             SimpleQueue() if rtt_ns > 0 else None)
         self.spin_ns = INITIAL_SPIN_NS  # how early the sender wakes before a release
 
@@ -262,13 +262,16 @@ class Direction:
         try:
             while True:
                 size, arrived = _receive(self.src, buffer)
-                if size == 0:
-                    break
                 if self.queue is None:
+                    if size == 0:
+                        break
                     self._send(view[:size], arrived)
                     continue
                 due = max(arrived, self.not_before_ns) + self.half_ns
                 last_due = due = max(due, last_due)  # never ahead of an earlier chunk
+                if size == 0:  # the end of the stream travels as late as a chunk would
+                    self.queue.put((due, None))
+                    return
                 while self.queue.qsize() >= MAX_QUEUED and not self.connection.aborted:
                     time.sleep(BACKPRESSURE_POLL)
                 self.queue.put((due, bytes(view[:size])))
@@ -287,6 +290,8 @@ class Direction:
                 break
             due, data = item
             self._wait_until(due)
+            if data is None:
+                break
             try:
                 self._send(data, due)
             except OSError:

@@ -18,6 +18,7 @@ import json
 import os
 import select
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import IO, Any
 
 from sqlalchemy.engine import URL
 
-from bench.database import default_port, mask_text
+from bench.database import DatabaseError, default_port, describe_connect_error, mask_text
 from bench.drivers import Driver
 from bench.lifecycle import close_quietly
 from bench.netdelay import RttError, parse_rtts
@@ -81,6 +82,15 @@ def proxy_target(url: URL) -> tuple[str, int]:
     port = url.port or default_port(url)
     assert isinstance(port, int)
     return url.host or "127.0.0.1", port
+
+
+def check_reachable(url: URL, timeout: float) -> None:
+    """Connect to the server's TCP port once, so that a server that is down is named as
+    such (through the proxy, a client would only see its connection closed)."""
+    try:
+        socket.create_connection(proxy_target(url), timeout=timeout).close()
+    except OSError as exc:
+        raise DatabaseError(describe_connect_error(exc, url)) from None
 
 
 class DelayProxy:

@@ -43,6 +43,13 @@ def test_sqlite_refuses_rtt_and_fallback_needs_rtt(tmp_path):
     assert not (tmp_path / "db.sqlite3").exists()  # refused before anything ran
 
 
+def test_a_server_that_is_down_is_named_before_the_proxy_starts():
+    proc = cli("run", "--driver", "asyncpg", "--url", "postgresql://postgres@127.0.0.1:1/x",
+               "--rtt", "1ms")
+    assert_one_line_error(proc, "cannot connect to postgresql at 127.0.0.1:1 as 'postgres'",
+                          "refused")
+
+
 def test_a_wrong_password_through_the_proxy_names_the_real_server(postgres_url):
     parsed = postgres_url.replace("postgres@", f"sqlab_nobody:{SECRET}@")
     proc = cli("run", "--driver", "asyncpg", "--url", parsed, "--scenario", "loading",
