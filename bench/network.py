@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +36,7 @@ from bench.drivers import Driver
 from bench.lifecycle import close_quietly
 from bench.netdelay import RttError, parse_rtts
 from bench.raw import RawConnection, maybe_await
+from bench.records import CaseRecord, rtt_text
 from bench.service import describe_returncode
 
 __all__ = ["RttError", "parse_rtts"]
@@ -213,6 +215,36 @@ class DelayProxy:
 
 
 # -- what the proxy did -------------------------------------------------------------------
+
+
+def after_death(proxy: DelayProxy, path: NetworkPath, later: list[NetworkPath],
+                fallback: bool, output: Path) -> str:
+    """The proxy died before a point of `path`'s pass: ProxyDied, or with --rtt-fallback
+    the warning that the rest is measured direct (and the `later` RTTs not at all)."""
+    cause = f"the --rtt proxy died ({proxy.exit_status()}): {proxy.log_tail()}"
+    if not fallback:
+        raise ProxyDied(f"{cause}; the run stopped, finished cases are in {output} "
+                        "(--rtt-fallback goes on without the proxy, recording those cases "
+                        "as direct)")
+    skipped = ", ".join(rtt_text(p.rtt_ms) for p in later)
+    return (f"{cause}; with --rtt-fallback the rest of the {rtt_text(path.rtt_ms)} pass was "
+            "measured direct (its cases have no rtt_ms)"
+            + (f", and {skipped} not at all" if skipped else ""))
+
+
+def mark_cases(cases: Iterable[CaseRecord], path: NetworkPath, proxy: DelayProxy,
+               before: dict[str, Any] | None, wall_ns: int) -> None:
+    """The cases of a point measured through the proxy: their RTT, what the proxy spent
+    meanwhile, and, if it died, that the cases it cut off failed because it did."""
+    assert path.rtt_ns is not None
+    figures = point_figures(before, proxy.stats(), path.rtt_ns, wall_ns)
+    for case in cases:
+        case["rtt_ms"] = path.rtt_ms
+        if figures:
+            case["extra"]["proxy"] = figures
+        if case["status"] == "error" and not proxy.alive():
+            case["error"] = (f"the --rtt proxy died during this case ({proxy.exit_status()}): "
+                             f"{case['error']}")
 
 
 def late_percentile_us(edges_us: list[int], counts: list[int], share: float) -> float | None:

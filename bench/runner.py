@@ -176,23 +176,16 @@ class Runner:
 
     def _usable_path(self, path: network.NetworkPath) -> network.NetworkPath:
         """`path`, unless the proxy died: then the direct one (--rtt-fallback) or stop."""
-        proxy = self.config.proxy
-        if path.rtt_ns is None or proxy is None or proxy.alive():
+        cfg = self.config
+        if path.rtt_ns is None or cfg.proxy is None or cfg.proxy.alive():
             return path
-        cause = f"the --rtt proxy died ({proxy.exit_status()}): {proxy.log_tail()}"
-        if not self.config.rtt_fallback:
-            raise network.ProxyDied(
-                f"{cause}; the run stopped, finished cases are in {self.config.output} "
-                "(--rtt-fallback goes on without the proxy, recording those cases as direct)")
+        later = self.paths[self.paths.index(path) + 1:]
+        warning = network.after_death(cfg.proxy, path, later, cfg.rtt_fallback, cfg.output)
         self._fell_back = True
-        skipped = [rtt_text(p.rtt_ms) for p in self.paths[self.paths.index(path) + 1:]]
-        warning = (f"{cause}; with --rtt-fallback the rest of the {rtt_text(path.rtt_ms)} pass "
-                   f"was measured direct (its cases have no rtt_ms)"
-                   + (f", and {', '.join(skipped)} not at all" if skipped else ""))
         self._document().setdefault("warnings", []).append(warning)
         self._document().setdefault("network", {})["fell_back"] = warning
         self.progress.note(f"warning: {warning}")
-        return network.NetworkPath(None, self.config.url)
+        return network.NetworkPath(None, cfg.url)
 
     async def _check_sync_driver(self) -> None:
         """The sync driver itself connects too (it may differ from its async sibling)."""
@@ -292,16 +285,8 @@ class Runner:
                                 on_round=self.progress.round_done,
                                 stop_check=self._stop_if_requested)
         if proxy is not None:
-            assert path.rtt_ns is not None
-            figures = network.point_figures(before, proxy.stats(), path.rtt_ns,
-                                            time.perf_counter_ns() - started)
-            for record in records.values():
-                record["rtt_ms"] = path.rtt_ms
-                if figures:
-                    record["extra"]["proxy"] = figures
-                if record["status"] == "error" and not proxy.alive():
-                    record["error"] = (f"the --rtt proxy died during this case "
-                                       f"({proxy.exit_status()}): {record['error']}")
+            network.mark_cases(records.values(), path, proxy, before,
+                               time.perf_counter_ns() - started)
         if session.teardown_error is not None:
             warning = (f"{family.name} {params_text(point.params)}: teardown failed "
                        f"({session.teardown_error}); its sqlab_ tables are dropped by the next run")
