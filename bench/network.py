@@ -272,10 +272,11 @@ def point_figures(before: dict[str, Any] | None, after: dict[str, Any] | None,
     start = next(item for item in before["listeners"] if item["rtt_ns"] == rtt_ns)
     end = next(item for item in after["listeners"] if item["rtt_ns"] == rtt_ns)
     counts = [b - a for a, b in zip(start["late_counts"], end["late_counts"], strict=True)]
-    p99 = late_percentile_us(end["late_edges_us"], counts, 0.99)
+    late = {f"late_p{share:g}_us": late_percentile_us(end["late_edges_us"], counts, share / 100)
+            for share in (50, 99)}
     figures.update(releases=sum(counts), connections=end["connections"] - start["connections"],
-                   late_p50_us=late_percentile_us(end["late_edges_us"], counts, 0.50),
-                   late_p99_us=None if p99 is None or p99 == float("inf") else p99)
+                   # beyond the histogram's last edge: None (JSON has no infinity)
+                   **{k: None if v == float("inf") else v for k, v in late.items()})
     return figures
 
 

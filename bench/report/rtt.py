@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import stats
+from bench.netdelay import LATE_EDGES_US
 from bench.records import rtt_text
 from bench.report.findings import PREFERRED_PAIRS, PREFERRED_POINTS
 from bench.report.model import RAW, FamilyView, Group, Run, params_key, params_text, per_op
@@ -161,5 +162,7 @@ def proxy_note(extra: dict[str, Any]) -> str | None:
     if not isinstance(proxy, dict) or proxy.get("cpu_share") is None:
         return None
     late = proxy.get("late_p99_us")
-    precision = f"p99 late < {late:g} µs" if late is not None else "often > 5 ms late"
-    return f"proxy: {proxy['cpu_share']:.0%} CPU, {precision}"
+    if not proxy.get("releases"):
+        return f"proxy: {proxy['cpu_share']:.0%} CPU"
+    precision = f"< {late:g}" if late is not None else f"> {LATE_EDGES_US[-1]}"
+    return f"proxy: {proxy['cpu_share']:.0%} CPU, p99 release {precision} µs late"

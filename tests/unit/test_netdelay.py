@@ -9,6 +9,7 @@ the README's --rtt section.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -22,7 +23,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench.netdelay import MAX_RTT_NS, RttError, parse_rtt, parse_rtts
-from bench.network import DelayProxy, NetworkError, late_percentile_us, proxy_target
+from bench.network import (
+    DelayProxy,
+    NetworkError,
+    late_percentile_us,
+    point_figures,
+    proxy_target,
+)
 
 MS = 1_000_000
 
@@ -276,3 +283,17 @@ def test_lateness_percentiles_read_from_the_histogram():
     assert late_percentile_us(edges, [90, 9, 1, 0], 0.5) == 10
     assert late_percentile_us(edges, [90, 9, 1, 0], 0.99) == 20
     assert late_percentile_us(edges, [0, 0, 0, 5], 0.5) == float("inf")
+
+
+def test_a_point_whose_releases_were_very_late_still_writes_plain_json():
+    edges = [10, 20, 50]
+    before = {"cpu_ns": 0, "listeners": [{"rtt_ns": MS, "connections": 0,
+                                          "late_edges_us": edges, "late_counts": [0, 0, 0, 0]}]}
+    after = {"cpu_ns": 5_000_000, "listeners": [{"rtt_ns": MS, "connections": 2,
+                                                 "late_edges_us": edges,
+                                                 "late_counts": [1, 0, 0, 9]}]}
+    figures = point_figures(before, after, MS, 50_000_000)
+    assert figures == {"cpu_ms": 5.0, "cpu_share": 0.1, "releases": 10, "connections": 2,
+                       "late_p50_us": None, "late_p99_us": None}
+    json.dumps(figures, allow_nan=False)  # what the results file accepts
+    assert point_figures(None, after, MS, 1) == {}  # the proxy did not answer
