@@ -11,6 +11,8 @@ NEW ?=
 REPORT_DIR ?= reports/latest
 STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
 URL_ARG := $(if $(URL),--url '$(URL)',)
+RTT ?=
+RTT_ARG := $(if $(RTT),--rtt $(RTT),)
 SCENARIOS ?=
 SCENARIO_ARGS := $(foreach s,$(SCENARIOS),--scenario $(s))
 RUNS ?= 5
@@ -32,7 +34,7 @@ $(VENV)/.installed: pyproject.toml
 # is written anyway so the failure can be read there.
 bench: install
 	@out=results/$(STAMP)_$(DRIVER).json; \
-	$(BIN)/sqla-bench run --driver $(DRIVER) $(URL_ARG) --profile $(PROFILE) $(SCENARIO_ARGS) --output $$out; \
+	$(BIN)/sqla-bench run --driver $(DRIVER) $(URL_ARG) --profile $(PROFILE) $(SCENARIO_ARGS) $(RTT_ARG) --output $$out; \
 	status=$$?; \
 	if [ -s $$out ]; then $(BIN)/sqla-bench report $$out --output $(REPORT_DIR) || status=1; fi; \
 	exit $$status

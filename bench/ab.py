@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import results
-from bench.compare import Judgement, compare_sides, dump_judgements
+from bench.compare import Judgement, compare_sides, dump_judgements, environment_differences
 from bench.repeat import Side, alternate, merge_runs
 from bench.verdicts import MIN_RUNS
 
@@ -42,6 +42,9 @@ def run_ab(base: Side, new: Side, run_args: list[str], runs: int, directory: Pat
         path = directory / f"{side.label}.json"
         results.write_atomic(path, merged)
         paths.append(path)
-    judgements = compare_sides([results.load(paths[0])], [results.load(paths[1])], threshold)
+    base_doc, new_doc = results.load(paths[0]), results.load(paths[1])
+    differences += [d for d in environment_differences(base_doc, new_doc)
+                    if not d.startswith(("Python differs", "SQLAlchemy differs"))]
+    judgements = compare_sides([base_doc], [new_doc], threshold)
     (directory / "comparison.json").write_text(dump_judgements(judgements), encoding="utf-8")
     return paths[0], paths[1], judgements, differences

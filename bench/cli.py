@@ -19,6 +19,14 @@ from typing import Any, NoReturn
 from bench import results, storage
 from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
+from bench.network import (
+    DelayProxy,
+    NetworkError,
+    ProxyDied,
+    RttError,
+    check_reachable,
+    parse_rtts,
+)
 from bench.repeat import WorkerError
 from bench.scenario import (
     PROFILES,
@@ -107,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip the untimed round that counts Python calls per operation")
     run.add_argument("--label", help="how reports and compare name this run "
                                      "(default: driver and start time)")
+    run.add_argument("--rtt", action="append", default=[], metavar="DURATION",
+                     help="measure through a delaying TCP proxy at this round-trip time "
+                          "(e.g. 1ms); several values (0,0.5ms,2ms) measure the plan at each")
+    run.add_argument("--rtt-fallback", action="store_true",
+                     help="if the --rtt proxy dies, measure the rest direct (recorded as "
+                          "direct) instead of stopping")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
     run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
@@ -190,7 +204,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = parse(sys.argv[1:] if argv is None else argv)
+        args = parse(_attach_values(sys.argv[1:] if argv is None else argv))
         return COMMANDS[args.command](args)
     except (
         UsageError,
@@ -200,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ScenarioError,
         results.ResultsFileError,
         WorkerError,
+        NetworkError,
     ) as exc:
         print(f"sqla-bench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,6 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sqla-bench: internal error: {type(exc).__name__}: {message} "
               "(SQLA_BENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _attach_values(argv: Sequence[str]) -> list[str]:
+    """`--rtt -1ms` as `--rtt=-1ms`: argparse takes a value starting with '-' for an
+    option, and the user would hear "expected one argument" instead of what is wrong."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--rtt" and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"--rtt={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -308,6 +335,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = _overrides(families, _parse_params(args.param))
     url = resolve_url(driver, args.url)
     driver.require()
+    rtts = _rtts(args)
+    if rtts:  # SQLite, a unix socket or a server that is down: said before anything starts
+        check_reachable(url, args.connect_timeout)
     profile = RUN_PROFILES[args.profile]
     output = _output_path(args)
     config = RunConfig(
@@ -327,6 +357,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         count_calls=args.count_calls,
         label=args.label,
+        rtt_fallback=args.rtt_fallback,
     )
     shown = progress.for_stream(args.quiet)
     runner = Runner(config, progress=shown)
@@ -343,7 +374,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not runner.points:
         raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
     with storage.OutputLock(output):  # a second run on the same file refuses at once
-        return _execute(runner, output, args.loop)
+        if not rtts:
+            return _execute(runner, output, args.loop)
+        with DelayProxy(url, rtts) as proxy:  # stopped on the way out, however it ends
+            config.proxy = proxy
+            runner = Runner(config, progress=shown)
+            return _execute(runner, output, args.loop)
+
+
+def _rtts(args: argparse.Namespace) -> list[int]:
+    if not args.rtt:
+        if args.rtt_fallback:
+            raise UsageError("--rtt-fallback goes with --rtt")
+        return []
+    try:
+        return parse_rtts(args.rtt)
+    except RttError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _execute(runner: Any, output: Path, loop: str) -> int:
@@ -353,6 +400,9 @@ def _execute(runner: Any, output: Path, loop: str) -> int:
 
     try:
         doc = _run_loop(_stoppable(runner), loop)
+    except ProxyDied as exc:
+        print(f"sqla-bench: error: {exc}", file=sys.stderr)
+        return 1
     except (KeyboardInterrupt, RunInterrupted):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not cut the save
         done = len(runner.doc["cases"]) if runner.doc else 0
@@ -367,6 +417,9 @@ def _execute(runner: Any, output: Path, loop: str) -> int:
         return EXIT_INTERRUPTED
     print_summary(doc)
     print(f"results: {output}")
+    fell_back = doc.get("network", {}).get("fell_back")
+    if fell_back:  # said at the end too (also with --quiet): these cases are not at the RTT
+        print(f"sqla-bench: warning: {fell_back}", file=sys.stderr)
     failed = [c for c in doc["cases"] if c["status"] in ("error", "wrong")]
     if failed:
         print(

@@ -25,7 +25,7 @@ from typing import Any
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from bench import results
+from bench import environment, results
 from bench.records import CaseRecord, RunRecord, params_text
 from bench.units import fmt_duration
 from bench.verdicts import (
@@ -255,6 +255,8 @@ def environment_differences(base: RunRecord, new: RunRecord) -> list[str]:
     for name, a, b in checks:
         if a != b:
             differences.append(f"{name} differs: {a} vs {b}")
+    # server settings that change results, and how busy the machine was
+    differences += environment.differences(dict(b_env), dict(n_env))
     return differences
 
 
@@ -332,6 +334,9 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     base_docs = [results.load_any(p) for p in base]
     new_docs = [results.load_any(p) for p in new]
     noise = load_noise(noise_path) if noise_path is not None else None
+    refusal = results.rtt_refusal(base_docs[0], new_docs[0], _names(base), _names(new))
+    if refusal is not None:
+        raise results.ResultsFileError(refusal)
     judgements = compare_sides(base_docs, new_docs, threshold, noise)
     if not any(j.status == "compared" or j.status.startswith("not comparable")
                for j in judgements):

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from bench.records import RunRecord, params_text
+from bench.records import RunRecord, case_point_text
 from bench.summary import is_noisy
 from bench.units import fmt_duration, fmt_rate
 
@@ -61,7 +61,7 @@ def summary_table(doc: RunRecord) -> Table:
                          "waited for a CPU)")
         table.add_row(
             case["scenario"],
-            params_text(case["params"]),
+            case_point_text(case),
             case["variant"],
             median,
             ci,

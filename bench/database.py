@@ -124,7 +124,7 @@ def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
 def describe_connect_error(exc: BaseException, url: URL) -> str:
     """One line for a failed connection, naming host and port, never the password."""
     target = (
-        f"{url.host or 'localhost'}:{url.port or _default_port(url)}"
+        f"{url.host or 'localhost'}:{url.port or default_port(url)}"
         if url.get_backend_name() != "sqlite"
         else str(url.database)
     )
@@ -135,7 +135,7 @@ def describe_connect_error(exc: BaseException, url: URL) -> str:
     return f"cannot connect to {url.get_backend_name()} at {target} as {url.username!r}: {reason}"
 
 
-def _default_port(url: URL) -> int | str:
+def default_port(url: URL) -> int | str:
     return {"postgresql": 5432, "mysql": 3306}.get(url.get_backend_name(), "?")
 
 
@@ -337,3 +337,36 @@ def server_info(conn: Connection) -> dict[str, str]:
     if backend not in VERSION_SQL:
         return {"product": backend, "version": "unknown"}
     return describe_server(backend, conn.exec_driver_sql(VERSION_SQL[backend]).scalar())
+
+
+# The server settings that change what a run measures, per backend: recorded with every
+# run, shown in the report, and a warning when two runs being compared differ in them.
+RESULT_SETTINGS = {
+    "postgresql": ("shared_buffers", "work_mem", "synchronous_commit", "fsync",
+                   "max_connections", "jit"),
+    "mysql": ("innodb_buffer_pool_size", "innodb_flush_log_at_trx_commit", "sync_binlog",
+              "max_connections"),
+}
+
+
+def server_settings(conn: Connection) -> dict[str, str]:
+    """RESULT_SETTINGS as the server reports them to this session (a setting the server
+    does not have is left out); {} for SQLite, or when the server will not say."""
+    backend = {"mariadb": "mysql"}.get(conn.dialect.name, conn.dialect.name)
+    names = RESULT_SETTINGS.get(backend, ())
+    if not names:
+        return {}
+    try:  # the names are our own constants, never user input
+        if backend == "postgresql":
+            columns = ", ".join(f"current_setting('{name}', true)" for name in names)
+            values = conn.exec_driver_sql(f"SELECT {columns}").one()
+            found = dict(zip(names, values, strict=True))
+        else:
+            listed = ", ".join(f"'{name}'" for name in names)
+            rows = conn.exec_driver_sql(f"SHOW VARIABLES WHERE Variable_name IN ({listed})")
+            found = {str(name): value for name, value in rows}
+    except Exception:  # noqa: BLE001 - settings are context: never fail a run over them
+        return {}
+    finally:
+        _commit_if_needed(conn)
+    return {name: str(found[name]) for name in names if found.get(name) is not None}

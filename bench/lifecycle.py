@@ -257,7 +257,7 @@ class Case:
         ctx = self.ctx
         for pool in ctx.raw_pools.values():
             for conn in pool.connections:
-                await _close_quietly(conn)
+                await close_quietly(conn)
                 ctx.opened_raw.remove(conn)
         ctx.raw_pools.clear()
         for engine in ctx.made_engines:
@@ -323,7 +323,7 @@ class Case:
             except Exception as exc:  # noqa: BLE001 - the measurement stands
                 self.teardown_error = describe_error(exc, [self.point.url.password])
         for conn in ctx.opened_raw:
-            await _close_quietly(conn)
+            await close_quietly(conn)
         for engine in ctx.made_engines:
             try:
                 await dispose_engine(engine)
@@ -331,7 +331,7 @@ class Case:
                 pass
 
 
-async def _close_quietly(conn: Any) -> None:
+async def close_quietly(conn: Any) -> None:
     try:
         closing = conn.close()
         if inspect.isawaitable(closing):  # the sync baselines' connections close at once

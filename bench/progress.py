@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.records import CaseRecord, params_text
+from bench.records import CaseRecord, case_point_text
 from bench.units import fmt_duration
 
 
@@ -76,7 +76,7 @@ class LineProgress(Progress):
         elapsed, eta = self.elapsed_and_eta()
         width = len(str(self.total_cases))
         self.write(f"[{self.cases_done:>{width}}/{self.total_cases}] {case['scenario']} "
-                   f"{params_text(case['params'])} · {case['variant']}: {case_outcome(case)}  "
+                   f"{case_point_text(case)} · {case['variant']}: {case_outcome(case)}  "
                    f"(elapsed {_clock(elapsed)}, eta {_clock(eta)})")
 
     def note(self, line: str) -> None:
@@ -120,7 +120,7 @@ class BarProgress(Progress):
     def case_finished(self, case: CaseRecord) -> None:
         super().case_finished(case)
         if case["status"] in ("error", "wrong"):
-            self.bar.console.print(f"{case['scenario']} {params_text(case['params'])} · "
+            self.bar.console.print(f"{case['scenario']} {case_point_text(case)} · "
                                    f"{case['variant']}: {case_outcome(case)}", markup=False)
 
     def note(self, line: str) -> None:

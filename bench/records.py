@@ -64,6 +64,9 @@ class CaseRecord(TypedDict):
     cpu_share: float | None  # median of cpu / wall: how much of an op is client CPU
     throughput_per_s: float | None
     extra: dict[str, Any]
+    # The round-trip time sqla-bench's delaying proxy added (--rtt), in ms; None or absent:
+    # a direct connection. Part of the case's identity: cases pair at the same RTT only.
+    rtt_ms: NotRequired[float | None]
 
 
 class FamilyRecord(TypedDict):
@@ -84,6 +87,35 @@ class Environment(TypedDict, total=False):
     server: dict[str, str]
     event_loop: str | None
     git_commit: str | None
+    server_settings: dict[str, str]  # bench.database.RESULT_SETTINGS, as the server said
+    load_start: MachineLoad  # how busy the machine was when the run started
+    load_end: MachineLoad  # ... and when its last point was written
+
+
+class MachineLoad(TypedDict):
+    loadavg: list[float] | None  # 1, 5 and 15 minutes
+    cpu_pressure: dict[str, float] | None  # Linux PSI "some" avg10/avg60/avg300, in %
+
+
+class CalibrationRecord(TypedDict):
+    """The raw driver's SELECT 1, direct and through one proxy port, alternately."""
+
+    rtt_ms: float
+    samples: int
+    direct_us: float  # medians
+    through_proxy_us: float
+    added_us: float  # median of the paired differences: what the proxy really added
+
+
+class NetworkRecord(TypedDict, total=False):
+    """How the run reached the database with --rtt: sqla-bench's delaying proxy."""
+
+    target: str  # the server's host:port the proxy forwarded to
+    realtime: bool  # the proxy ran under SCHED_FIFO
+    timer_slack_1ns: bool
+    calibration: list[CalibrationRecord]
+    proxy_cpu_ms: float  # the proxy process's CPU time over the whole run
+    fell_back: str | None  # why the rest of the run went direct (--rtt-fallback)
 
 
 class RunConfigRecord(TypedDict, total=False):
@@ -103,6 +135,8 @@ class RunConfigRecord(TypedDict, total=False):
     event_loop: str
     profile_code: bool
     count_calls: bool
+    rtt_ms: list[float]  # --rtt: one pass of the plan per value, in this order
+    rtt_fallback: bool
 
 
 class RunRecord(TypedDict):
@@ -117,6 +151,7 @@ class RunRecord(TypedDict):
     families: dict[str, FamilyRecord]
     cases: list[CaseRecord]
     warnings: NotRequired[list[str]]
+    network: NotRequired[NetworkRecord]  # with --rtt only
 
 
 def new_case(scenario: str, variant: str, params: dict[str, Any], *, unit: str,
@@ -159,3 +194,23 @@ def per_op(case: CaseRecord, field: str = "median") -> float:
 def params_text(params: dict[str, Any]) -> str:
     """A parameter point as people read it: `parents=100 children=10`."""
     return " ".join(f"{k}={v}" for k, v in params.items()) or "(no parameters)"
+
+
+def rtt_of(case: CaseRecord | dict[str, Any]) -> float | None:
+    """The RTT the case was measured at through the proxy, in ms; None: direct."""
+    value = case.get("rtt_ms")
+    return None if value is None else float(value)
+
+
+def rtt_text(rtt_ms: float | None) -> str:
+    """`rtt=0.5ms`, `rtt=0`; `direct` for a connection without sqla-bench's proxy."""
+    if rtt_ms is None:
+        return "direct"
+    return "rtt=0" if rtt_ms == 0 else f"rtt={rtt_ms:g}ms"
+
+
+def case_point_text(case: CaseRecord | dict[str, Any]) -> str:
+    """Where a case was measured: its parameters, and its RTT when it had one."""
+    rtt = rtt_of(case)
+    text = params_text(case["params"])
+    return text if rtt is None else f"{text} {rtt_text(rtt)}"

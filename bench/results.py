@@ -7,7 +7,10 @@ Format history (`schema_version`):
      sample), `cpu_ns` and `wait_ns` per round, `noisy_rounds`, `cpu_share`,
      `calls_per_op`, its point's `reference` and `paired` (the per-block ratios to it
      with median and bootstrap CI); the run adds `label`, `config.schedule` and
-     `families.*.reference`.
+     `families.*.reference`. Also in 2, all optional (issue 18): a case's `rtt_ms` (the
+     RTT sqla-bench's delaying proxy added; absent: direct), the run's `network` (the
+     proxy's calibration and CPU) and `config.rtt_ms`/`rtt_fallback`, and in
+     `environment`: `server_settings`, `load_start` and `load_end`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from bench.records import CaseRecord, RunRecord
+from bench.records import CaseRecord, RunRecord, rtt_of
 
 SCHEMA_VERSION = 2
 CASE_STATUSES = ("ok", "error", "wrong", "skipped")
@@ -38,9 +41,46 @@ class ResultsFileError(Exception):
 
 
 def case_key(case: CaseRecord, driver: str | None = None) -> tuple[Any, ...]:
-    """How cases are paired across runs: (scenario, variant, params, driver)."""
+    """How cases are paired across runs: (scenario, variant, params, driver). A case
+    measured through the --rtt proxy has its RTT among its params here ("@rtt_ms"), so
+    it pairs with cases at the same RTT only, whatever part of the key is compared."""
     params = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in case["params"].items()))
+    rtt = rtt_of(case)
+    if rtt is not None:
+        params += (("@rtt_ms", json.dumps(rtt)),)
     return (case["scenario"], case["variant"], params, driver or case.get("driver"))
+
+
+def rtts_of(doc: RunRecord | dict[str, Any]) -> list[float | None]:
+    """The RTTs a run's cases were measured at, in first-seen order (None: direct)."""
+    seen: list[float | None] = []
+    for case in doc["cases"]:
+        rtt = rtt_of(case)
+        if rtt not in seen:
+            seen.append(rtt)
+    return seen
+
+
+def rtt_refusal(base: RunRecord | dict[str, Any], new: RunRecord | dict[str, Any],
+                base_name: str = "BASE", new_name: str = "NEW") -> str | None:
+    """Why two runs cannot be compared, when they share no RTT; None when they can (their
+    cases at an RTT only one side has are left unpaired). A case's time at another
+    network distance is another measurement, not a change."""
+    base_rtts, new_rtts = rtts_of(base), rtts_of(new)
+    if not base_rtts or not new_rtts or set(base_rtts) & set(new_rtts):
+        return None
+    return (f"{base_name} was measured {_where(base_rtts)} and {new_name} {_where(new_rtts)}: "
+            "compare judges cases at the same RTT only; measure both sides with the same "
+            "--rtt (or both without)")
+
+
+def _where(rtts: list[float | None]) -> str:
+    """`at RTT 1 ms, 2 ms`, `over a direct connection (no --rtt)`, or both."""
+    delayed = [f"{r:g} ms" for r in rtts if r is not None]
+    parts = [f"at RTT {', '.join(delayed)}"] if delayed else []
+    if None in rtts:
+        parts.append("over a direct connection (no --rtt)")
+    return " and ".join(parts)
 
 
 # -- migrations: each takes a document of version N and returns version N + 1 ---------------
@@ -86,6 +126,7 @@ _OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     "error": (str,), "reference": (str,), "statements_per_op": _NUMBER,
     "calls_per_op": _NUMBER, "wait_ns": (list,), "stats": (dict,), "paired": (dict,),
     "cpu_share": _NUMBER, "throughput_per_s": _NUMBER, "driver": (str,),
+    "rtt_ms": _NUMBER,
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")

@@ -7,12 +7,19 @@ the rounds into case records (bench.summary) checked against each other
 (bench.agreement). A case that fails is recorded with its error and the run goes on.
 The results file is replaced atomically after every point, so an interrupted run keeps
 every point it finished.
+
+With --rtt (config.proxy, bench.network), the plan is measured once per RTT: each pass
+reaches the database through that RTT's port of the delaying proxy, and its cases record
+the RTT. If the proxy dies, the cases it cut off say so; the run stops, or, with
+--rtt-fallback, measures the rest of the pass direct (recorded as direct) and skips the
+other RTTs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,20 +31,21 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import bench
-from bench import environment, results
+from bench import environment, network, results
 from bench.database import (
     DatabaseError,
     describe_connect_error,
     make_sync_engine,
     mask,
     server_info,
+    server_settings,
 )
 from bench.drivers import Driver
-from bench.lifecycle import PointSession, hooks_engine
+from bench.lifecycle import PointSession, describe_error, hooks_engine
 from bench.measure import Measuring, measure_point, new_records
 from bench.plan import Point, case_count, plan
 from bench.progress import LineProgress, Progress
-from bench.records import RunRecord, params_text
+from bench.records import NetworkRecord, RunRecord, params_text, rtt_text
 from bench.scenario import Family
 from bench.schedule import ScheduleName
 
@@ -60,6 +68,8 @@ class RunConfig:
     schedule: ScheduleName = "interleaved"
     count_calls: bool = True
     label: str | None = None
+    proxy: network.DelayProxy | None = None  # --rtt: started and stopped by the caller
+    rtt_fallback: bool = False  # if the proxy dies, go on direct rather than stop
 
 
 class RunInterrupted(BaseException):
@@ -82,6 +92,11 @@ class Runner:
         self.doc: RunRecord | None = None  # the results document, once the run started
         self.stop_requested = False  # set by Ctrl-C: stop before the next round
         self._rng = random.Random(config.seed)
+        self.paths = (config.proxy.paths() if config.proxy is not None
+                      else [network.NetworkPath(None, config.url)])
+        self.total_cases *= len(self.paths)
+        self._server_settings: dict[str, str] = {}
+        self._fell_back = False  # the proxy died and the run went on direct
 
     def _stop_if_requested(self) -> None:
         if self.stop_requested:
@@ -92,33 +107,91 @@ class Runner:
     async def run(self) -> RunRecord:
         """Measure every point; returns the results document (also written to disk)."""
         cfg = self.config
-        setup_engine = hooks_engine(cfg.driver, cfg.url, cfg.connect_timeout)
+        check_engine = hooks_engine(cfg.driver, self.paths[0].url, cfg.connect_timeout)
         try:
-            server = await self._check_server(setup_engine)
+            server = await self._check_server(check_engine)
             if cfg.driver.is_sync:
                 await self._check_sync_driver()
             doc = self._header(server)
             self.doc = doc
+            if cfg.proxy is not None:
+                doc["network"] = await self._network_record(cfg.proxy)
             self._write()
-            rounds = sum(len(p.variants) for p in self.points) * (cfg.warmup + cfg.rounds)
+            passes = len(self.paths)
+            rounds = passes * sum(len(p.variants) for p in self.points) * (cfg.warmup + cfg.rounds)
             self.progress.start(
-                f"sqla-bench: {self.total_cases} cases in {len(self.points)} points on "
-                f"{cfg.driver.name} at {mask(cfg.url)}, profile {cfg.profile}, {cfg.schedule} "
-                f"schedule, {cfg.warmup} warmup + {cfg.rounds} timed rounds each",
-                rounds, self.total_cases + sum(len(p.skipped) for p in self.points))
-            for point in self.points:
-                await self._run_point(point, setup_engine)
+                f"sqla-bench: {self.total_cases} cases in {len(self.points) * passes} points on "
+                f"{cfg.driver.name} at {mask(cfg.url)}{self._rtt_note()}, profile {cfg.profile}, "
+                f"{cfg.schedule} schedule, {cfg.warmup} warmup + {cfg.rounds} timed rounds each",
+                rounds, self.total_cases + passes * sum(len(p.skipped) for p in self.points))
+            await check_engine.dispose()
+            for path in self.paths:
+                if not self._fell_back:
+                    await self._run_pass(path)
             doc["run_status"] = "complete"
             self._write()
+        except network.ProxyDied:
+            self._document()["run_status"] = "interrupted"
+            self._write()
+            raise
         finally:
             self.progress.close()
-            await setup_engine.dispose()
+            await check_engine.dispose()
         return doc
+
+    def _rtt_note(self) -> str:
+        if self.config.proxy is None:
+            return ""
+        return " through the delaying proxy, " + ", ".join(rtt_text(p.rtt_ms) for p in self.paths)
+
+    async def _network_record(self, proxy: network.DelayProxy) -> NetworkRecord:
+        """What the proxy says of itself, and what it adds to a round trip, measured."""
+        cfg = self.config
+        try:
+            calibration = await network.calibrate(cfg.driver, cfg.url, self.paths,
+                                                  cfg.connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - every driver raises its own kinds
+            raise network.NetworkError(
+                f"timing SELECT 1 through the --rtt proxy failed ({proxy.exit_status()}): "
+                f"{describe_error(exc, [cfg.url.password])}") from None
+        return {"target": proxy.facts["target"], "realtime": proxy.facts["realtime"],
+                "timer_slack_1ns": proxy.facts["timer_slack_1ns"],
+                "calibration": calibration}  # type: ignore[typeddict-item]
+
+    async def _run_pass(self, path: network.NetworkPath) -> None:
+        """Every point through one network path (switching to direct if the proxy dies
+        and --rtt-fallback allows it)."""
+        cfg = self.config
+        setup_engine = hooks_engine(cfg.driver, path.url, cfg.connect_timeout)
+        try:
+            for point in self.points:
+                usable = self._usable_path(path)
+                if usable is not path:
+                    await setup_engine.dispose()
+                    path = usable
+                    setup_engine = hooks_engine(cfg.driver, path.url, cfg.connect_timeout)
+                await self._run_point(point, setup_engine, path)
+        finally:
+            await setup_engine.dispose()
+
+    def _usable_path(self, path: network.NetworkPath) -> network.NetworkPath:
+        """`path`, unless the proxy died: then the direct one (--rtt-fallback) or stop."""
+        cfg = self.config
+        if path.rtt_ns is None or cfg.proxy is None or cfg.proxy.alive():
+            return path
+        later = self.paths[self.paths.index(path) + 1:]
+        warning = network.after_death(cfg.proxy, path, later, cfg.rtt_fallback, cfg.output)
+        self._fell_back = True
+        self._document().setdefault("warnings", []).append(warning)
+        self._document().setdefault("network", {})["fell_back"] = warning
+        self.progress.note(f"warning: {warning}")
+        return network.NetworkPath(None, cfg.url)
 
     async def _check_sync_driver(self) -> None:
         """The sync driver itself connects too (it may differ from its async sibling)."""
         cfg = self.config
-        engine = make_sync_engine(cfg.driver, cfg.url, connect_timeout=cfg.connect_timeout)
+        engine = make_sync_engine(cfg.driver, self.paths[0].url,
+                                  connect_timeout=cfg.connect_timeout)
         try:
             with engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
@@ -134,6 +207,7 @@ class Runner:
             async with asyncio.timeout(cfg.connect_timeout + 2):
                 async with engine.connect() as conn:
                     info: dict[str, str] = await conn.run_sync(server_info)
+                    self._server_settings = await conn.run_sync(server_settings)
                     return info
         except Exception as exc:  # noqa: BLE001 - every driver raises its own kinds
             raise DatabaseError(describe_connect_error(exc, cfg.url)) from None
@@ -148,7 +222,8 @@ class Runner:
             "label": cfg.label or f"{cfg.driver.name} {created:%Y-%m-%d %H:%M:%S}",
             "created_at": created.isoformat(timespec="seconds"),
             "run_status": "running",
-            "environment": environment.collect(cfg.driver, server, cfg.loop),  # type: ignore[typeddict-item]
+            "environment": environment.collect(cfg.driver, server, cfg.loop,  # type: ignore[typeddict-item]
+                                               self._server_settings),
             "config": {
                 "driver": cfg.driver.name,
                 "backend": cfg.driver.backend,
@@ -166,6 +241,8 @@ class Runner:
                 "event_loop": cfg.loop,
                 "profile_code": cfg.profile_code,
                 "count_calls": cfg.count_calls,
+                **({"rtt_ms": [rtt / 1e6 for rtt in cfg.proxy.rtts_ns],
+                    "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
             },
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
@@ -179,24 +256,37 @@ class Runner:
         return self.doc
 
     def _write(self) -> None:
-        results.write_atomic(self.config.output, self._document())
+        doc = self._document()
+        doc["environment"]["load_end"] = environment.machine_load()  # type: ignore[typeddict-item]
+        if self.config.proxy is not None:
+            stats = self.config.proxy.stats()
+            if stats is not None:
+                doc.setdefault("network", {})["proxy_cpu_ms"] = round(stats["cpu_ns"] / 1e6, 1)
+        results.write_atomic(self.config.output, doc)
 
     # -- one point -------------------------------------------------------------
 
-    async def _run_point(self, point: Point, setup_engine: AsyncEngine) -> None:
+    async def _run_point(self, point: Point, setup_engine: AsyncEngine,
+                         path: network.NetworkPath) -> None:
         cfg = self.config
         family = point.family
         records = new_records(point, cfg.driver.name)
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
                         count_calls=cfg.count_calls,
                         profile_to=cfg.output if cfg.profile_code else None)
-        self.progress.point_started(f"{family.name} {params_text(point.params)}")
-        async with PointSession(family, point.params, cfg.driver, cfg.url,
+        where = "" if path.rtt_ns is None else f" {rtt_text(path.rtt_ms)}"
+        self.progress.point_started(f"{family.name} {params_text(point.params)}{where}")
+        proxy = cfg.proxy if path.rtt_ns is not None else None  # None: a direct path
+        before, started = (proxy.stats() if proxy else None), time.perf_counter_ns()
+        async with PointSession(family, point.params, cfg.driver, path.url,
                                 setup_engine=setup_engine, connect_timeout=cfg.connect_timeout,
                                 seed=cfg.seed) as session:
             await measure_point(point, session, records, how, self._rng,
                                 on_round=self.progress.round_done,
                                 stop_check=self._stop_if_requested)
+        if proxy is not None:
+            network.mark_cases(records.values(), path, proxy, before,
+                               time.perf_counter_ns() - started)
         if session.teardown_error is not None:
             warning = (f"{family.name} {params_text(point.params)}: teardown failed "
                        f"({session.teardown_error}); its sqlab_ tables are dropped by the next run")

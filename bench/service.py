@@ -133,9 +133,7 @@ class Service:
         code = None if self.proc is None else self.proc.poll()
         if code is None:
             return "not started" if self.proc is None else "running"
-        if code < 0:
-            return f"killed by {signal.Signals(-code).name}"
-        return f"exit code {code}"
+        return describe_returncode(code)
 
     def _output(self) -> str:
         if self._log is None:
@@ -175,6 +173,16 @@ class Service:
             if self._stats_dir is not None:
                 self._stats_dir.cleanup()
                 self._stats_dir = None
+
+
+def describe_returncode(code: int) -> str:
+    """How a child process ended: `exit code 1`, `killed by SIGKILL`."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _signal_group(pgid: int, sig: int) -> None:

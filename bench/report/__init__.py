@@ -17,8 +17,10 @@ from typing import Any
 import jinja2
 
 from bench.report import charts
+from bench.report.environment import environment_rows
 from bench.report.findings import finding, representative_group
 from bench.report.model import FamilyView, Run, family_views, load_runs, params_text, per_op
+from bench.report.rtt import proxy_note, rtt_finding
 from bench.results import ResultsFileError
 from bench.units import fmt_bytes, fmt_duration, fmt_rate
 
@@ -95,9 +97,10 @@ def _run_context(run: Run) -> dict[str, Any]:
         ("platform", env.get("platform", "?")),
         ("git commit", env.get("git_commit") or "not a git checkout"),
         ("status", run.doc.get("run_status", "complete")),
+        *environment_rows(run.doc),
     ]
     cases = run.doc["cases"]
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for case in cases:
         counts[case["status"]] += 1
     return {"label": run.label, "rows": rows, "counts": dict(counts), "total": len(cases)}
@@ -128,6 +131,8 @@ def _family_context(view: FamilyView, runs: list[Run], profiles: dict[int, str])
                     for svg in charts.sweep_charts(view, axis, run, view.unit)
                 ],
                 "rows": [_case_row(c, g.params_text, profiles) for g in groups for c in g.cases],
+                "rtt_finding": rtt_finding(view, run),
+                "rtt_charts": charts.rtt_charts(view, run, view.unit),
             }
         )
     return {"name": view.name, "question": view.question, "unit": view.unit, "runs": per_run}
@@ -186,6 +191,7 @@ def _notes(extra: dict[str, Any]) -> list[str]:
     for key in ("pool_timeouts", "errors", "result_items"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
+    notes.extend(note for note in [proxy_note(extra)] if note)
     return notes
 
 
@@ -228,7 +234,7 @@ def _most_common_point(view: FamilyView, runs: list[Run], shared: list[tuple[str
     counts: dict[str, int] = defaultdict(int)
     for point, _ in shared:
         counts[point] += 1
-    return max(counts, key=counts.get)
+    return max(counts, key=lambda point: counts[point])
 
 
 def _copy_profiles(runs: list[Run], output_dir: Path) -> dict[int, str]:

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
+from bench.records import rtt_text  # noqa: E402
+from bench.report import rtt  # noqa: E402
 from bench.report.model import FamilyView, Group, Run, per_op  # noqa: E402
 from bench.units import duration_unit  # noqa: E402
 
@@ -158,7 +160,8 @@ def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str) -> list[Marku
     groups = [g for g in view.groups if g.run is run and axis in g.params]
     lines: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
     for group in groups:
-        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k != axis)
+        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k != axis),
+                         *([] if group.rtt_ms is None else [rtt_text(group.rtt_ms)])])
         for case in group.ok_cases():
             label = case["variant"] + (f" · {rest}" if rest and len(groups) > 1 else "")
             lines[label].append((group.params[axis], case))
@@ -170,7 +173,7 @@ def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str) -> list[Marku
     charts = []
     for title, kind, getter in SWEEP_METRICS:
         series = {
-            k: [(x, getter(c)) for x, c in pts if getter(c) is not None] for k, pts in lines.items()
+            k: [(x, y) for x, c in pts if (y := getter(c)) is not None] for k, pts in lines.items()
         }
         series = {k: v for k, v in series.items() if len(v) >= 2}
         if not series or (kind == "rate" and not _wants_throughput(view)):
@@ -248,6 +251,95 @@ def drivers_chart(
     ax.invert_yaxis()
     ax.set_xlabel(f"median time per {singular(unit)} ({time_label})")
     ax.set_title(f"{view.name} at {params_text}: drivers side by side")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+# -- RTT sweeps (`--rtt 0,1ms,2ms`): each family's answer against network distance ----------
+
+MAX_RTT_POINTS = 3  # parameter points drawn against RTT per family and run, preferred first
+# A series: name -> [(rtt in ms, value, interval low, interval high)].
+RttSeries = dict[str, list[tuple[float, float, float, float]]]
+
+
+def rtt_charts(view: FamilyView, run: Run, unit: str) -> list[Markup]:
+    """Lines against RTT: each variant's time (throughput for load-shaped families), the
+    family's headline ratio (or each variant's ratio to the reference), and the best
+    pool size per RTT."""
+    drawn = []
+    for sweep in rtt.rtt_sweeps(view, run)[:MAX_RTT_POINTS]:
+        drawn.append(_rtt_level_chart(view, sweep, unit))
+        ratio = _rtt_ratio_chart(view, sweep)
+        if ratio is not None:
+            drawn.append(ratio)
+    best = rtt.best_values(view, run)
+    if best:
+        series = {label: [(x, float(v), float(v), float(v)) for x, v in points]
+                  for label, points in best.items()}
+        drawn.append(_rtt_chart(f"{view.name}: best {rtt.BEST_OF} (most {unit or 'ops'}/s) "
+                                "vs RTT", f"best {rtt.BEST_OF}", series))
+    return drawn
+
+
+def _rtt_level_chart(view: FamilyView, sweep: rtt.RttSweep, unit: str) -> Markup:
+    series: RttSeries = defaultdict(list)
+    throughput = _wants_throughput(view)
+    for group in sweep.groups:
+        x = float(group.rtt_ms or 0)
+        for case in group.ok_cases():
+            median, low, high = (per_op(case, f) for f in ("median", "ci95_low", "ci95_high"))
+            if throughput:  # a faster op is more per second: the interval turns around
+                series[case["variant"]].append((x, 1e9 / median, 1e9 / high, 1e9 / low))
+            else:
+                series[case["variant"]].append((x, median, low, high))
+    if throughput:
+        return _rtt_chart(f"{view.name} at {sweep.params_text}: throughput vs RTT",
+                          f"{unit or 'ops'} per second", series)
+    divisor, label = time_unit([p[3] for points in series.values() for p in points])
+    scaled = {k: [(x, y / divisor, lo / divisor, hi / divisor) for x, y, lo, hi in v]
+              for k, v in series.items()}
+    return _rtt_chart(f"{view.name} at {sweep.params_text}: time per {singular(unit)} vs RTT",
+                      f"median per {singular(unit)} ({label}), 95% CI", scaled)
+
+
+def _rtt_ratio_chart(view: FamilyView, sweep: rtt.RttSweep) -> Markup | None:
+    pair = rtt.ratio_pair(view, sweep)
+    series: RttSeries = defaultdict(list)
+    for group in sweep.groups:
+        x = float(group.rtt_ms or 0)
+        if pair is not None:
+            found = rtt.pair_ratio(group, *pair)
+            if found is not None:
+                series[f"{pair[0]} / {pair[1]}"].append((x, *found))
+            continue
+        for case in group.ok_cases():
+            paired = case.get("paired")
+            if paired:
+                series[f"{case['variant']} / {paired['reference']}"].append(
+                    (x, paired["median"], paired["ci95_low"], paired["ci95_high"]))
+    series = defaultdict(list, {k: v for k, v in series.items() if len(v) >= 2})
+    if not series:
+        return None
+    return _rtt_chart(f"{view.name} at {sweep.params_text}: ratio vs RTT",
+                      "ratio of time per op (paired by block), 95% CI", series)
+
+
+def _rtt_chart(title: str, ylabel: str, series: RttSeries) -> Markup:
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    for index, (name, points) in enumerate(series.items()):
+        points = sorted(points)
+        xs = [p[0] for p in points]
+        ys = np.array([p[1] for p in points])
+        errors = [ys - np.array([p[2] for p in points]), np.array([p[3] for p in points]) - ys]
+        ax.errorbar(xs, ys, yerr=np.clip(errors, 0, None), marker="o", markersize=4, capsize=3,
+                    color=PALETTE[index % len(PALETTE)], label=name)
+    positive = [p[1] for points in series.values() for p in points if p[1] > 0]
+    if positive and max(positive) / min(positive) >= 50:
+        ax.set_yscale("log")
+    ax.set_xlabel("round-trip time added by the proxy (ms)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return to_svg(fig)

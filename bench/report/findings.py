@@ -14,10 +14,11 @@ PREFERRED_PAIRS = {
     "crud": ("add_commit_refresh", "insert_returning"),
     "caches": ("cache_off", "cache_on"),
     "fastapi_service": ("lazy_n_plus_1", "selectinload"),
+    "concurrent_sessions": ("sequential", "gather_N"),
 }
 
 # The parameter point a family's headline is read at, when the run has it.
-PREFERRED_POINTS = {
+PREFERRED_POINTS: dict[str, dict[str, Any]] = {
     "loading": {"parents": 100, "children": 10},
     "raw_queries": {"query": "pk_lookup"},
 }

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench import results
+from bench.records import rtt_of, rtt_text
 
 RAW = "raw_driver"
 
@@ -32,16 +33,18 @@ class Run:
 
 @dataclass
 class Group:
-    """The cases of one family at one parameter point, on one run."""
+    """The cases of one family at one parameter point (and RTT, with --rtt), on one run."""
 
     family: str
     params: dict[str, Any]
     run: Run
     cases: list[dict[str, Any]] = field(default_factory=list)
+    rtt_ms: float | None = None  # the --rtt pass the cases were measured in; None: direct
 
     @property
     def params_text(self) -> str:
-        return params_text(self.params)
+        text = params_text(self.params)
+        return text if self.rtt_ms is None else f"{text} {rtt_text(self.rtt_ms)}"
 
     def ok_cases(self) -> list[dict[str, Any]]:
         return [c for c in self.cases if c["status"] == "ok" and c.get("stats")]
@@ -71,7 +74,7 @@ def per_op(case: dict[str, Any], field_name: str = "median") -> float:
 
 
 def load_runs(paths: list[Path]) -> list[Run]:
-    return [Run(Path(p), results.load_any(p)) for p in paths]
+    return [Run(Path(p), cast(dict[str, Any], results.load_any(p))) for p in paths]
 
 
 def family_views(runs: list[Run]) -> list[FamilyView]:
@@ -79,7 +82,7 @@ def family_views(runs: list[Run]) -> list[FamilyView]:
     views: dict[str, FamilyView] = {}
     for run in runs:
         families_meta = run.doc.get("families", {})
-        groups: dict[tuple[str, str], Group] = {}
+        groups: dict[tuple[str, str, float | None], Group] = {}
         for case in run.doc["cases"]:
             name = case["scenario"]
             meta = families_meta.get(name, {})
@@ -89,9 +92,9 @@ def family_views(runs: list[Run]) -> list[FamilyView]:
                     name=name, question=meta.get("question", ""), unit=case.get("unit") or ""
                 ),
             )
-            key = (name, params_key(case["params"]))
+            key = (name, params_key(case["params"]), rtt_of(case))
             if key not in groups:
-                groups[key] = Group(name, case["params"], run)
+                groups[key] = Group(name, case["params"], run, rtt_ms=rtt_of(case))
                 view.groups.append(groups[key])
             groups[key].cases.append(case)
     return list(views.values())

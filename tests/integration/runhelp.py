@@ -10,6 +10,7 @@ import pytest
 
 from bench.database import resolve_url
 from bench.drivers import async_drivers, get_driver, sync_drivers
+from bench.network import DelayProxy, parse_rtts
 from bench.runner import RunConfig, Runner
 from bench.scenario import load_families
 
@@ -30,16 +31,22 @@ def url_for(driver_name: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 def run_family(driver_name: str, url: str, family_name: str, tmp_path: Path, *,
                overrides: dict[str, list[Any]] | None = None, rounds: int = 2, warmup: int = 0,
                variants: list[str] | None = None, scenarios_path: list[str] | None = None,
-               profile: str = "quick") -> dict[str, Any]:
-    """Run one family with the real Runner and return the results document."""
+               profile: str = "quick", rtt: str | None = None) -> dict[str, Any]:
+    """Run one family with the real Runner and return the results document; `rtt`
+    (e.g. "0,1ms") runs it through the delaying proxy, as --rtt does."""
     driver = get_driver(driver_name)
     family = load_families(scenarios_path or [])[family_name]
+    suffix = "" if rtt is None else "_rtt"
     config = RunConfig(
         driver=driver, url=resolve_url(driver, url), families=[family], profile=profile,
         warmup=warmup, rounds=rounds, overrides={family_name: overrides or {}},
-        variants=variants, output=tmp_path / f"{family_name}_{driver_name}.json",
+        variants=variants, output=tmp_path / f"{family_name}_{driver_name}{suffix}.json",
     )
-    return asyncio.run(Runner(config).run())
+    if rtt is None:
+        return asyncio.run(Runner(config).run())
+    with DelayProxy(config.url, parse_rtts([rtt])) as proxy:
+        config.proxy = proxy
+        return asyncio.run(Runner(config).run())
 
 
 def cases_by_variant(doc: dict[str, Any], **params: Any) -> dict[str, dict[str, Any]]:
