@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
@@ -48,8 +49,13 @@ async def _check(driver: Driver, timeout: float) -> dict[str, Any]:
 
 
 def check_all(timeout: float = 3.0) -> list[dict[str, Any]]:
+    return check_drivers(DRIVERS.values(), timeout)
+
+
+def check_drivers(drivers: Iterable[Driver], timeout: float = 3.0) -> list[dict[str, Any]]:
+    """The check of each driver, one after another (servers are not asked all at once)."""
     async def gather() -> list[dict[str, Any]]:
-        return [await _check(driver, timeout) for driver in DRIVERS.values()]
+        return [await _check(driver, timeout) for driver in drivers]
 
     return asyncio.run(gather())
 

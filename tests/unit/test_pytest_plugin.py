@@ -139,3 +139,29 @@ def test_the_plugin_runs_the_runners_whole_round(pytester):
     saved = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
     assert [b["name"] for b in saved] == ["test_growing"]
     assert len(saved[0]["stats"]["data"]) == 4  # the variant's timed rounds, as its rounds
+
+
+ASYNC_KNOB_TEST = f"""
+import pytest
+from bench.scenario import load_families
+
+
+@pytest.mark.asyncio
+async def test_knob_awaited(async_benchmark, tmp_path):
+    family = load_families([{str(FIXTURES)!r}])["knob"]
+    data = await async_benchmark.variant(family, "sleepy", "aiosqlite",
+                                         f"sqlite:///{{tmp_path / 'k.sqlite3'}}", {{"calls": 1}},
+                                         rounds=6, warmup_rounds=1)
+    assert data == 1
+"""
+
+
+def test_a_scenario_variant_is_awaited_in_an_async_test(pytester):
+    pytester.makepyfile(test_knob=ASYNC_KNOB_TEST)
+    result = _run(pytester, "-p", "no:anyio", "-o", "asyncio_mode=strict",
+                  "--benchmark-json=out.json")
+    assert result.ret == 0, result.stdout.str()
+    (bench,) = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
+    assert len(bench["stats"]["data"]) == 6
+    assert bench["extra_info"]["variant"] == "sleepy" and bench["group"] == "knob"
+    assert bench["extra_info"]["statements_per_op"] == 1
