@@ -65,18 +65,21 @@ def test_coroutine_functions_are_refused_where_they_would_time_nothing(async_ben
         async_benchmark(lambda: None)
 
 
-def test_compare_gate_trips_on_a_slowed_variant_only(pytester, monkeypatch):
+def test_pytest_benchmarks_own_compare_still_works_with_our_rounds(pytester, monkeypatch):
+    """--benchmark-autosave / --benchmark-compare keep working for those who use them: the
+    rounds we hand pytest-benchmark are saved and compared. (Whether unchanged code stays
+    within a percentage is timing on a shared machine: `sqla-bench gate` judges that.)"""
     pytester.makepyfile(test_knob=KNOB_TEST)
     storage = f"file://{pytester.path / 'saved'}"
-    gate = ["--benchmark-storage", storage, "--benchmark-compare",
-            "--benchmark-compare-fail=median:25%"]
     monkeypatch.setenv("SQLAB_KNOB_DELAY_MS", "10")
     baseline = _run(pytester, "--benchmark-storage", storage, "--benchmark-autosave")
     assert baseline.ret == 0, baseline.stdout.str()
-    unchanged = _run(pytester, *gate)
-    assert unchanged.ret == 0, unchanged.stdout.str()
-    monkeypatch.setenv("SQLAB_KNOB_DELAY_MS", "30")
-    slowed = _run(pytester, *gate)
+    compared = _run(pytester, "--benchmark-storage", storage, "--benchmark-compare")
+    assert compared.ret == 0, compared.stdout.str()
+    assert "Comparing against benchmarks from" in compared.stdout.str() + compared.stderr.str()
+    monkeypatch.setenv("SQLAB_KNOB_DELAY_MS", "60")  # six times the sleep: no noise hides it
+    slowed = _run(pytester, "--benchmark-storage", storage, "--benchmark-compare",
+                  "--benchmark-compare-fail=median:100%")
     assert slowed.ret != 0
     assert re.search(r"Performance has regressed", slowed.stdout.str() + slowed.stderr.str())
 
