@@ -64,6 +64,10 @@ class CaseRecord(TypedDict):
     cpu_share: float | None  # median of cpu / wall: how much of an op is client CPU
     throughput_per_s: float | None
     extra: dict[str, Any]
+    # Per-request timings of the timed rounds (ctx.record_latencies keys: latency_ns,
+    # checkout_wait_ns, ...), each an encoded HDR histogram (bench.hdr); on several load
+    # processes, their sum.
+    histograms: NotRequired[dict[str, str]]
 
 
 class FamilyRecord(TypedDict):
@@ -103,6 +107,9 @@ class RunConfigRecord(TypedDict, total=False):
     event_loop: str
     profile_code: bool
     count_calls: bool
+    processes: int  # --processes: load workers of a LocalCluster
+    cluster: str  # --cluster: the Dask scheduler's address
+    rate: float  # --rate: requests/s in total, an open loop
 
 
 class RunRecord(TypedDict):

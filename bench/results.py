@@ -8,6 +8,10 @@ Format history (`schema_version`):
      `calls_per_op`, its point's `reference` and `paired` (the per-block ratios to it
      with median and bootstrap CI); the run adds `label`, `config.schedule` and
      `families.*.reference`.
+     Optional in 2 (absent in files that did not measure them): a case's `histograms`
+     (per-request timings as encoded HDR histograms) and, on load workers,
+     `extra.workers` and `extra.window`; the run's `config.processes`, `config.cluster`
+     (masked) and `config.rate`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -86,6 +90,7 @@ _OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     "error": (str,), "reference": (str,), "statements_per_op": _NUMBER,
     "calls_per_op": _NUMBER, "wait_ns": (list,), "stats": (dict,), "paired": (dict,),
     "cpu_share": _NUMBER, "throughput_per_s": _NUMBER, "driver": (str,),
+    "histograms": (dict,),
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")
@@ -133,6 +138,10 @@ def _check_case(case: Any, index: int, source: str) -> None:
         raise ResultsFileError(f"{where} has incomplete stats")
     if case["status"] == "ok" and (stats is None or not case["samples_ns"]):
         raise ResultsFileError(f"{where} is ok but has no timings")
+    histograms = case.get("histograms")
+    if histograms is not None and not all(isinstance(k, str) and isinstance(v, str)
+                                          for k, v in histograms.items()):
+        raise ResultsFileError(f"{where} has histograms that are not encoded text")
     paired = case.get("paired")
     if paired is not None and not (
         _is(paired.get("reference"), (str,)) and _numbers(paired.get("ratios"))

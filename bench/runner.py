@@ -6,7 +6,8 @@ order (bench.schedule), then the untimed extra rounds (calls, memory, profile), 
 the rounds into case records (bench.summary) checked against each other
 (bench.agreement). A case that fails is recorded with its error and the run goes on.
 The results file is replaced atomically after every point, so an interrupted run keeps
-every point it finished.
+every point it finished. With --processes or --cluster, the cases of families that
+scale run their load on Dask workers (bench.distributed); the rest stays here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,12 +35,16 @@ from bench.database import (
 )
 from bench.drivers import Driver
 from bench.lifecycle import PointSession, hooks_engine
-from bench.measure import Measuring, measure_point, new_records
+from bench.load import LoadShare
+from bench.measure import MeasuredCase, Measuring, OpenCase, measure_point, new_records
 from bench.plan import Point, case_count, plan
 from bench.progress import LineProgress, Progress
 from bench.records import RunRecord, params_text
-from bench.scenario import Family
+from bench.scenario import Family, Variant
 from bench.schedule import ScheduleName
+
+if TYPE_CHECKING:
+    from bench.cluster import LoadCluster
 
 
 @dataclass
@@ -60,6 +65,15 @@ class RunConfig:
     schedule: ScheduleName = "interleaved"
     count_calls: bool = True
     label: str | None = None
+    processes: int | None = None  # --processes: a LocalCluster of N load workers
+    cluster: str | None = None  # --cluster: a running Dask scheduler's address
+    rate: float | None = None  # --rate: requests/s in total, an open loop
+    service_url: str | None = None  # --service-url: a service already running
+    scenarios_path: list[str] = field(default_factory=list)  # the workers load them too
+
+    @property
+    def distributed(self) -> bool:
+        return self.processes is not None or self.cluster is not None
 
 
 class RunInterrupted(BaseException):
@@ -76,12 +90,17 @@ class Runner:
         elif not isinstance(progress, Progress):
             progress = LineProgress(progress)
         self.progress = progress
-        self.points = plan(config.families, config.driver, config.profile, config.overrides,
-                           config.variants)
+        self.points = self._plan(config.processes or 1)
         self.total_cases = case_count(self.points)
         self.doc: RunRecord | None = None  # the results document, once the run started
         self.stop_requested = False  # set by Ctrl-C: stop before the next round
         self._rng = random.Random(config.seed)
+        self.cluster: LoadCluster | None = None
+
+    def _plan(self, processes: int) -> list[Point]:
+        cfg = self.config
+        return plan(cfg.families, cfg.driver, cfg.profile, cfg.overrides, cfg.variants,
+                    processes)
 
     def _stop_if_requested(self) -> None:
         if self.stop_requested:
@@ -95,6 +114,8 @@ class Runner:
         setup_engine = hooks_engine(cfg.driver, cfg.url, cfg.connect_timeout)
         try:
             server = await self._check_server(setup_engine)
+            if cfg.distributed:
+                await self._start_cluster()
             if cfg.driver.is_sync:
                 await self._check_sync_driver()
             doc = self._header(server)
@@ -113,7 +134,24 @@ class Runner:
         finally:
             self.progress.close()
             await setup_engine.dispose()
+            if self.cluster is not None:
+                await self.cluster.close()
         return doc
+
+    async def _start_cluster(self) -> None:
+        """Start or reach the load workers, check their versions, and plan for as many
+        processes as there are workers."""
+        from bench.cluster import LoadCluster
+
+        cfg = self.config
+        if cfg.cluster is not None:
+            self.cluster = await LoadCluster.connect(cfg.cluster, cfg.connect_timeout)
+        else:
+            assert cfg.processes is not None
+            self.cluster = await LoadCluster.start(cfg.processes)
+        await self.cluster.check_versions()
+        self.points = self._plan(len(await self.cluster.workers()))
+        self.total_cases = case_count(self.points)
 
     async def _check_sync_driver(self) -> None:
         """The sync driver itself connects too (it may differ from its async sibling)."""
@@ -165,7 +203,10 @@ class Runner:
                 "connect_timeout": cfg.connect_timeout,
                 "event_loop": cfg.loop,
                 "profile_code": cfg.profile_code,
-                "count_calls": cfg.count_calls,
+                "count_calls": cfg.count_calls and not cfg.distributed,
+                **({"processes": cfg.processes} if cfg.processes is not None else {}),
+                **({"cluster": self.cluster.address} if self.cluster and cfg.cluster else {}),
+                **({"rate": cfg.rate} if cfg.rate is not None else {}),
             },
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
@@ -187,16 +228,19 @@ class Runner:
         cfg = self.config
         family = point.family
         records = new_records(point, cfg.driver.name)
+        open_case = await self._case_opener(point)
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
-                        count_calls=cfg.count_calls,
+                        count_calls=cfg.count_calls and open_case is None,
                         profile_to=cfg.output if cfg.profile_code else None)
         self.progress.point_started(f"{family.name} {params_text(point.params)}")
         async with PointSession(family, point.params, cfg.driver, cfg.url,
                                 setup_engine=setup_engine, connect_timeout=cfg.connect_timeout,
-                                seed=cfg.seed) as session:
+                                seed=cfg.seed, load=LoadShare(total_rate=cfg.rate),
+                                service_url=cfg.service_url) as session:
             await measure_point(point, session, records, how, self._rng,
                                 on_round=self.progress.round_done,
-                                stop_check=self._stop_if_requested)
+                                stop_check=self._stop_if_requested,
+                                **({"open_case": open_case} if open_case else {}))
         if session.teardown_error is not None:
             warning = (f"{family.name} {params_text(point.params)}: teardown failed "
                        f"({session.teardown_error}); its sqlab_ tables are dropped by the next run")
@@ -208,3 +252,21 @@ class Runner:
         self._write()
         for case in finished:
             self.progress.case_finished(case)
+
+    async def _case_opener(self, point: Point) -> OpenCase | None:
+        """How the point's cases open on the load workers, or None: in this process."""
+        family = point.family
+        if self.cluster is None or not family.scales_at(point.params):
+            return None
+        from bench.distributed import DistributedCase
+
+        cluster, cfg = self.cluster, self.config
+        workers = await cluster.ready_workers()
+        wanted = family.processes_at(point.params)
+        chosen = workers[:wanted] if wanted is not None else workers
+
+        def open_case(session: PointSession, variant: Variant) -> MeasuredCase:
+            return DistributedCase(cluster, session, variant, chosen, loop=cfg.loop,
+                                   scenarios_path=cfg.scenarios_path)
+
+        return open_case
