@@ -128,6 +128,7 @@ def _family_context(view: FamilyView, runs: list[Run], profiles: dict[int, str])
                     for svg in charts.sweep_charts(view, axis, run, view.unit)
                 ],
                 "rows": [_case_row(c, g.params_text, profiles) for g in groups for c in g.cases],
+                "load_charts": charts.load_charts(view, run, view.unit),  # issue 14
             }
         )
     return {"name": view.name, "question": view.question, "unit": view.unit, "runs": per_run}
@@ -183,6 +184,8 @@ def _notes(extra: dict[str, Any]) -> list[str]:
                 f"{label} p50 {fmt_duration(value.get('p50'))}, "
                 f"p99 {fmt_duration(value.get('p99'))}"
             )
+    if extra.get("bottleneck"):  # load from several processes (issue 14)
+        notes.append(str(extra["bottleneck"]))
     for key in ("pool_timeouts", "errors", "result_items"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
