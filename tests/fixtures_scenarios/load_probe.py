@@ -2,7 +2,9 @@
 SELECT on PostgreSQL; the variant keeps every latency it records (extra["raw_ns"], a
 list the coordinator concatenates) beside the histogram, so a test can pool the raw
 values of every worker and read the merged histogram against them. At kill=True the
-second load process kills itself in its first timed round: a worker dying mid-case."""
+second load process kills itself in its first timed round: a worker dying mid-case. At
+fail=True it raises an error holding the database URL, password and all: the error
+that comes back must be masked."""
 
 import os
 import signal
@@ -16,7 +18,7 @@ family = Family(
     question="Does the load of several processes add up?",
     unit="requests",
     params=[Param("requests", int, quick=[40]), Param("concurrency", int, quick=[4]),
-            Param("kill", bool, quick=[False])],
+            Param("kill", bool, quick=[False]), Param("fail", bool, quick=[False])],
     ops=lambda p: p["requests"],
     reference="select",
     scales=True,
@@ -27,6 +29,8 @@ family = Family(
 async def select(ctx: Context) -> list:
     if ctx.params["kill"] and ctx.timed and ctx.load.index == 1:
         os.kill(os.getpid(), signal.SIGKILL)
+    if ctx.params["fail"] and ctx.load.index == 1:
+        raise RuntimeError(f"cannot go on with {ctx.url.render_as_string(hide_password=False)}")
     timings: list[int] = []
 
     async def request(item: int) -> int:

@@ -123,6 +123,24 @@ def test_a_worker_killed_mid_case_fails_its_cases_and_the_run_goes_on(postgres_u
     assert len(after[0]["extra"]["workers"]) == 2  # the nanny restarted the dead worker
 
 
+def test_the_password_reaches_workers_and_no_output(postgres_url, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    from tests.reliability.clihelp import SECRET
+
+    url = make_url(postgres_url).set(password=SECRET).render_as_string(hide_password=False)
+    output = tmp_path / "secret.json"
+    proc = cli("run", "--driver", "asyncpg", "--url", url, "--scenarios-path", FIXTURES,
+               "--scenario", "load_probe", "--param", "fail=false,true", "--processes", "2",
+               "--rounds", "1", "--warmup", "0", "--output", str(output), timeout=240)
+    assert proc.returncode == 1, proc.stderr  # the failing point
+    doc = json.loads(output.read_text())
+    by_fail = {c["params"]["fail"]: c for c in doc["cases"]}
+    assert by_fail[False]["status"] == "ok", by_fail[False]["error"]  # it connected
+    assert "cannot go on with" in by_fail[True]["error"] and "***" in by_fail[True]["error"]
+    assert SECRET not in proc.stdout + proc.stderr + output.read_text()
+
+
 class _DaskProcesses:
     """`dask scheduler` and `dask worker` processes on 127.0.0.1, all stopped at the end."""
 
