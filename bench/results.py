@@ -9,9 +9,9 @@ Format history (`schema_version`):
      with median and bootstrap CI); the run adds `label`, `config.schedule` and
      `families.*.reference`.
      Optional in 2 (absent in files that did not measure them): a case's `histograms`
-     (per-request timings as encoded HDR histograms) and, on load workers,
-     `extra.workers` and `extra.window`; the run's `config.processes`, `config.cluster`
-     (masked) and `config.rate`.
+     (per-request timings as encoded HDR histograms) and, for load on Dask workers,
+     `extra.workers`, `extra.load_processes` and `extra.bottleneck`; the run's
+     `config.processes`, `config.cluster` (the scheduler's address) and `config.rate`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
