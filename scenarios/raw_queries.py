@@ -10,7 +10,7 @@ request handler would. Queries:
 
 Modes:
 - cost (the default): the cost of a query per layer, in one quiet process;
-- throughput: `concurrency` virtual users share the round's queries, each query on its
+- throughput: `clients` virtual users share the round's queries, each query on its
   own checkout from a pool of as many connections (raw_driver: as many bare
   connections): what each layer sustains. Its load may come from several processes
   (--processes, --cluster) and run at a fixed rate (--rate).
@@ -58,14 +58,16 @@ family = Family(
               help="queries per round (cost mode: on one connection)"),
         Param("mode", str, quick=["cost"], choices=("cost", "throughput"),
               help="cost: queries in sequence on one connection, one process; throughput: "
-                   "concurrency users, a checkout per query, may scale over processes"),
-        Param("concurrency", int, quick=[1, 8], standard=[1, 8, 32],
+                   "clients users, a checkout per query, may scale over processes"),
+        # Not "concurrency": a --param concurrency=N meant for the service families would
+        # otherwise leave no cost-mode point.
+        Param("clients", int, quick=[1, 8], standard=[1, 8, 32],
               help="throughput mode: virtual users (cost mode runs at 1)"),
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,
-    where=lambda p: p["users"] >= PAGE and (p["mode"] == "throughput" or p["concurrency"] == 1),
-    engine_options=lambda p: ({"pool_size": p["concurrency"], "max_overflow": 0,
+    where=lambda p: p["users"] >= PAGE and (p["mode"] == "throughput" or p["clients"] == 1),
+    engine_options=lambda p: ({"pool_size": p["clients"], "max_overflow": 0,
                                "pool_timeout": 60} if p["mode"] == "throughput" else {}),
     scales=lambda p: p["mode"] == "throughput",
 )
@@ -168,8 +170,8 @@ def _throughput(ctx: Context) -> bool:
 
 
 async def _each_on_a_checkout(ctx: Context, one: Query) -> list:
-    """Throughput mode: the round's queries shared by `concurrency` users."""
-    return await drive(ctx, ctx.state["args"], one, users=ctx.params["concurrency"])
+    """Throughput mode: the round's queries shared by `clients` users."""
+    return await drive(ctx, ctx.state["args"], one, users=ctx.params["clients"])
 
 
 def _connection_query(ctx: Context, work: Callable[[AsyncConnection, tuple], Awaitable[Any]]
@@ -194,7 +196,7 @@ async def raw_driver(ctx: Context) -> list:
     """The driver alone: one fetch per query."""
     query, sql = ctx.params["query"], ctx.state["raw_sql"]
     if _throughput(ctx):
-        pool = await ctx.raw_pool(ctx.load.users(ctx.params["concurrency"]))
+        pool = await ctx.raw_pool(ctx.load.users(ctx.params["clients"]))
 
         async def one(args: tuple) -> Any:
             async with pool.connection() as conn:

@@ -43,11 +43,11 @@ def test_throughput_mode_gives_the_same_answers_by_concurrent_users(driver, requ
     url = url_for(driver, request, tmp_path)
     doc = run_family(driver, url, "raw_queries", tmp_path, overrides={
         "ops": [20], "users": [200], "query": ["pk_lookup"], "mode": ["cost", "throughput"],
-        "concurrency": [1, 4]})
+        "clients": [1, 4]})
     cost = cases_by_variant(doc, mode="cost")
-    throughput = cases_by_variant(doc, mode="throughput", concurrency=4)
+    throughput = cases_by_variant(doc, mode="throughput", clients=4)
     assert set(cost) == set(throughput) == set(SINGLE_STATEMENT)
-    assert not cases_by_variant(doc, mode="cost", concurrency=4)  # cost mode runs at 1
+    assert not cases_by_variant(doc, mode="cost", clients=4)  # cost mode runs at 1
     for variant, case in throughput.items():
         assert case["status"] == "ok", (variant, case["error"])
         assert case["statements_per_op"] == 1, variant
