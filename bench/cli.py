@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench import results, storage
+from bench.cluster import ClusterError
 from bench.database import DEFAULT_CONNECT_TIMEOUT, DatabaseError, mask_text, resolve_url
 from bench.drivers import DRIVERS, DriverNotInstalled, UnknownDriver, get_driver
 from bench.network import (
@@ -40,7 +41,8 @@ DEFAULT_THRESHOLD = 10.0  # percent: the smallest change compare calls a change
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 3  # a bug in sqla-bench itself
-LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600)}
+LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600),
+          "processes": (1, 1_024), "rate": (0.1, 10_000_000)}
 
 
 class UsageError(Exception):
@@ -125,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
     run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    load = run.add_argument_group(
+        "load from several processes (concurrent_sessions, pool_sizing, fastapi_service, "
+        "raw_queries --param mode=throughput)")
+    where = load.add_mutually_exclusive_group()
+    where.add_argument("--processes", type=int, metavar="N",
+                       help="run the load on N worker processes of this machine (a Dask "
+                            "LocalCluster)")
+    where.add_argument("--cluster", metavar="tcp://HOST:PORT",
+                       help="run the load on the workers of a running Dask scheduler")
+    load.add_argument("--rate", type=float, metavar="R",
+                      help="open loop: R requests per second in total, latency measured from "
+                           "each request's intended start (default: closed loop)")
+    load.add_argument("--service-url", metavar="URL",
+                      help="fastapi_service: load this running service instead of starting "
+                           "one (for --cluster workers on other hosts)")
 
     report = commands.add_parser("report", help="HTML report from results files")
     report.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
@@ -215,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.ResultsFileError,
         WorkerError,
         NetworkError,
+        ClusterError,
     ) as exc:
         print(f"sqla-bench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -314,6 +332,34 @@ def _overrides(families: list[Any],
     return overrides
 
 
+def _check_load_options(args: argparse.Namespace, runner: Any) -> None:
+    """--processes/--cluster/--rate only for families that measure what a service
+    sustains; --service-url only for fastapi_service, as an http(s) URL."""
+    from bench.distributed import refusal
+
+    flags = [flag for flag, value in (("--processes", args.processes),
+                                      ("--cluster", args.cluster), ("--rate", args.rate))
+             if value is not None]
+    if args.cluster is not None:
+        from bench.cluster import check_address
+
+        check_address(args.cluster)
+    if flags:
+        if args.profile_code:
+            raise UsageError(f"--profile-code takes a profile in one process: drop it or "
+                             f"{'/'.join(flags)}")
+        message = refusal(runner.points, "/".join(flags))
+        if message is not None:
+            raise UsageError(message)
+    if args.service_url is not None:
+        if not args.service_url.startswith(("http://", "https://")):
+            raise UsageError(f"--service-url takes http://HOST:PORT, not "
+                             f"{mask_text(args.service_url)!r}")
+        if any(p.family.name != "fastapi_service" for p in runner.points):
+            raise UsageError("--service-url is for fastapi_service alone: add "
+                             "--scenario fastapi_service")
+
+
 def _output_path(args: argparse.Namespace) -> Path:
     if args.output is not None:
         results.check_writable(args.output)
@@ -358,6 +404,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         count_calls=args.count_calls,
         label=args.label,
         rtt_fallback=args.rtt_fallback,
+        processes=args.processes,
+        cluster=args.cluster,
+        rate=args.rate,
+        service_url=args.service_url,
+        scenarios_path=list(args.scenarios_path),
     )
     shown = progress.for_stream(args.quiet)
     runner = Runner(config, progress=shown)
@@ -373,6 +424,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        f"not run: {', '.join(async_only)}")
     if not runner.points:
         raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
+    _check_load_options(args, runner)
     with storage.OutputLock(output):  # a second run on the same file refuses at once
         if not rtts:
             return _execute(runner, output, args.loop)

@@ -370,3 +370,24 @@ def server_settings(conn: Connection) -> dict[str, str]:
     finally:
         _commit_if_needed(conn)
     return {name: str(found[name]) for name in names if found.get(name) is not None}
+
+# (limit, in use now) of client connections; a server with no limit is absent.
+_CONNECTIONS_SQL = {
+    "postgresql": "SELECT current_setting('max_connections')::int "
+                  "- current_setting('superuser_reserved_connections')::int, "
+                  "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+    "mysql": "SELECT @@max_connections, (SELECT VARIABLE_VALUE FROM "
+             "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED')",
+}
+
+
+def connection_room(conn: Connection) -> tuple[int, int] | None:
+    """The server's limit on client connections (max_connections, less PostgreSQL's
+    reserved ones) and how many are open now, this one included; None for a server
+    without a limit (SQLite)."""
+    backend = {"mariadb": "mysql"}.get(conn.dialect.name, conn.dialect.name)
+    if backend not in _CONNECTIONS_SQL:
+        return None
+    row = conn.exec_driver_sql(_CONNECTIONS_SQL[backend]).one()
+    _commit_if_needed(conn)
+    return int(row[0]), int(row[1])

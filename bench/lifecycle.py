@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench import hdr
 from bench.counters import CallCounter, cpu_ns, cpu_wait_ns
 from bench.database import (
     DatabaseError,
@@ -38,6 +39,7 @@ from bench.database import (
     mask_text,
 )
 from bench.drivers import Driver, get_driver
+from bench.load import LoadShare
 from bench.scenario import Context, Family, Variant
 
 STRAY_TASK_TIMEOUT = 10.0  # seconds a cancelled stray task gets to unwind
@@ -53,6 +55,7 @@ class RoundResult:
     statements: int
     data: Any
     stray_tasks: int = 0
+    operations: int = 0  # requests the round ran, where the family counts them (drive)
 
 
 async def timed_call(call: Callable[[], Any], is_sync: bool) -> tuple[Any, int, int, int | None]:
@@ -111,17 +114,21 @@ class PointSession:
     `setup_error` for the point's cases; a table we do not own stops the run."""
 
     def __init__(self, family: Family, params: dict[str, Any], driver: Driver, url: URL, *,
-                 setup_engine: AsyncEngine, connect_timeout: float, seed: int) -> None:
+                 setup_engine: AsyncEngine, connect_timeout: float, seed: int,
+                 load: LoadShare | None = None, service_url: str | None = None) -> None:
         self.family, self.params, self.driver, self.url = family, dict(params), driver, url
         self.setup_engine = setup_engine
         self.connect_timeout = connect_timeout
+        self.load = load or LoadShare()  # the share of the load this process runs
+        self.service_url = service_url
         self.state: dict[str, Any] = {"seed": seed}
         self.setup_error: str | None = None
         self.teardown_error: str | None = None
 
     def context(self, engine: AsyncEngine) -> Context:
         return Context(driver=self.driver, url=self.url, params=dict(self.params),
-                       engine=engine, state=self.state, connect_timeout=self.connect_timeout)
+                       engine=engine, state=self.state, connect_timeout=self.connect_timeout,
+                       load=self.load, service_url=self.service_url)
 
     async def __aenter__(self) -> PointSession:
         family = self.family
@@ -157,12 +164,17 @@ class PointSession:
 
 
 class Case:
-    """One variant at a point: open() before its first round, close() after its last."""
+    """One variant at a point: open() before its first round, close() after its last.
 
-    def __init__(self, point: PointSession, variant: Variant) -> None:
+    hooks=False: a load worker's part of a distributed case (bench.distributed), whose
+    coordinator runs the case and round hooks once for every worker."""
+
+    def __init__(self, point: PointSession, variant: Variant, *, hooks: bool = True) -> None:
         self.point = point
         self.family = point.family
         self.variant = variant
+        self.hooks = hooks
+        self._listening = True  # statements of after_round are not the variant's
         self.ctx: Context | None = None
         self.teardown_error: str | None = None
         self._tasks_at_open: set[asyncio.Task[Any]] = set()
@@ -206,12 +218,13 @@ class Case:
         self.ctx = ctx
         if variant.raw:
             ctx.raw_connection = await ctx.open_raw()
-        if self.family.case_setup_fn is not None:
+        if self.hooks and self.family.case_setup_fn is not None:
             await self.family.case_setup_fn(ctx)
 
     def _count(self, *_args: Any) -> None:
         assert self.ctx is not None
-        self.ctx.statements += 1
+        if self._listening:
+            self.ctx.statements += 1
 
     def _call(self) -> Any:
         assert self.ctx is not None
@@ -221,7 +234,7 @@ class Case:
         """One round with its hooks. `timed` marks the rounds whose measurements count
         (ctx.timed), as opposed to warmup."""
         if timed:
-            await self._warm_if_cold()
+            await self.warm()
         try:
             return await self._round(timed)
         finally:
@@ -231,23 +244,40 @@ class Case:
         ctx, family = self.ctx, self.family
         assert ctx is not None
         ctx.timed = timed
-        if family.before_round_fn is not None:
+        if self.hooks and family.before_round_fn is not None:
             await family.before_round_fn(ctx)
         tasks_before = asyncio.all_tasks()
-        ctx.statements = 0
+        ctx.statements = ctx.operations = 0
         data, wall, cpu, wait = await timed_call(self._call, self.variant.is_sync)
-        statements = ctx.statements
-        ctx.timed = False
         stray = await cancel_stray_tasks(tasks_before)
-        if family.after_round_fn is not None:
-            await family.after_round_fn(ctx, data)  # its own queries are not the variant's
-        ctx.statements = statements
-        return RoundResult(wall, cpu, wait, statements, data, stray)
+        if self.hooks and family.after_round_fn is not None:
+            # Its own queries are not the variant's; what it reports with
+            # ctx.count_statements is (a server's count, read after the round).
+            self._listening = False
+            try:
+                await family.after_round_fn(ctx, data)
+            finally:
+                self._listening = True
+        ctx.timed = False
+        return RoundResult(wall, cpu, wait, ctx.statements, data, stray, ctx.operations)
 
-    async def _warm_if_cold(self) -> None:
+    async def warm(self) -> None:
+        """After released connections: an untimed round that opens them again."""
         if self._cold:
             self._cold = False
             await self._round(timed=False)
+
+    def histograms(self) -> dict[str, str]:
+        """The timed rounds' latencies (ctx.record_latencies), each key an encoded HDR
+        histogram."""
+        if self.ctx is None:
+            return {}
+        out = {}
+        for key, values in self.ctx.timings().items():
+            histogram = hdr.new()
+            hdr.record(histogram, values)
+            out[key] = hdr.encode(histogram)
+        return out
 
     async def _release_if_asked(self) -> None:
         """Families that cannot hold every variant's connections at once release them after
@@ -270,10 +300,10 @@ class Case:
     async def extra_round(self, around: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
                           ) -> Any:
         """One more untimed round, its call wrapped by `around` (a profiler, say)."""
-        await self._warm_if_cold()
+        await self.warm()
         ctx = self.ctx
         assert ctx is not None
-        if self.family.before_round_fn is not None:
+        if self.hooks and self.family.before_round_fn is not None:
             await self.family.before_round_fn(ctx)
         try:
             return await around(self._awaitable_call)
@@ -317,7 +347,13 @@ class Case:
         ctx = self.ctx
         if ctx is None:
             return
-        if self.family.case_teardown_fn is not None:
+        for cleanup in ctx.cleanups:
+            try:
+                await cleanup()
+            except Exception:  # noqa: BLE001 - what it closes is gone already
+                pass
+        ctx.cleanups.clear()
+        if self.hooks and self.family.case_teardown_fn is not None:
             try:
                 await self.family.case_teardown_fn(ctx)
             except Exception as exc:  # noqa: BLE001 - the measurement stands

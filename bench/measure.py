@@ -9,16 +9,17 @@ paired ratios to the point's reference.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.agreement import check_agreement, fingerprint, normalized_data
 from bench.lifecycle import Case, PointSession, describe_error
 from bench.plan import Point
 from bench.records import CaseRecord, new_case
-from bench.schedule import Entry, ScheduleName, measure
+from bench.scenario import CaseSkipped, Context, Variant
+from bench.schedule import Entry, RoundSource, ScheduleName, measure
 from bench.summary import record_paired, record_rounds
 
 
@@ -31,6 +32,27 @@ class Measuring:
     rounds: int = 15
     count_calls: bool = True
     profile_to: Path | None = None  # a results file: profiles are saved beside it
+
+
+class MeasuredCase(RoundSource, Protocol):
+    """A case as measure_point reads it: bench.lifecycle.Case in this process, or
+    bench.distributed.DistributedCase on load workers."""
+
+    variant: Variant
+    ctx: Context | None
+    teardown_error: str | None
+
+    def histograms(self) -> dict[str, str]: ...
+
+    async def count_calls(self) -> int: ...
+
+    async def peak_memory(self) -> int: ...
+
+    async def extra_round(self, around: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+                          ) -> Any: ...
+
+
+OpenCase = Callable[[PointSession, Variant], MeasuredCase]
 
 
 def new_records(point: Point, driver: str) -> dict[str, CaseRecord]:
@@ -52,16 +74,18 @@ def new_records(point: Point, driver: str) -> dict[str, CaseRecord]:
 async def measure_point(point: Point, session: PointSession, records: dict[str, CaseRecord],
                         how: Measuring, rng: random.Random, *,
                         on_round: Callable[[], None] = lambda: None,
-                        stop_check: Callable[[], None] = lambda: None) -> dict[str, Any]:
+                        stop_check: Callable[[], None] = lambda: None,
+                        open_case: OpenCase = Case) -> dict[str, Any]:
     """Measure the point's planned variants into their records; returns each ok case's
-    data (normalized: what the cross-variant check compared)."""
+    data (normalized: what the cross-variant check compared). `open_case` makes the
+    case of a variant: in this process by default."""
     secrets = [session.url.password]
     if session.setup_error is not None:
         for variant in point.variants:
             records[variant.name]["status"] = "error"
             records[variant.name]["error"] = session.setup_error
         return {}
-    cases = {v.name: Case(session, v) for v in point.variants}
+    cases = {v.name: open_case(session, v) for v in point.variants}
     entries = [Entry(case) for case in cases.values()]
 
     async def finish(entry: Entry) -> None:
@@ -92,6 +116,12 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
             record["extra"].update(case.ctx.extra)
         if case.teardown_error is not None:
             record["extra"]["case_teardown_error"] = case.teardown_error
+        histograms = case.histograms() if entry.rounds else {}
+        if histograms:
+            record["histograms"] = histograms
+        if isinstance(entry.error, CaseSkipped):
+            record["error"] = f"skipped: {entry.error}"
+            continue
         if entry.error is not None:
             record["status"] = "error"
             record["error"] = describe_error(entry.error, secrets)

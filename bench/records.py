@@ -67,6 +67,10 @@ class CaseRecord(TypedDict):
     # The round-trip time sqla-bench's delaying proxy added (--rtt), in ms; None or absent:
     # a direct connection. Part of the case's identity: cases pair at the same RTT only.
     rtt_ms: NotRequired[float | None]
+    # Per-request timings of the timed rounds (ctx.record_latencies keys: latency_ns,
+    # checkout_wait_ns, ...), each an encoded HDR histogram (bench.hdr); on several load
+    # processes, their sum.
+    histograms: NotRequired[dict[str, str]]
 
 
 class FamilyRecord(TypedDict):
@@ -137,6 +141,9 @@ class RunConfigRecord(TypedDict, total=False):
     count_calls: bool
     rtt_ms: list[float]  # --rtt: one pass of the plan per value, in this order
     rtt_fallback: bool
+    processes: int  # --processes: load workers of a LocalCluster
+    cluster: str  # --cluster: the Dask scheduler's address
+    rate: float  # --rate: requests/s in total, an open loop
 
 
 class RunRecord(TypedDict):

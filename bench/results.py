@@ -11,6 +11,10 @@ Format history (`schema_version`):
      RTT sqla-bench's delaying proxy added; absent: direct), the run's `network` (the
      proxy's calibration and CPU) and `config.rtt_ms`/`rtt_fallback`, and in
      `environment`: `server_settings`, `load_start` and `load_end`.
+     Also optional in 2 (issue 14): a case's `histograms` (per-request timings as
+     encoded HDR histograms) and, for load on Dask workers, `extra.workers`,
+     `extra.load_processes` and `extra.bottleneck`; the run's `config.processes`,
+     `config.cluster` (the scheduler's address) and `config.rate`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -127,6 +131,7 @@ _OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     "calls_per_op": _NUMBER, "wait_ns": (list,), "stats": (dict,), "paired": (dict,),
     "cpu_share": _NUMBER, "throughput_per_s": _NUMBER, "driver": (str,),
     "rtt_ms": _NUMBER,
+    "histograms": (dict,),
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")
@@ -174,6 +179,10 @@ def _check_case(case: Any, index: int, source: str) -> None:
         raise ResultsFileError(f"{where} has incomplete stats")
     if case["status"] == "ok" and (stats is None or not case["samples_ns"]):
         raise ResultsFileError(f"{where} is ok but has no timings")
+    histograms = case.get("histograms")
+    if histograms is not None and not all(isinstance(k, str) and isinstance(v, str)
+                                          for k, v in histograms.items()):
+        raise ResultsFileError(f"{where} has histograms that are not encoded text")
     paired = case.get("paired")
     if paired is not None and not (
         _is(paired.get("reference"), (str,)) and _numbers(paired.get("ratios"))

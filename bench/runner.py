@@ -12,7 +12,8 @@ With --rtt (config.proxy, bench.network), the plan is measured once per RTT: eac
 reaches the database through that RTT's port of the delaying proxy, and its cases record
 the RTT. If the proxy dies, the cases it cut off say so; the run stops, or, with
 --rtt-fallback, measures the rest of the pass direct (recorded as direct) and skips the
-other RTTs.
+other RTTs. With --processes or --cluster, the cases of families that scale run their load
+on Dask workers (bench.distributed); the rest stays here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,12 +43,16 @@ from bench.database import (
 )
 from bench.drivers import Driver
 from bench.lifecycle import PointSession, describe_error, hooks_engine
-from bench.measure import Measuring, measure_point, new_records
+from bench.load import LoadShare
+from bench.measure import MeasuredCase, Measuring, OpenCase, measure_point, new_records
 from bench.plan import Point, case_count, plan
 from bench.progress import LineProgress, Progress
 from bench.records import NetworkRecord, RunRecord, params_text, rtt_text
-from bench.scenario import Family
+from bench.scenario import Family, Variant
 from bench.schedule import ScheduleName
+
+if TYPE_CHECKING:
+    from bench.cluster import LoadCluster
 
 
 @dataclass
@@ -70,6 +75,15 @@ class RunConfig:
     label: str | None = None
     proxy: network.DelayProxy | None = None  # --rtt: started and stopped by the caller
     rtt_fallback: bool = False  # if the proxy dies, go on direct rather than stop
+    processes: int | None = None  # --processes: a LocalCluster of N load workers
+    cluster: str | None = None  # --cluster: a running Dask scheduler's address
+    rate: float | None = None  # --rate: requests/s in total, an open loop
+    service_url: str | None = None  # --service-url: a service already running
+    scenarios_path: list[str] = field(default_factory=list)  # the workers load them too
+
+    @property
+    def distributed(self) -> bool:
+        return self.processes is not None or self.cluster is not None
 
 
 class RunInterrupted(BaseException):
@@ -86,8 +100,7 @@ class Runner:
         elif not isinstance(progress, Progress):
             progress = LineProgress(progress)
         self.progress = progress
-        self.points = plan(config.families, config.driver, config.profile, config.overrides,
-                           config.variants)
+        self.points = self._plan(config.processes or 1)
         self.total_cases = case_count(self.points)
         self.doc: RunRecord | None = None  # the results document, once the run started
         self.stop_requested = False  # set by Ctrl-C: stop before the next round
@@ -97,6 +110,12 @@ class Runner:
         self.total_cases *= len(self.paths)
         self._server_settings: dict[str, str] = {}
         self._fell_back = False  # the proxy died and the run went on direct
+        self.cluster: LoadCluster | None = None
+
+    def _plan(self, processes: int) -> list[Point]:
+        cfg = self.config
+        return plan(cfg.families, cfg.driver, cfg.profile, cfg.overrides, cfg.variants,
+                    processes)
 
     def _stop_if_requested(self) -> None:
         if self.stop_requested:
@@ -110,6 +129,8 @@ class Runner:
         check_engine = hooks_engine(cfg.driver, self.paths[0].url, cfg.connect_timeout)
         try:
             server = await self._check_server(check_engine)
+            if cfg.distributed:
+                await self._start_cluster()
             if cfg.driver.is_sync:
                 await self._check_sync_driver()
             doc = self._header(server)
@@ -137,7 +158,24 @@ class Runner:
         finally:
             self.progress.close()
             await check_engine.dispose()
+            if self.cluster is not None:
+                await self.cluster.close()
         return doc
+
+    async def _start_cluster(self) -> None:
+        """Start or reach the load workers, check their versions, and plan for as many
+        processes as there are workers."""
+        from bench.cluster import LoadCluster
+
+        cfg = self.config
+        if cfg.cluster is not None:
+            self.cluster = await LoadCluster.connect(cfg.cluster, cfg.connect_timeout)
+        else:
+            assert cfg.processes is not None
+            self.cluster = await LoadCluster.start(cfg.processes)
+        await self.cluster.check_versions()
+        self.points = self._plan(len(await self.cluster.workers()))
+        self.total_cases = case_count(self.points) * len(self.paths)
 
     def _rtt_note(self) -> str:
         if self.config.proxy is None:
@@ -240,7 +278,10 @@ class Runner:
                 "connect_timeout": cfg.connect_timeout,
                 "event_loop": cfg.loop,
                 "profile_code": cfg.profile_code,
-                "count_calls": cfg.count_calls,
+                "count_calls": cfg.count_calls and not cfg.distributed,
+                **({"processes": cfg.processes} if cfg.processes is not None else {}),
+                **({"cluster": self.cluster.address} if self.cluster and cfg.cluster else {}),
+                **({"rate": cfg.rate} if cfg.rate is not None else {}),
                 **({"rtt_ms": [rtt / 1e6 for rtt in cfg.proxy.rtts_ns],
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
             },
@@ -271,8 +312,9 @@ class Runner:
         cfg = self.config
         family = point.family
         records = new_records(point, cfg.driver.name)
+        open_case = await self._case_opener(point)
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
-                        count_calls=cfg.count_calls,
+                        count_calls=cfg.count_calls and open_case is None,
                         profile_to=cfg.output if cfg.profile_code else None)
         where = "" if path.rtt_ns is None else f" {rtt_text(path.rtt_ms)}"
         self.progress.point_started(f"{family.name} {params_text(point.params)}{where}")
@@ -280,10 +322,12 @@ class Runner:
         before, started = (proxy.stats() if proxy else None), time.perf_counter_ns()
         async with PointSession(family, point.params, cfg.driver, path.url,
                                 setup_engine=setup_engine, connect_timeout=cfg.connect_timeout,
-                                seed=cfg.seed) as session:
+                                seed=cfg.seed, load=LoadShare(total_rate=cfg.rate),
+                                service_url=cfg.service_url) as session:
             await measure_point(point, session, records, how, self._rng,
                                 on_round=self.progress.round_done,
-                                stop_check=self._stop_if_requested)
+                                stop_check=self._stop_if_requested,
+                                **({"open_case": open_case} if open_case else {}))
         if proxy is not None:
             network.mark_cases(records.values(), path, proxy, before,
                                time.perf_counter_ns() - started)
@@ -298,3 +342,21 @@ class Runner:
         self._write()
         for case in finished:
             self.progress.case_finished(case)
+
+    async def _case_opener(self, point: Point) -> OpenCase | None:
+        """How the point's cases open on the load workers, or None: in this process."""
+        family = point.family
+        if self.cluster is None or not family.scales_at(point.params):
+            return None
+        from bench.distributed import DistributedCase
+
+        cluster, cfg = self.cluster, self.config
+        workers = await cluster.ready_workers()
+        wanted = family.processes_at(point.params)
+        chosen = workers[:wanted] if wanted is not None else workers
+
+        def open_case(session: PointSession, variant: Variant) -> MeasuredCase:
+            return DistributedCase(cluster, session, variant, chosen, loop=cfg.loop,
+                                   scenarios_path=cfg.scenarios_path)
+
+        return open_case

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import stats
 from bench.drivers import CAPABILITIES, Driver
+from bench.load import LoadShare, interleave
 from bench.raw import RawConnection, SyncRawConnection
 
 PROFILES = ("quick", "standard", "full")
@@ -74,6 +75,11 @@ RUN_PROFILES = {
 
 class ScenarioError(Exception):
     """A mistake in naming a scenario, variant or parameter; the message is for the user."""
+
+
+class CaseSkipped(Exception):
+    """Raised by a case hook when the case cannot run here (it would pass the server's
+    max_connections, say): the case is recorded as skipped with this reason, not run."""
 
 
 @dataclass
@@ -172,6 +178,16 @@ class Family:
     # the next timed one. For families whose variants cannot all hold their connections
     # at once under the server's max_connections (pool_sizing).
     release_between_rounds: bool = False
+    # Measures what a service or database sustains, so its load may come from several
+    # processes (--processes, --cluster): True, or a predicate on the parameters. The
+    # others measure a cost per operation and run in one quiet process.
+    scales: bool | Callable[[Mapping[str, Any]], bool] = False
+    # The parameter that is the number of processes a case runs in (pool_sizing's
+    # app_processes: each process an application with its own pool).
+    processes_param: str | None = None
+    # The data of a round from each process's share (bench.load.LoadShare), merged into
+    # what one process doing all the work returns: by default, items in their order.
+    merge_shares: Callable[[list[Any]], Any] = interleave
     variants: dict[str, Variant] = field(default_factory=dict)
     # The same work in plain synchronous code, run on the sync baseline drivers
     # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"
@@ -252,6 +268,13 @@ class Family:
         the report sets them side by side. It uses ctx.sync_engine and a sync ctx.raw."""
         return self._registrar(self.sync_variants, name, raw, engine_options, only, needs,
                                check, is_sync=True)
+
+    def scales_at(self, params: Mapping[str, Any]) -> bool:
+        return self.scales(params) if callable(self.scales) else self.scales
+
+    def processes_at(self, params: Mapping[str, Any]) -> int | None:
+        """The processes the parameters ask for, when the family has such a parameter."""
+        return None if self.processes_param is None else int(params[self.processes_param])
 
     def variants_for(self, driver: Driver) -> dict[str, Variant]:
         return self.sync_variants if driver.is_sync else self.variants
@@ -356,6 +379,15 @@ class Context:
     opened_raw: list[RawConnection] = field(default_factory=list)
     made_engines: list[Any] = field(default_factory=list)
     raw_pools: dict[int, RawPool] = field(default_factory=dict)
+    # The load (bench.load): this process's share of the round's requests and users,
+    # and of --rate. One process doing everything unless the case runs on workers.
+    load: LoadShare = field(default_factory=LoadShare)
+    operations: int = 0  # requests this process ran in the round (bench.load.drive)
+    # Set by case hooks where the case is opened (the coordinator of a distributed run)
+    # for the processes that run its rounds: picklable values (a service's URL, say).
+    case_shared: dict[str, Any] = field(default_factory=dict)
+    service_url: str | None = None  # --service-url: a service already running
+    cleanups: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     @property
     def raw(self) -> RawConnection:
@@ -390,6 +422,14 @@ class Context:
         """Raw-driver variants report the statements they send (no SQLAlchemy to count them)."""
         self.statements += n
 
+    def count_operations(self, n: int) -> None:
+        self.operations += n
+
+    def on_close(self, cleanup: Callable[[], Awaitable[Any]]) -> None:
+        """Close something the variant opened (HTTP clients, say) when the case closes,
+        in the process that runs it, before case_teardown."""
+        self.cleanups.append(cleanup)
+
     async def open_raw(self) -> RawConnection:
         """One more raw connection for this case, closed by the lifecycle when it ends."""
         conn = await self.driver.open_raw(self.url, self.connect_timeout)
@@ -422,6 +462,12 @@ class Context:
         kept.extend(values_ns)
         self.extra[key] = {**stats.percentiles(kept), "max": max(kept, default=None),
                            "count": len(kept)}
+
+    def timings(self) -> dict[str, list[float]]:
+        """Every key's kept timings (record_latencies): the case's HDR histograms."""
+        prefix = "_timings:"
+        return {key[len(prefix):]: values for key, values in self.case_state.items()
+                if key.startswith(prefix)}
 
 
 # ---------------------------------------------------------------------------

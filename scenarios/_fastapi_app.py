@@ -9,6 +9,8 @@ Settings come from the environment (the URL carries a password: never the comman
   SQLAB_APP_CONNECT_ARGS  JSON object of connect_args (the harness's connect timeout)
   SQLAB_APP_POOL_SIZE     connections in the pool, a hard cap (max_overflow 0); default 5
   SQLAB_APP_LOADING       selectinload | lazy: how the with-posts routes load posts
+                          (a request's X-Sqlab-Loading header chooses for itself: one
+                          service run elsewhere serves every variant, --service-url)
   SQLAB_APP_STATS_DIR     a directory shared by the worker processes for /_stats
   SQLAB_APP_PARENT_PID    the harness: when it is gone, the server stops its process group
 
@@ -185,9 +187,16 @@ def _user(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email}
 
 
+def _lazy(request: Request) -> bool:
+    chosen = request.headers.get("x-sqlab-loading")
+    if chosen not in LOADING:
+        return bool(request.app.state.lazy)
+    return chosen == "lazy"
+
+
 def _users_with_posts_query(request: Request) -> Any:
     stmt = select(User).order_by(User.id)
-    return stmt if request.app.state.lazy else stmt.options(selectinload(User.posts))
+    return stmt if _lazy(request) else stmt.options(selectinload(User.posts))
 
 
 async def _with_posts(request: Request, users: list[User]) -> list[dict[str, Any]]:
@@ -195,7 +204,7 @@ async def _with_posts(request: Request, users: list[User]) -> list[dict[str, Any
     for user in users:
         # Lazy mode: one SELECT per user, awaited (plain attribute access would raise
         # MissingGreenlet under asyncio). selectinload mode: already loaded.
-        posts = await user.awaitable_attrs.posts if request.app.state.lazy else user.posts
+        posts = await user.awaitable_attrs.posts if _lazy(request) else user.posts
         out.append({**_user(user), "posts": [{"id": p.id, "title": p.title} for p in posts]})
     return out
 

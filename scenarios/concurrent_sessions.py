@@ -11,7 +11,11 @@ so every variant does the same work and reads the same data. Variants:
 - raw_driver: the same N workers on bare connections with hand-written SQL.
 The engine's pool holds min(N, 20) connections (max_overflow 0): beyond that,
 requests queue for a connection, as they would in a service. Latency per request
-(p50/p95/p99) and requests/s come from the timed rounds.
+(p50/p95/p99, and an HDR histogram) and requests/s come from the timed rounds.
+
+It measures what a service sustains, so its load may come from several processes
+(--processes N, --cluster): each runs its share of the users and virtual users
+(bench.load.drive), and --rate R sends requests at a fixed rate instead.
 
 Schedule: interleaved, every case open for the whole point. At concurrency 20 and above
 that holds 4 × 20 connections (three engine pools and the raw pool) besides the harness's
@@ -25,14 +29,13 @@ harness records such a variant as an error case: see tests/fixtures_scenarios.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bench.load import drive
 from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
@@ -56,6 +59,7 @@ family = Family(
     tables=models.metadata,
     engine_options=lambda p: {"pool_size": min(p["concurrency"], 20), "max_overflow": 0,
                               "pool_timeout": 60},
+    scales=True,
 )
 
 
@@ -80,11 +84,9 @@ async def forget_request_posts(ctx: Context) -> None:
 Request = Callable[[int], Awaitable[tuple]]
 
 
-async def _timed(latencies: list[int], request: Request, user_id: int) -> tuple:
-    start = time.perf_counter_ns()
-    result = await request(user_id)
-    latencies.append(time.perf_counter_ns() - start)
-    return result
+def _user_ids(ctx: Context) -> list[int]:
+    """One request per user, in user order: what every variant returns answers for."""
+    return list(range(1, ctx.params["requests"] + 1))
 
 
 def _orm_request(ctx: Context) -> Request:
@@ -106,60 +108,29 @@ def _orm_request(ctx: Context) -> Request:
     return request
 
 
-async def _workers(ctx: Context, request: Request) -> list:
-    """N long-lived workers pulling user ids from a queue."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for user_id in range(1, ctx.params["requests"] + 1):
-        queue.put_nowait(user_id)
-    latencies: list[int] = []
-    results: list = []
-
-    async def worker() -> None:
-        while not queue.empty():
-            user_id = queue.get_nowait()
-            results.append(await _timed(latencies, request, user_id))
-
-    await asyncio.gather(*(worker() for _ in range(ctx.params["concurrency"])))
-    ctx.record_latencies("latency_ns", latencies)
-    return sorted(results)
-
-
 @family.variant("sequential")
 async def sequential(ctx: Context) -> list:
     """One request after another on one engine: no concurrency at all."""
-    request = _orm_request(ctx)
-    latencies: list[int] = []
-    results = [await _timed(latencies, request, u) for u in range(1, ctx.params["requests"] + 1)]
-    ctx.record_latencies("latency_ns", latencies)
-    return sorted(results)
+    return await drive(ctx, _user_ids(ctx), _orm_request(ctx), users=1)
 
 
 @family.variant("gather_N")
 async def gather_n(ctx: Context) -> list:
     """Every request a task, started together, at most N running (a semaphore)."""
-    request = _orm_request(ctx)
-    gate = asyncio.Semaphore(ctx.params["concurrency"])
-    latencies: list[int] = []
-
-    async def limited(user_id: int) -> tuple:
-        async with gate:
-            return await _timed(latencies, request, user_id)
-
-    results = await asyncio.gather(*(limited(u) for u in range(1, ctx.params["requests"] + 1)))
-    ctx.record_latencies("latency_ns", latencies)
-    return sorted(results)
+    return await drive(ctx, _user_ids(ctx), _orm_request(ctx), users=ctx.params["concurrency"],
+                       one_task_each=True)
 
 
 @family.variant("shared_engine_one_session_each")
 async def shared_engine(ctx: Context) -> list:
     """N workers, a new session per request, all on the one shared engine."""
-    return await _workers(ctx, _orm_request(ctx))
+    return await drive(ctx, _user_ids(ctx), _orm_request(ctx), users=ctx.params["concurrency"])
 
 
 @family.variant(RAW_VARIANT)
 async def raw_driver(ctx: Context) -> list:
     """N workers on N bare connections (at most 20, like the engine's pool)."""
-    pool = await ctx.raw_pool(min(ctx.params["concurrency"], 20))
+    pool = await ctx.raw_pool(min(ctx.load.users(ctx.params["concurrency"]), 20))
     sql = ctx.state["raw"]
 
     async def request(user_id: int) -> tuple:
@@ -171,4 +142,4 @@ async def raw_driver(ctx: Context) -> list:
             ctx.count_statements(3)
             return (user[0], user[1], [p[1] for p in posts])
 
-    return await _workers(ctx, request)
+    return await drive(ctx, _user_ids(ctx), request, users=ctx.params["concurrency"])

@@ -12,6 +12,12 @@ The load comes from the runner's own event loop: `concurrency` workers taking
 httpx.AsyncClient keeping one connection alive. (One client shared by 64 workers spends
 more CPU in its pool than the service spends serving: on a 2-core machine, 74 req/s
 through one shared client against 191 through per-worker clients, same server.)
+One load process is often the ceiling (about 250 requests/s here), so the load may come
+from several (--processes N, --cluster): the service still starts once per case, on
+the coordinator, and each load process sends its share of the requests (bench.load) with
+its own clients; --rate R sends them at a fixed rate. With --service-url the load goes to
+a service already running this app (on another host, say) instead, the variant's loading
+strategy sent with each request (the X-Sqlab-Loading header).
 `route` chooses what they ask for:
 - page_with_posts (default): GET /users/with-posts?limit=10&offset=k, a page of ten
   users with their posts; where N+1 shows (2 statements a request with selectinload,
@@ -25,23 +31,23 @@ Schedule: interleaved, as every family: both variants' servers run for the whole
 (two uvicorn processes, each with its pool), so rounds of the two alternate; an idle
 server costs nothing while the other one is loaded.
 
-Recorded per case (timed rounds only): requests/s of the load alone, latency p50, p95,
-p99 and max of every answered request, errors (non-2xx answers and transport errors are
-counted, not raised; a round in which every request failed, or in which the server
-died, fails the case), and SQL statements per request, counted inside the server and
-read from GET /_stats after each round (reset untimed before each round; that one small
-request is inside the timed round). A raw-driver floor does not fit an HTTP service.
+Recorded per case (timed rounds only): requests/s of the load alone (the case's
+throughput), latency p50 ... p99.99 and max of every request, errors (non-2xx answers
+and transport errors are counted, not raised; a round in which every request failed,
+or in which the server died, fails the case), and SQL statements per request, counted
+inside the server and read from GET /_stats after each round (reset before each round;
+both untimed). A raw-driver floor does not fit an HTTP service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
 
+from bench.load import drive
 from bench.scenario import Context, Family, Param
 from bench.service import Service
 from scenarios import models
@@ -53,6 +59,7 @@ ROUTES = ("page_with_posts", "user_with_posts", "mix")
 REQUEST_TIMEOUT = 60.0
 CLIENT_KEEP_ALIVE = 60.0  # let go of idle connections well before the server does
 APP = "scenarios._fastapi_app:app"
+LOADING_HEADER = "X-Sqlab-Loading"  # the app's per-request choice of loading strategy
 
 family = Family(
     name="fastapi_service",
@@ -75,6 +82,7 @@ family = Family(
     ops=lambda p: p["requests"],
     tables=models.metadata,
     reference="selectinload",  # an HTTP service has no raw-driver floor
+    scales=True,
 )
 
 
@@ -97,31 +105,33 @@ def server_settings(ctx: Context, **overrides: str) -> dict[str, str]:
 
 
 async def start_server(ctx: Context, **overrides: str) -> None:
-    """Start the case's server and its HTTP clients; stop_server undoes both."""
-    service = Service(APP, server_settings(ctx, **overrides), ctx.params["workers"],
-                      [ctx.url.password])
-    ctx.case_state["service"] = service  # first: stop_server finds it whatever fails next
-    pgid = service.start()
-    ctx.extra.update(server_port=service.port, server_pgid=pgid)
-    # One client per load worker, each keeping its one connection alive: one client
-    # shared by all costs more CPU per request the more connections its pool holds
-    # (httpcore scans them), and at 64 the load generator, not the service, is measured.
-    clients = ctx.case_state["clients"] = []
-    for _ in range(max(1, ctx.params["concurrency"])):
-        clients.append(httpx.AsyncClient(
-            base_url=service.base_url, timeout=REQUEST_TIMEOUT,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1,
-                                keepalive_expiry=CLIENT_KEEP_ALIVE)))
-    await service.wait_ready(clients[0])
-    ctx.case_state["targets"] = _targets(ctx.params)
+    """Start the case's server (or take --service-url's) and a client to control it;
+    stop_server undoes both. The load processes reach it at case_shared["base_url"]."""
+    service = None
+    if ctx.service_url:
+        base_url = ctx.service_url.rstrip("/")
+    else:
+        service = Service(APP, server_settings(ctx, **overrides), ctx.params["workers"],
+                          [ctx.url.password])
+        ctx.case_state["service"] = service  # first: stop_server finds it whatever fails next
+        pgid = service.start()
+        ctx.extra.update(server_port=service.port, server_pgid=pgid)
+        base_url = service.base_url
+    control = ctx.case_state["control"] = httpx.AsyncClient(base_url=base_url,
+                                                             timeout=REQUEST_TIMEOUT)
+    if service is not None:
+        await service.wait_ready(control)
+    else:
+        await _service_call(ctx, "GET", "/_stats")  # it answers, and is this app
+    ctx.case_shared["base_url"] = base_url
 
 
 async def stop_server(ctx: Context) -> None:
-    clients: list[httpx.AsyncClient] = ctx.case_state.pop("clients", [])
+    control: httpx.AsyncClient | None = ctx.case_state.pop("control", None)
     service: Service | None = ctx.case_state.pop("service", None)
     try:
-        # first: a graceful stop waits for open connections
-        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
+        if control is not None:
+            await control.aclose()
     finally:
         if service is not None:
             await service.stop()
@@ -136,20 +146,34 @@ async def reset_statement_count(ctx: Context) -> None:
     await _service_call(ctx, "POST", "/_stats/reset")
 
 
+@family.after_round
+async def count_server_statements(ctx: Context, _data: object) -> None:
+    """The statements the server ran for the round's requests, counted inside it."""
+    stats = await _service_call(ctx, "GET", "/_stats")
+    ctx.count_statements(stats["statements"])
+    if ctx.timed:
+        totals = ctx.case_state.setdefault("totals", {"requests": 0, "statements": 0})
+        totals["requests"] += ctx.params["requests"]
+        totals["statements"] += stats["statements"]
+        ctx.extra["statements_per_request"] = round(totals["statements"] / totals["requests"],
+                                                    3)
+        ctx.extra["server_workers_seen"] = stats["workers"]
+
+
 async def _service_call(ctx: Context, method: str, path: str) -> dict[str, Any]:
     """A diagnostic request; a dead server is named as such, with its last output."""
-    service: Service = ctx.case_state["service"]
     try:
-        response = await ctx.case_state["clients"][0].request(method, path)
+        response = await ctx.case_state["control"].request(method, path)
         response.raise_for_status()
         return response.json()
     except httpx.HTTPError:
-        _raise_if_stopped(service)
+        _raise_if_stopped(ctx)
         raise
 
 
-def _raise_if_stopped(service: Service) -> None:
-    if not service.running():
+def _raise_if_stopped(ctx: Context) -> None:
+    service: Service | None = ctx.case_state.get("service")  # the process that started it
+    if service is not None and not service.running():
         raise RuntimeError(f"the service stopped during the round ({service.exit_status()}): "
                            f"{service.log_tail()}")
 
@@ -174,59 +198,62 @@ def _targets(params: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
     return targets
 
 
+def _clients(ctx: Context) -> asyncio.Queue[httpx.AsyncClient]:
+    """This process's HTTP clients, one per virtual user, each keeping its one connection
+    alive: one client shared by all costs more CPU per request the more connections its
+    pool holds (httpcore scans them), and at 64 the load generator, not the service, is
+    measured. Made at the first round, closed with the case."""
+    idle: asyncio.Queue[httpx.AsyncClient] | None = ctx.case_state.get("clients")
+    if idle is None:
+        idle = ctx.case_state["clients"] = asyncio.Queue()
+        made = [httpx.AsyncClient(
+            base_url=ctx.case_shared["base_url"], timeout=REQUEST_TIMEOUT,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1,
+                                keepalive_expiry=CLIENT_KEEP_ALIVE))
+            for _ in range(ctx.load.users(max(1, ctx.params["concurrency"])))]
+        for client in made:
+            idle.put_nowait(client)
+
+        async def close() -> None:
+            await asyncio.gather(*(client.aclose() for client in made), return_exceptions=True)
+
+        ctx.on_close(close)
+    return idle
+
+
 async def _load(ctx: Context) -> list[Any]:
-    """One round: `requests` requests by `concurrency` workers; returns the answers."""
-    service: Service = ctx.case_state["service"]
-    clients: list[httpx.AsyncClient] = ctx.case_state["clients"]
-    targets = ctx.case_state["targets"]
-    answers: list[Any] = [None] * len(targets)
-    latencies: list[int] = []
+    """One round: this process's share of `requests` requests by its share of
+    `concurrency` users; returns the answers (None for a failed request)."""
+    clients = _clients(ctx)
+    loading = {LOADING_HEADER: "lazy" if ctx.variant == "lazy_n_plus_1" else "selectinload"}
     errors: list[str] = []
-    queue = iter(range(len(targets)))  # shared: each request is taken by one worker
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        for i in queue:
-            path, query = targets[i]
-            start = time.perf_counter_ns()
-            try:
-                response = await client.get(path, params=query)
-            except httpx.HTTPError as exc:
-                errors.append(type(exc).__name__)
-                continue
-            latencies.append(time.perf_counter_ns() - start)
-            if not response.is_success:
-                errors.append(f"HTTP {response.status_code}")
-                continue
-            answers[i] = response.json()
+    async def request(target: tuple[str, dict[str, int]]) -> Any:
+        path, query = target
+        client = await clients.get()
+        try:
+            response = await client.get(path, params=query, headers=loading)
+        except httpx.HTTPError as exc:
+            errors.append(type(exc).__name__)
+            return None
+        finally:
+            clients.put_nowait(client)
+        if not response.is_success:
+            errors.append(f"HTTP {response.status_code}")
+            return None
+        return response.json()
 
-    started = time.perf_counter_ns()
-    await asyncio.gather(*(worker(client) for client in clients))
-    elapsed = time.perf_counter_ns() - started
-    _raise_if_stopped(service)
-    if targets and len(errors) == len(targets):
-        raise RuntimeError(f"every request of the round failed ({errors[0]}): "
-                           f"{service.log_tail()}")
-    stats = await _service_call(ctx, "GET", "/_stats")
-    ctx.count_statements(stats["statements"])
+    answers = await drive(ctx, _targets(ctx.params), request, users=ctx.params["concurrency"])
+    _raise_if_stopped(ctx)
+    if answers and len(errors) == len(answers):
+        service: Service | None = ctx.case_state.get("service")
+        tail = f": {service.log_tail()}" if service is not None else ""
+        raise RuntimeError(f"every request of the round failed ({errors[0]}){tail}")
     if ctx.timed:
-        _record(ctx, len(targets), elapsed, latencies, errors, stats)
+        ctx.extra["errors"] = ctx.extra.get("errors", 0) + len(errors)
+        if errors and "first_error" not in ctx.extra:
+            ctx.extra["first_error"] = errors[0]
     return answers
-
-
-def _record(ctx: Context, requests: int, elapsed_ns: int, latencies: list[int],
-            errors: list[str], stats: dict[str, int]) -> None:
-    """Accumulate the timed rounds' figures in ctx.extra."""
-    totals = ctx.case_state.setdefault("totals", {"requests": 0, "ns": 0, "statements": 0})
-    totals["requests"] += requests
-    totals["ns"] += elapsed_ns
-    totals["statements"] += stats["statements"]
-    ctx.extra["requests_per_s"] = round(totals["requests"] / (totals["ns"] / 1e9), 1)
-    ctx.record_latencies("latency_ns", latencies)
-    ctx.extra["errors"] = ctx.extra.get("errors", 0) + len(errors)
-    if errors and "first_error" not in ctx.extra:
-        ctx.extra["first_error"] = errors[0]
-    ctx.extra["statements_per_request"] = round(totals["statements"] / totals["requests"], 3)
-    ctx.extra["server_workers_seen"] = stats["workers"]
 
 
 @family.variant("selectinload")

@@ -8,21 +8,29 @@ request handler would. Queries:
 - list_100: a page of 100 users (keyset, from a random id), the cost of rows;
 - aggregate: post counts of 100 users (COUNT ... GROUP BY), rows that are not entities.
 
+Modes:
+- cost (the default): the cost of a query per layer, in one quiet process;
+- throughput: `clients` virtual users share the round's queries, each query on its
+  own checkout from a pool of as many connections (raw_driver: as many bare
+  connections): what each layer sustains. Its load may come from several processes
+  (--processes, --cluster) and run at a fixed rate (--rate).
+
 The sync baseline drivers (psycopg-sync, pymysql, sqlite3) run the same queries
-through the same layers in plain synchronous code: is async worth it here?
+through the same layers in plain synchronous code, in cost mode: is async worth it here?
 Large results (stream vs fetch-all) are the result_streaming family.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, literal_column, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
+from bench.load import drive
 from bench.scenario import RAW_VARIANT, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
@@ -47,12 +55,23 @@ family = Family(
         Param("users", int, quick=[1_000], standard=[10_000], full=[100_000],
               help="rows seeded in the users table (3 posts each)"),
         Param("ops", int, quick=[20], standard=[200], full=[1_000],
-              help="queries per round, on one connection"),
+              help="queries per round (cost mode: on one connection)"),
+        Param("mode", str, quick=["cost"], choices=("cost", "throughput"),
+              help="cost: queries in sequence on one connection, one process; throughput: "
+                   "clients users, a checkout per query, may scale over processes"),
+        # Not "concurrency": a --param concurrency=N meant for the service families would
+        # otherwise leave no cost-mode point.
+        Param("clients", int, quick=[1, 8], standard=[1, 8, 32],
+              help="throughput mode: virtual users (cost mode runs at 1)"),
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,
-    where=lambda p: p["users"] >= PAGE,
+    where=lambda p: p["users"] >= PAGE and (p["mode"] == "throughput" or p["clients"] == 1),
+    engine_options=lambda p: ({"pool_size": p["clients"], "max_overflow": 0,
+                               "pool_timeout": 60} if p["mode"] == "throughput" else {}),
+    scales=lambda p: p["mode"] == "throughput",
 )
+COST = {"mode": "cost"}  # the sync baselines answer "is async worth it?" per query
 
 # One statement per query kind and layer. Raw SQL uses `?` (ctx.sql translates it).
 RAW_SQL = {
@@ -143,11 +162,50 @@ def _bind(query: str, args: tuple) -> dict[str, Any]:
 
 # -- async variants ------------------------------------------------------------
 
+Query = Callable[[tuple], Awaitable[Any]]
+
+
+def _throughput(ctx: Context) -> bool:
+    return bool(ctx.params["mode"] == "throughput")
+
+
+async def _each_on_a_checkout(ctx: Context, one: Query) -> list:
+    """Throughput mode: the round's queries shared by `clients` users."""
+    return await drive(ctx, ctx.state["args"], one, users=ctx.params["clients"])
+
+
+def _connection_query(ctx: Context, work: Callable[[AsyncConnection, tuple], Awaitable[Any]]
+                      ) -> Query:
+    async def one(args: tuple) -> Any:
+        async with ctx.engine.connect() as conn:
+            return await work(conn, args)
+
+    return one
+
+
+def _session_query(ctx: Context, work: Callable[[AsyncSession, tuple], Awaitable[Any]]) -> Query:
+    async def one(args: tuple) -> Any:
+        async with AsyncSession(ctx.engine) as session:
+            return await work(session, args)
+
+    return one
+
 
 @family.variant(RAW_VARIANT, raw=True)
 async def raw_driver(ctx: Context) -> list:
     """The driver alone: one fetch per query."""
     query, sql = ctx.params["query"], ctx.state["raw_sql"]
+    if _throughput(ctx):
+        pool = await ctx.raw_pool(ctx.load.users(ctx.params["clients"]))
+
+        async def one(args: tuple) -> Any:
+            async with pool.connection() as conn:
+                rows = await conn.fetch(sql, args)
+                await conn.commit()
+                ctx.count_statements(1)
+                return _shape(query, rows)
+
+        return await _each_on_a_checkout(ctx, one)
     out = [_shape(query, await ctx.raw.fetch(sql, args)) for args in ctx.state["args"]]
     await ctx.raw.commit()  # end the driver's implicit transaction, as the pooled variants do
     ctx.count_statements(len(out))
@@ -158,44 +216,62 @@ async def raw_driver(ctx: Context) -> list:
 async def text_query(ctx: Context) -> list:
     """connection.execute(text(...)): SQLAlchemy Core with hand-written SQL."""
     query, stmt = ctx.params["query"], TEXT_SQL[ctx.params["query"]]
+
+    async def run(conn: AsyncConnection, args: tuple) -> Any:
+        return _shape(query, (await conn.execute(stmt, _bind(query, args))).all())
+
+    if _throughput(ctx):
+        return await _each_on_a_checkout(ctx, _connection_query(ctx, run))
     async with ctx.engine.connect() as conn:
-        return [_shape(query, (await conn.execute(stmt, _bind(query, args))).all())
-                for args in ctx.state["args"]]
+        return [await run(conn, args) for args in ctx.state["args"]]
 
 
 @family.variant("core_select")
 async def core_select(ctx: Context) -> list:
     """connection.execute(select(...)): a Core statement built per query, as apps write it."""
     query = ctx.params["query"]
+
+    async def run(conn: AsyncConnection, args: tuple) -> Any:
+        return _shape(query, (await conn.execute(_core(query, args))).all())
+
+    if _throughput(ctx):
+        return await _each_on_a_checkout(ctx, _connection_query(ctx, run))
     async with ctx.engine.connect() as conn:
-        return [_shape(query, (await conn.execute(_core(query, args))).all())
-                for args in ctx.state["args"]]
+        return [await run(conn, args) for args in ctx.state["args"]]
 
 
 @family.variant("orm_select")
 async def orm_select(ctx: Context) -> list:
-    """AsyncSession.execute(select(User)): ORM entities, one session per round."""
+    """AsyncSession.execute(select(User)): ORM entities, one session per round (throughput
+    mode: per query)."""
     query = ctx.params["query"]
+
+    async def run(session: AsyncSession, args: tuple) -> Any:
+        return _shape(query, _user_rows(query, await session.execute(_orm(query, args))))
+
+    if _throughput(ctx):
+        return await _each_on_a_checkout(ctx, _session_query(ctx, run))
     async with AsyncSession(ctx.engine) as session:
-        return [_shape(query, _user_rows(query, await session.execute(_orm(query, args))))
-                for args in ctx.state["args"]]
+        return [await run(session, args) for args in ctx.state["args"]]
 
 
 @family.variant("orm_get", only={"query": "pk_lookup"})
 async def orm_get(ctx: Context) -> list:
     """AsyncSession.get(User, id): the ORM's primary-key path."""
-    out = []
+    async def get(session: AsyncSession, args: tuple) -> Any:
+        user = await session.get_one(User, args[0])
+        return (user.id, user.username, user.email)
+
+    if _throughput(ctx):
+        return await _each_on_a_checkout(ctx, _session_query(ctx, get))
     async with AsyncSession(ctx.engine) as session:
-        for (user_id,) in ctx.state["args"]:
-            user = await session.get_one(User, user_id)
-            out.append((user.id, user.username, user.email))
-    return out
+        return [await get(session, args) for args in ctx.state["args"]]
 
 
 # -- the same work, synchronous (psycopg-sync, pymysql, sqlite3) ----------------
 
 
-@family.sync_variant(RAW_VARIANT, raw=True)
+@family.sync_variant(RAW_VARIANT, raw=True, only=COST)
 def raw_driver_sync(ctx: Context) -> list:
     """The sync driver alone: one fetch per query."""
     query, sql = ctx.params["query"], ctx.state["raw_sql"]
@@ -205,7 +281,7 @@ def raw_driver_sync(ctx: Context) -> list:
     return out
 
 
-@family.sync_variant("text")
+@family.sync_variant("text", only=COST)
 def text_sync(ctx: Context) -> list:
     """connection.execute(text(...)), synchronous."""
     query, stmt = ctx.params["query"], TEXT_SQL[ctx.params["query"]]
@@ -214,7 +290,7 @@ def text_sync(ctx: Context) -> list:
                 for args in ctx.state["args"]]
 
 
-@family.sync_variant("core_select")
+@family.sync_variant("core_select", only=COST)
 def core_select_sync(ctx: Context) -> list:
     """connection.execute(select(...)), synchronous."""
     query = ctx.params["query"]
@@ -223,7 +299,7 @@ def core_select_sync(ctx: Context) -> list:
                 for args in ctx.state["args"]]
 
 
-@family.sync_variant("orm_select")
+@family.sync_variant("orm_select", only=COST)
 def orm_select_sync(ctx: Context) -> list:
     """Session.execute(select(User)), synchronous."""
     query = ctx.params["query"]
@@ -232,7 +308,7 @@ def orm_select_sync(ctx: Context) -> list:
                 for args in ctx.state["args"]]
 
 
-@family.sync_variant("orm_get", only={"query": "pk_lookup"})
+@family.sync_variant("orm_get", only={"query": "pk_lookup", **COST})
 def orm_get_sync(ctx: Context) -> list:
     """Session.get(User, id), synchronous."""
     with Session(ctx.sync_engine) as session:

@@ -133,6 +133,7 @@ def _family_context(view: FamilyView, runs: list[Run], profiles: dict[int, str])
                 "rows": [_case_row(c, g.params_text, profiles) for g in groups for c in g.cases],
                 "rtt_finding": rtt_finding(view, run),
                 "rtt_charts": charts.rtt_charts(view, run, view.unit),
+                "load_charts": charts.load_charts(view, run, view.unit),  # issue 14
             }
         )
     return {"name": view.name, "question": view.question, "unit": view.unit, "runs": per_run}
@@ -188,6 +189,8 @@ def _notes(extra: dict[str, Any]) -> list[str]:
                 f"{label} p50 {fmt_duration(value.get('p50'))}, "
                 f"p99 {fmt_duration(value.get('p99'))}"
             )
+    if extra.get("bottleneck"):  # load from several processes (issue 14)
+        notes.append(str(extra["bottleneck"]))
     for key in ("pool_timeouts", "errors", "result_items"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")

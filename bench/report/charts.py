@@ -343,3 +343,93 @@ def _rtt_chart(title: str, ylabel: str, series: RttSeries) -> Markup:
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return to_svg(fig)
+
+
+# -- load from several processes (issue 14): latency spectra and app-process scaling ------
+
+SPECTRUM_KEYS = ("latency_ns", "checkout_wait_ns")  # the first a case has is drawn
+MAX_SPECTRA = 4  # per family and run: the points with the most variants
+
+
+def latency_spectrum_chart(group: Group) -> Markup | None:
+    """Latency at p50 ... p99.99 per variant, from each case's HDR histogram: x spreads
+    the tail (1 / (1 - p), log), y is log scale."""
+    from bench import hdr
+
+    key = next((k for k in SPECTRUM_KEYS
+                if any(k in (c.get("histograms") or {}) for c in group.ok_cases())), None)
+    if key is None:
+        return None
+    lines = {c["variant"]: hdr.spectrum(c["histograms"][key]) for c in group.ok_cases()
+             if key in (c.get("histograms") or {})}
+    lines = {name: points for name, points in lines.items() if points}
+    if not lines:
+        return None
+    divisor, label = time_unit([v for points in lines.values() for _, v in points])
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    for index, (name, points) in enumerate(lines.items()):
+        xs = [1 / (1 - p / 100) for p, _ in points]
+        ax.plot(xs, [v / divisor for _, v in points], marker="o", markersize=3,
+                color=PALETTE[index % len(PALETTE)], label=name)
+    ticks = [50.0, 90.0, 99.0, 99.9, 99.99]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks([1 / (1 - p / 100) for p in ticks], [f"p{p:g}" for p in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("percentile")
+    what = "checkout wait" if key == "checkout_wait_ns" else "latency"
+    ax.set_ylabel(f"{what} ({label})")
+    ax.set_title(f"{group.family}: {what} percentiles\n" + textwrap.fill(group.params_text, 90),
+                 fontsize=9)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def app_processes_chart(view: FamilyView, run: Run, unit: str) -> Markup | None:
+    """Throughput against app_processes (pool_sizing): one line per variant and value of
+    the other parameters that vary."""
+    groups = [g for g in view.groups if g.run is run and "app_processes" in g.params]
+    if len({g.params["app_processes"] for g in groups}) < 2:
+        return None
+    varying = {k for k in groups[0].params if k != "app_processes"
+               and len({str(g.params.get(k)) for g in groups}) > 1}
+    lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for group in groups:
+        rest = " ".join(f"{k}={group.params[k]}" for k in sorted(varying))
+        for case in group.ok_cases():
+            if case.get("throughput_per_s"):
+                name = case["variant"] + (f" · {rest}" if rest else "")
+                lines[name].append((group.params["app_processes"], case["throughput_per_s"]))
+    series = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
+    if not series:
+        return None
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    for index, (name, points) in enumerate(list(series.items())[:10]):
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, marker="o", markersize=4, color=PALETTE[index % len(PALETTE)],
+                label=name)
+    ax.set_xscale("log", base=2)
+    ticks = sorted({x for points in series.values() for x, _ in points})
+    ax.set_xticks(ticks, [f"{x:g}" for x in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("app processes (each with its own pool)")
+    ax.set_ylabel(f"{unit or 'ops'} per second, all processes")
+    ax.set_title(f"{view.name}: throughput vs app processes")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def load_charts(view: FamilyView, run: Run, unit: str) -> list[Markup]:
+    """The charts of load-shaped families: throughput vs app processes, then the latency
+    spectra of the points with histograms (most variants first)."""
+    charts = [svg for svg in [app_processes_chart(view, run, unit)] if svg is not None]
+    groups = [g for g in view.groups if g.run is run
+              and any(c.get("histograms") for c in g.ok_cases())]
+    groups.sort(key=lambda g: -len(g.ok_cases()))
+    for group in groups[:MAX_SPECTRA]:
+        svg = latency_spectrum_chart(group)
+        if svg is not None:
+            charts.append(svg)
+    return charts

@@ -34,3 +34,22 @@ def test_raw_queries_quick_on_every_driver(driver, request, tmp_path):
         paired = cases["orm_select"]["paired"]
         assert paired["reference"] == "raw_driver" and len(paired["ratios"]) == 2
         assert paired["ci95_low"] <= paired["median"] <= paired["ci95_high"]
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "aiomysql", "aiosqlite"])
+def test_throughput_mode_gives_the_same_answers_by_concurrent_users(driver, request, tmp_path):
+    """mode=throughput: each query on its own checkout, 4 users at once; the answers are
+    the cost mode's (same digest), one statement per query, a latency per query."""
+    url = url_for(driver, request, tmp_path)
+    doc = run_family(driver, url, "raw_queries", tmp_path, overrides={
+        "ops": [20], "users": [200], "query": ["pk_lookup"], "mode": ["cost", "throughput"],
+        "clients": [1, 4]})
+    cost = cases_by_variant(doc, mode="cost")
+    throughput = cases_by_variant(doc, mode="throughput", clients=4)
+    assert set(cost) == set(throughput) == set(SINGLE_STATEMENT)
+    assert not cases_by_variant(doc, mode="cost", clients=4)  # cost mode runs at 1
+    for variant, case in throughput.items():
+        assert case["status"] == "ok", (variant, case["error"])
+        assert case["statements_per_op"] == 1, variant
+        assert case["extra"]["latency_ns"]["count"] == 20 * 2
+        assert case["extra"]["result_digest"] == cost[variant]["extra"]["result_digest"]

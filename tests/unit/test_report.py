@@ -124,3 +124,29 @@ def test_duration_format(value, expected):
     from bench.units import fmt_duration
 
     assert fmt_duration(value) == expected
+
+
+def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
+    """Cases with HDR histograms get a percentile spectrum; pool_sizing at several
+    app_processes a throughput line. Both read only the results file."""
+    from bench import hdr
+
+    cases = []
+    for processes in (1, 2, 4):
+        for index, variant in enumerate(("queue_pool", "raw_driver")):
+            histogram = hdr.new()
+            hdr.record(histogram, [(index + 1) * 1e6 * (1 + k / 50) for k in range(200)])
+            case = _case("pool_sizing", variant, {"app_processes": processes, "pool_size": 5},
+                         [int(1e7 / processes) + i for i in range(5)],
+                         extra={"bottleneck": "load worker tcp://127.0.0.1:1 above 90% CPU"})
+            case["histograms"] = {"latency_ns": hdr.encode(histogram)}
+            cases.append(case)
+    doc = _doc(cases)
+    doc["families"]["pool_sizing"] = {"question": "How big a pool?", "unit": "units"}
+    page = write_report([_write(tmp_path, "load.json", doc)], tmp_path / "out").read_text()
+    load = re.findall(r'<div class="chart load" data-family="pool_sizing">(.*?)</div>', page,
+                      re.S)
+    assert any("throughput vs app processes" in svg for svg in load)
+    spectra = [svg for svg in load if "latency percentiles" in svg]
+    assert spectra and all("p99.99" in svg and "raw_driver" in svg for svg in spectra)
+    assert "above 90% CPU" in page  # the bottleneck note reaches the table
