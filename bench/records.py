@@ -41,6 +41,26 @@ class Paired(TypedDict):
     ci95_high: float
 
 
+class ScanRecord(TypedDict):
+    """A full scan of a table in a query plan: what an index could have saved."""
+
+    table: str
+    rows: int | None  # rows the scan read (PostgreSQL, SQLite) or expects to (MySQL)
+    kept: int | None  # rows it kept after its filter, where the server says (PostgreSQL)
+    callout: bool  # an index could have saved it (bench.explain says when): the report says so
+
+
+class PlanRecord(TypedDict):
+    """One distinct statement a variant sent in its `run --explain` round, and its plan."""
+
+    sql: str
+    sent: int  # times the round sent it
+    explain: str | None  # the EXPLAIN form used; None when the statement has no plan
+    plan: Any  # the server's answer: JSON (PostgreSQL, MySQL) or lines (SQLite)
+    scans: list[ScanRecord]
+    error: str | None
+
+
 class CaseRecord(TypedDict):
     scenario: str
     variant: str
@@ -64,12 +84,24 @@ class CaseRecord(TypedDict):
     cpu_share: float | None  # median of cpu / wall: how much of an op is client CPU
     throughput_per_s: float | None
     extra: dict[str, Any]
+    plans: NotRequired[list[PlanRecord]]  # with `run --explain`
+
+
+class ComparisonRecord(TypedDict):
+    """A decision the family declares (bench.scenario.Comparison), as the report reads it."""
+
+    candidate: str
+    against: str
+    sentence: str
+    at: dict[str, Any]  # the parameter values the decision is read at
+    largest: list[str]  # parameters taken at their largest measured value
 
 
 class FamilyRecord(TypedDict):
     question: str
     unit: str
     reference: list[str]  # the names the family's reference is chosen from, in order
+    comparisons: NotRequired[list[ComparisonRecord]]
 
 
 class Environment(TypedDict, total=False):
@@ -103,6 +135,7 @@ class RunConfigRecord(TypedDict, total=False):
     event_loop: str
     profile_code: bool
     count_calls: bool
+    explain: bool
 
 
 class RunRecord(TypedDict):

@@ -60,6 +60,7 @@ class RunConfig:
     schedule: ScheduleName = "interleaved"
     count_calls: bool = True
     label: str | None = None
+    explain: bool = False
 
 
 class RunInterrupted(BaseException):
@@ -166,10 +167,12 @@ class Runner:
                 "event_loop": cfg.loop,
                 "profile_code": cfg.profile_code,
                 "count_calls": cfg.count_calls,
+                "explain": cfg.explain,
             },
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
-                                  else list(f.reference)}
+                                  else list(f.reference),
+                                  "comparisons": [c.record() for c in f.comparisons]}
                          for f in cfg.families},
             "cases": [],
         }
@@ -189,7 +192,8 @@ class Runner:
         records = new_records(point, cfg.driver.name)
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
                         count_calls=cfg.count_calls,
-                        profile_to=cfg.output if cfg.profile_code else None)
+                        profile_to=cfg.output if cfg.profile_code else None,
+                        explain=cfg.explain)
         self.progress.point_started(f"{family.name} {params_text(point.params)}")
         async with PointSession(family, point.params, cfg.driver, cfg.url,
                                 setup_engine=setup_engine, connect_timeout=cfg.connect_timeout,

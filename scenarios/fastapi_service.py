@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from bench.scenario import Context, Family, Param
+from bench.scenario import Comparison, Context, Family, Param
 from bench.service import Service
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
@@ -75,6 +75,10 @@ family = Family(
     ops=lambda p: p["requests"],
     tables=models.metadata,
     reference="selectinload",  # an HTTP service has no raw-driver floor
+    comparisons=[
+        Comparison("selectinload", "lazy_n_plus_1",
+                   "selectinload instead of lazy loading in the service"),
+    ],
 )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 
@@ -53,6 +53,10 @@ family = Family(
     engine_options=lambda p: {"pool_size": p["pool_size"], "max_overflow": 0,
                               "pool_timeout": p["pool_timeout"]},
     release_between_rounds=True,
+    comparisons=[
+        Comparison("queue_pool", "null_pool", "a connection pool instead of NullPool"),
+        Comparison("pre_ping", "queue_pool", "pool_pre_ping on every checkout"),
+    ],
 )
 
 Unit = Callable[[int, list[int]], Awaitable[tuple]]

@@ -23,7 +23,7 @@ from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users
@@ -52,6 +52,12 @@ family = Family(
     ops=lambda p: p["ops"],
     tables=models.metadata,
     where=lambda p: p["users"] >= PAGE,
+    comparisons=[
+        Comparison("orm_select", "raw_driver", "the ORM's cost over the bare driver",
+                   at={"query": "pk_lookup"}),
+        Comparison("core_select", "orm_select", "Core select() instead of the ORM",
+                   at={"query": "pk_lookup"}),
+    ],
 )
 
 # One statement per query kind and layer. Raw SQL uses `?` (ctx.sql translates it).
