@@ -30,7 +30,7 @@ def url_for(driver_name: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 def run_family(driver_name: str, url: str, family_name: str, tmp_path: Path, *,
                overrides: dict[str, list[Any]] | None = None, rounds: int = 2, warmup: int = 0,
                variants: list[str] | None = None, scenarios_path: list[str] | None = None,
-               profile: str = "quick") -> dict[str, Any]:
+               profile: str = "quick", explain: bool = False) -> dict[str, Any]:
     """Run one family with the real Runner and return the results document."""
     driver = get_driver(driver_name)
     family = load_families(scenarios_path or [])[family_name]
@@ -38,6 +38,7 @@ def run_family(driver_name: str, url: str, family_name: str, tmp_path: Path, *,
         driver=driver, url=resolve_url(driver, url), families=[family], profile=profile,
         warmup=warmup, rounds=rounds, overrides={family_name: overrides or {}},
         variants=variants, output=tmp_path / f"{family_name}_{driver_name}.json",
+        explain=explain,
     )
     return asyncio.run(Runner(config).run())
 
