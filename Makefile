@@ -14,7 +14,7 @@ URL_ARG := $(if $(URL),--url '$(URL)',)
 SCENARIOS ?=
 SCENARIO_ARGS := $(foreach s,$(SCENARIOS),--scenario $(s))
 
-.PHONY: install bench bench-all report compare test bench-ci lint clean
+.PHONY: install bench bench-all report history compare test bench-ci lint clean
 
 # The venv is (re)built when pyproject.toml changes.
 install: $(VENV)/.installed
@@ -48,9 +48,11 @@ bench-all: install
 
 # The report of the newest results file of every driver.
 report: install
-	@files=$$(ls -t results/*.json 2>/dev/null | grep -v pytest-benchmark | head -20); \
-	if [ -z "$$files" ]; then echo "no results in results/: run make bench first" >&2; exit 2; fi; \
-	$(BIN)/sqla-bench report $$files --output $(REPORT_DIR)
+	$(BIN)/sqla-bench report --latest results --output $(REPORT_DIR)
+
+# Every case across every results file in results/, in time order, with step changes.
+history: install
+	$(BIN)/sqla-bench history results --output reports/history
 
 compare: install
 	@if [ -z "$(BASE)" ] || [ -z "$(NEW)" ]; then echo "usage: make compare BASE=a.json NEW=b.json" >&2; exit 2; fi
