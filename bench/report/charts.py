@@ -153,7 +153,7 @@ def drivers_chart(group_text: str, rows: dict[str, dict[str, CaseRecord]], colum
             y = y0 + 5 + (row - 10) * (k + 0.5) / len(shown)
             colour = run_colours(column)
             svg.line(scale(per_op(case, "ci95_low") / divisor), y,
-                     scale(per_op(case, "ci95_high") / divisor), y, cls="ci", stroke=colour)
+                     scale(per_op(case, "ci95_high") / divisor), y, cls="key", stroke=colour)
             svg.circle(scale(per_op(case) / divisor), y, 3.2, colour,
                        tip=f"{variant} on {column}: {fmt_duration(per_op(case))}")
         if index:
@@ -242,7 +242,7 @@ def line_chart(title: str, x_label: str, kind: str, series: dict[str, list[tuple
                colours: dict[str, str], unit: str) -> Markup:
     """Lines of (x, y) points: `kind` "time" (y in ns) or "rate" (y per second)."""
     legend = _label_width(series, 320) + 20
-    left, right, top, bottom = 62, WIDTH - legend, 26, 226
+    left, right, top, bottom = 62, WIDTH - legend, 40, 240
     ys = [y for pts in series.values() for _, y in pts]
     xs = sorted({x for pts in series.values() for x, _ in pts})
     if kind == "time":
@@ -288,7 +288,7 @@ def history_chart(title: str, runs: list[str], series: dict[str, list[HistoryPoi
     if not series or len(runs) < 2:
         return None
     legend = _label_width(series, 260) + 20
-    left, right, top, bottom = 58, WIDTH - legend, 26, 196
+    left, right, top, bottom = 58, WIDTH - legend, 40, 210
     values = [y for pts in series.values() for _, v, lo, hi in pts
               for y in (v, lo, hi) if y is not None]
     xscale = Scale(-0.5, len(runs) - 0.5, left + 8, right - 8)
@@ -309,7 +309,7 @@ def history_chart(title: str, runs: list[str], series: dict[str, list[HistoryPoi
         svg.polyline([(xscale(i), yscale(v)) for i, v, _, _ in pts], colour)
         for i, v, lo, hi in pts:
             if lo is not None and hi is not None:
-                svg.line(xscale(i), yscale(lo), xscale(i), yscale(hi), cls="ci", stroke=colour)
+                svg.line(xscale(i), yscale(lo), xscale(i), yscale(hi), cls="key", stroke=colour)
             svg.circle(xscale(i), yscale(v), 2.6, colour, tip=f"{name}: {v:.3g} at {runs[i]}")
         for index in steps.get(name, []):
             x = (xscale(index - 1) + xscale(index)) / 2

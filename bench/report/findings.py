@@ -206,7 +206,8 @@ def undeclared(view: FamilyView, run: Run) -> str:
             paired = case["paired"]
             if paired is not None and (best is None or paired["median"] < best[0]):
                 best = (paired["median"], case, group)
-    tail = "declares no comparison (Family(comparisons=[...]) names the decisions it answers)"
+    tail = ("the results file declares no comparison for this family (Family(comparisons=[...]) "
+            "names the decisions a family answers)")
     if best is None:
         return tail
     ratio, case, group = best

@@ -25,6 +25,13 @@ def _profile(config: dict[str, Any]) -> str:
     return f"{_known(profile)}: {warmup} warmup + {rounds} timed rounds per case".lstrip(": ")
 
 
+def _driver(name: str | None, versions: dict[str, str | None]) -> str:
+    """The run's driver with its version; every driver's version when it ran several."""
+    if name in versions:
+        return _known(name, versions[name])
+    return _known(*(f"{k} {v}" for k, v in versions.items() if v)) or _known(name)
+
+
 def rows(run: Run) -> list[tuple[str, str]]:
     env: dict[str, Any] = dict(run.doc.get("environment") or {})
     config: dict[str, Any] = dict(run.doc.get("config") or {})
@@ -39,8 +46,7 @@ def rows(run: Run) -> list[tuple[str, str]]:
     candidates = [
         ("results file", run.path.name),
         ("date", run.doc.get("created_at")),
-        ("driver", _known(config.get("driver") if config.get("driver") != "several" else None,
-                          *(f"{k} {v}" for k, v in versions.items() if v))),
+        ("driver", _driver(config.get("driver"), versions)),
         ("database", _known(server.get("product"), server.get("version"))),
         ("URL", config.get("url")),
         ("profile", _profile(config)),

@@ -139,7 +139,7 @@ def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
                  "for a CPU" if is_noisy(case) else None,
         "statements": MISSING if case["statements_per_op"] is None
         else f"{case['statements_per_op']:g}",
-        "calls": MISSING if case["calls_per_op"] is None else f"{case['calls_per_op']:,.0f}",
+        "calls": _count(case["calls_per_op"]),
         "ratio": _ratio(case),
         "memory": fmt_bytes(extra.get("peak_memory_bytes")),
         "profile": profiles.get(id(case)),
@@ -159,6 +159,13 @@ def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
             if case["throughput_per_s"] else MISSING,
         )
     return row
+
+
+def _count(value: float | None) -> str:
+    """A count per op: whole above 10 (1,461), three digits below (0.12 calls per row)."""
+    if value is None:
+        return MISSING
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
 
 
 def _ratio(case: CaseRecord) -> str:

@@ -139,9 +139,9 @@ def test_the_largest_value_picks_the_point(tmp_path):
 
 def test_a_family_without_comparisons_says_so(tmp_path):
     text = _text(_page(tmp_path, _doc(_loading(), families={})))
-    assert ("declares no comparison (Family(comparisons=[...]) names the decisions it answers); "
-            "fastest against its reference: selectinload at parents=10, 3× the time of "
-            "raw_driver (3–3×)") in text
+    assert ("declares no comparison for this family (Family(comparisons=[...]) names the "
+            "decisions a family answers); fastest against its reference: selectinload at "
+            "parents=10, 3× the time of raw_driver (3–3×)") in text
 
 
 def test_no_chart_for_a_point_with_nothing_to_compare(tmp_path):
