@@ -19,7 +19,7 @@ RUNS ?= 5
 NOISE ?= $(wildcard results/noise.json)
 NOISE_ARG := $(if $(NOISE),--noise $(NOISE),)
 
-.PHONY: install bench bench-all report compare test bench-ci calibrate lint clean
+.PHONY: install bench bench-all report history compare test bench-ci calibrate lint clean
 
 # The venv is (re)built when pyproject.toml changes.
 install: $(VENV)/.installed
@@ -53,9 +53,11 @@ bench-all: install
 
 # The report of the newest results file of every driver.
 report: install
-	@files=$$(ls -t results/*.json 2>/dev/null | grep -v pytest-benchmark | head -20); \
-	if [ -z "$$files" ]; then echo "no results in results/: run make bench first" >&2; exit 2; fi; \
-	$(BIN)/sqla-bench report $$files --output $(REPORT_DIR)
+	$(BIN)/sqla-bench report --latest results --output $(REPORT_DIR)
+
+# Every case across every results file in results/, in time order, with step changes.
+history: install
+	$(BIN)/sqla-bench history results --output reports/history
 
 compare: install
 	@if [ -z "$(BASE)" ] || [ -z "$(NEW)" ]; then echo "usage: make compare BASE=a.json NEW=b.json [NOISE=noise.json]" >&2; exit 2; fi

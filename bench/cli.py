@@ -1,4 +1,4 @@
-"""The `sqla-bench` command: list, doctor, run, report, compare.
+"""The `sqla-bench` command: list, doctor, run, report, history, compare.
 
 Every mistake a user can make ends in one line on stderr saying what is wrong and
 what to do, and exit status 2; never a traceback.
@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rtt-fallback", action="store_true",
                      help="if the --rtt proxy dies, measure the rest direct (recorded as "
                           "direct) instead of stopping")
+    run.add_argument("--explain", action="store_true",
+                     help="after each case's timed rounds, one more round whose distinct "
+                          "statements are EXPLAINed; the report shows the plans")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
     run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
@@ -144,8 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "one (for --cluster workers on other hosts)")
 
     report = commands.add_parser("report", help="HTML report from results files")
-    report.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
+    report.add_argument("results", nargs="*", type=Path, metavar="RESULTS")
+    report.add_argument("--latest", nargs="?", type=Path, const=storage.RESULTS_DIR,
+                        metavar="DIR", help="also the newest results file of every driver in "
+                                            "DIR (default: results/)")
     report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR")
+
+    history = commands.add_parser("history", help="every case across the results files of a "
+                                                  "directory, in time order, with step changes")
+    history.add_argument("directory", type=Path, metavar="RESULTS_DIR")
+    history.add_argument("--output", type=Path, default=Path("reports/history"), metavar="DIR")
 
     compare = commands.add_parser(
         "compare", help="judge a change: paired ratios, exact counts, a noise floor")
@@ -345,9 +356,11 @@ def _check_load_options(args: argparse.Namespace, runner: Any) -> None:
 
         check_address(args.cluster)
     if flags:
-        if args.profile_code:
-            raise UsageError(f"--profile-code takes a profile in one process: drop it or "
-                             f"{'/'.join(flags)}")
+        for option, given in (("--profile-code", args.profile_code),
+                              ("--explain", args.explain)):
+            if given:
+                raise UsageError(f"{option} looks at one round in this process: drop it or "
+                                 f"{'/'.join(flags)}")
         message = refusal(runner.points, "/".join(flags))
         if message is not None:
             raise UsageError(message)
@@ -409,6 +422,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rate=args.rate,
         service_url=args.service_url,
         scenarios_path=list(args.scenarios_path),
+        explain=args.explain,
     )
     shown = progress.for_stream(args.quiet)
     runner = Runner(config, progress=shown)
@@ -512,8 +526,26 @@ def _run_loop(coro: Any, loop: str) -> Any:
 def cmd_report(args: argparse.Namespace) -> int:
     from bench.report import write_report
 
-    index = write_report(args.results, args.output)
+    paths = list(args.results)
+    if args.latest is not None:
+        if not args.latest.is_dir():
+            raise UsageError(f"--latest {args.latest} is not a directory")
+        latest = storage.latest_per_driver(args.latest)
+        if not latest:
+            raise UsageError(f"no results files in {args.latest}: run make bench first")
+        paths += [p for p in latest if p not in paths]
+    if not paths:
+        raise UsageError("report needs results files, or --latest for the newest of each driver")
+    index = write_report(paths, args.output)
     print(f"report: {index}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from bench.history import write_history
+
+    index = write_history(args.directory, args.output)
+    print(f"history: {index}")
     return 0
 
 
@@ -618,6 +650,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "run": cmd_run,
     "report": cmd_report,
+    "history": cmd_history,
     "compare": cmd_compare,
     "gate": cmd_gate,
     "calibrate": cmd_calibrate,

@@ -32,6 +32,7 @@ class Measuring:
     rounds: int = 15
     count_calls: bool = True
     profile_to: Path | None = None  # a results file: profiles are saved beside it
+    explain: bool = False  # one more round, its statements' query plans recorded
 
 
 class MeasuredCase(RoundSource, Protocol):
@@ -103,6 +104,10 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
             target = how.profile_to
             record["extra"]["profile"] = await case.extra_round(
                 lambda call: profiling.capture(call, target, dict(record)))
+        if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
+            from bench import explain
+
+            record["plans"] = await explain.explain_case(case, session.setup_engine)
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
                   rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)

@@ -41,6 +41,26 @@ class Paired(TypedDict):
     ci95_high: float
 
 
+class ScanRecord(TypedDict):
+    """A full scan of a table in a query plan: what an index could have saved."""
+
+    table: str
+    rows: int | None  # rows the scan read (PostgreSQL, SQLite) or expects to (MySQL)
+    kept: int | None  # rows it kept after its filter, where the server says (PostgreSQL)
+    callout: bool  # an index could have saved it (bench.explain says when): the report says so
+
+
+class PlanRecord(TypedDict):
+    """One distinct statement a variant sent in its `run --explain` round, and its plan."""
+
+    sql: str
+    sent: int  # times the round sent it
+    explain: str | None  # the EXPLAIN form used; None when the statement has no plan
+    plan: Any  # the server's answer: JSON (PostgreSQL, MySQL) or lines (SQLite)
+    scans: list[ScanRecord]
+    error: str | None
+
+
 class CaseRecord(TypedDict):
     scenario: str
     variant: str
@@ -71,12 +91,24 @@ class CaseRecord(TypedDict):
     # checkout_wait_ns, ...), each an encoded HDR histogram (bench.hdr); on several load
     # processes, their sum.
     histograms: NotRequired[dict[str, str]]
+    plans: NotRequired[list[PlanRecord]]  # with `run --explain`
+
+
+class ComparisonRecord(TypedDict):
+    """A decision the family declares (bench.scenario.Comparison), as the report reads it."""
+
+    candidate: str
+    against: str
+    sentence: str
+    at: dict[str, Any]  # the parameter values the decision is read at
+    largest: list[str]  # parameters taken at their largest measured value
 
 
 class FamilyRecord(TypedDict):
     question: str
     unit: str
     reference: list[str]  # the names the family's reference is chosen from, in order
+    comparisons: NotRequired[list[ComparisonRecord]]
 
 
 class Environment(TypedDict, total=False):
@@ -144,6 +176,7 @@ class RunConfigRecord(TypedDict, total=False):
     processes: int  # --processes: load workers of a LocalCluster
     cluster: str  # --cluster: the Dask scheduler's address
     rate: float  # --rate: requests/s in total, an open loop
+    explain: bool
 
 
 class RunRecord(TypedDict):

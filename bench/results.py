@@ -15,6 +15,9 @@ Format history (`schema_version`):
      encoded HDR histograms) and, for load on Dask workers, `extra.workers`,
      `extra.load_processes` and `extra.bottleneck`; the run's `config.processes`,
      `config.cluster` (the scheduler's address) and `config.rate`.
+     Also optional in 2 (issue 15): `families.*.comparisons` (the decisions a family
+     declares, which the report states), a case's `plans` (the statements of one
+     `run --explain` round, with their query plans) and `config.explain`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -189,6 +192,36 @@ def _check_case(case: Any, index: int, source: str) -> None:
         and all(_is(paired.get(k), _NUMBER) for k in _PAIRED_FIELDS)
     ):
         raise ResultsFileError(f"{where} has a malformed paired ratio")
+    _check_plans(case, where)
+
+
+def _check_families(families: dict[str, Any], source: str) -> None:
+    for name, meta in families.items():
+        comparisons = meta.get("comparisons") if isinstance(meta, dict) else None
+        if comparisons is None:
+            continue
+        if not isinstance(comparisons, list) or not all(
+            isinstance(c, dict) and all(_is(c.get(k), (str,))
+                                        for k in ("candidate", "against", "sentence"))
+            and isinstance(c.get("at", {}), dict) and isinstance(c.get("largest", []), list)
+            for c in comparisons
+        ):
+            raise ResultsFileError(f"{source} is malformed: family {name} has malformed "
+                                   "comparisons")
+
+
+def _check_plans(case: dict[str, Any], where: str) -> None:
+    plans = case.get("plans")
+    if plans is None:
+        return
+    if not isinstance(plans, list) or not all(
+        isinstance(p, dict) and _is(p.get("sql"), (str,)) and isinstance(p.get("scans", []), list)
+        and all(isinstance(scan, dict) and _is(scan.get("table"), (str,))
+                and (scan.get("rows") is None or _is(scan["rows"], (int,)))
+                for scan in p.get("scans", []))
+        for p in plans
+    ):
+        raise ResultsFileError(f"{where} has malformed query plans")
 
 
 def validate(data: Any, source: str = "results file") -> RunRecord:
@@ -220,6 +253,7 @@ def validate(data: Any, source: str = "results file") -> RunRecord:
             raise ResultsFileError(f"{source} is malformed: {name} has the wrong type")
     if not isinstance(data.get("families", {}), dict):
         raise ResultsFileError(f"{source} is malformed: families has the wrong type")
+    _check_families(data.get("families", {}), source)
     for index, case in enumerate(data["cases"]):
         _check_case(case, index, source)
     data.setdefault("families", {})

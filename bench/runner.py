@@ -84,6 +84,7 @@ class RunConfig:
     @property
     def distributed(self) -> bool:
         return self.processes is not None or self.cluster is not None
+    explain: bool = False
 
 
 class RunInterrupted(BaseException):
@@ -284,10 +285,12 @@ class Runner:
                 **({"rate": cfg.rate} if cfg.rate is not None else {}),
                 **({"rtt_ms": [rtt / 1e6 for rtt in cfg.proxy.rtts_ns],
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
+                "explain": cfg.explain,
             },
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
-                                  else list(f.reference)}
+                                  else list(f.reference),
+                                  "comparisons": [c.record() for c in f.comparisons]}
                          for f in cfg.families},
             "cases": [],
         }
@@ -315,7 +318,8 @@ class Runner:
         open_case = await self._case_opener(point)
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
                         count_calls=cfg.count_calls and open_case is None,
-                        profile_to=cfg.output if cfg.profile_code else None)
+                        profile_to=cfg.output if cfg.profile_code else None,
+                        explain=cfg.explain)
         where = "" if path.rtt_ns is None else f" {rtt_text(path.rtt_ms)}"
         self.progress.point_started(f"{family.name} {params_text(point.params)}{where}")
         proxy = cfg.proxy if path.rtt_ns is not None else None  # None: a direct path

@@ -47,6 +47,7 @@ from bench import stats
 from bench.drivers import CAPABILITIES, Driver
 from bench.load import LoadShare, interleave
 from bench.raw import RawConnection, SyncRawConnection
+from bench.records import ComparisonRecord
 
 PROFILES = ("quick", "standard", "full")
 # The bare driver doing a family's work: the floor SQLAlchemy's cost is read against,
@@ -125,6 +126,30 @@ class Param:
         return value
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A decision the family exists to answer: `candidate` instead of `against`.
+
+    `sentence` says the decision in words ("selectinload instead of lazy loading"); the
+    report adds the verdict: the winner, its paired ratio with a 95% interval, and the
+    statements per operation of both, or "no clear winner" when the interval holds 1.
+    It is read at one parameter point both variants ran at: the first that has every
+    value in `at`, taking the largest measured value of each parameter in `largest`
+    ("keyset vs LIMIT/OFFSET at the deepest offset").
+    """
+
+    candidate: str
+    against: str
+    sentence: str
+    at: Mapping[str, Any] = field(default_factory=dict)
+    largest: tuple[str, ...] = ()
+
+    def record(self) -> ComparisonRecord:
+        """As the runner writes it into the results file (families.<name>.comparisons)."""
+        return {"candidate": self.candidate, "against": self.against,
+                "sentence": self.sentence, "at": dict(self.at), "largest": list(self.largest)}
+
+
 Work = Callable[["Context"], Awaitable[Any]]
 SyncWork = Callable[["Context"], Any]
 EngineOptions = Mapping[str, Any] | Callable[[Driver, Mapping[str, Any]], Mapping[str, Any]]
@@ -188,6 +213,8 @@ class Family:
     # The data of a round from each process's share (bench.load.LoadShare), merged into
     # what one process doing all the work returns: by default, items in their order.
     merge_shares: Callable[[list[Any]], Any] = interleave
+    # The decisions the family answers, read by the report (see Comparison).
+    comparisons: list[Comparison] = field(default_factory=list)
     variants: dict[str, Variant] = field(default_factory=dict)
     # The same work in plain synchronous code, run on the sync baseline drivers
     # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"
@@ -276,6 +303,19 @@ class Family:
         """The processes the parameters ask for, when the family has such a parameter."""
         return None if self.processes_param is None else int(params[self.processes_param])
 
+    def check_comparisons(self) -> None:
+        """Every comparison names variants and parameters the family has: a typo fails
+        when the family loads, not as a finding that silently says nothing."""
+        names = set(self.variants) | set(self.sync_variants)
+        for comparison in self.comparisons:
+            for name in (comparison.candidate, comparison.against):
+                if name not in names:
+                    raise ScenarioError(f"scenario {self.name}: comparison "
+                                        f"{comparison.sentence!r} names no variant {name!r} "
+                                        f"(it has: {', '.join(sorted(names))})")
+            for key in (*comparison.at, *comparison.largest):
+                self.param(key)
+
     def variants_for(self, driver: Driver) -> dict[str, Variant]:
         return self.sync_variants if driver.is_sync else self.variants
 
@@ -343,6 +383,8 @@ class RawPool:
 
     def __init__(self, connections: list[RawConnection]) -> None:
         self.connections = connections
+        # Set while `run --explain` records a round: what the tasks are handed instead.
+        self.wrap: Callable[[RawConnection], RawConnection] | None = None
         self._idle: asyncio.Queue[RawConnection] = asyncio.Queue()
         for conn in connections:
             self._idle.put_nowait(conn)
@@ -352,7 +394,7 @@ class RawPool:
         """Wait (at most `timeout` seconds) for an idle connection; give it back after."""
         conn = await asyncio.wait_for(self._idle.get(), timeout)
         try:
-            yield conn
+            yield conn if self.wrap is None else self.wrap(conn)
         finally:
             self._idle.put_nowait(conn)
 
@@ -523,6 +565,7 @@ def _add_family(families: dict[str, Family], module: ModuleType, origin: str) ->
         raise ScenarioError(
             f"scenario {family.name} is defined twice ({families[family.name].module} and {origin})"
         )
+    family.check_comparisons()
     family.module = origin
     families[family.name] = family
 

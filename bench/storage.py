@@ -1,6 +1,8 @@
 """Where results live, and which of them a report or a comparison takes.
 
-Runs are files under results/ named `<UTC time>_<driver>.json`. A run being written
+Runs are files under results/ named `<UTC time>_<driver>.json`; `run_files` lists
+them, `latest_per_driver` chooses the newest of each driver (`sqla-bench report
+--latest`, `make report`), and `sqla-bench history` reads them all. A run being written
 holds a lock file beside its results file (`<file>.lock`, its pid inside), so a second
 run given the same --output refuses at once instead of interleaving its writes with
 the first; a lock left by a run that died is taken over.
@@ -96,10 +98,18 @@ def run_files(directory: Path = RESULTS_DIR) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 
+def being_written(path: Path) -> bool:
+    """A live run holds the file's lock: it is not finished yet."""
+    holder = _holder(_lock_path(path))
+    return holder is not None and _alive(holder)
+
+
 def latest_per_driver(directory: Path = RESULTS_DIR) -> list[Path]:
     """The newest complete-or-interrupted results file of each driver, by when it was made."""
     newest: dict[str, tuple[str, Path]] = {}
     for path in run_files(directory):
+        if being_written(path):
+            continue
         try:
             head = json.loads(path.read_text(encoding="utf-8"))
             driver = str(head["config"]["driver"])

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios.models import User
 
@@ -32,6 +32,11 @@ family = Family(
     ops=lambda p: p["rows"],
     tables=models.metadata,
     measure_memory=True,
+    comparisons=[
+        Comparison("core_executemany", "orm_add_all", "Core executemany instead of ORM add_all"),
+        Comparison("orm_bulk_insert", "orm_add_all",
+                   "ORM bulk insert (a list of dicts) instead of add_all"),
+    ],
 )
 
 RAW_INSERT = f"INSERT INTO {models.USERS_TABLE} (username, email) VALUES (?, ?)"

@@ -23,7 +23,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.drivers import Driver
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -44,6 +44,16 @@ family = Family(
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,
+    comparisons=[
+        Comparison("orm_cached", "orm_no_cache", "SQLAlchemy's compiled cache, on or off (ORM)",
+                   at={"cache": "compiled"}),
+        Comparison("prepared_default", "prepared_off",
+                   "the driver's prepared statements, on or off (as PgBouncer needs)",
+                   at={"cache": "prepared"}),
+        Comparison("app_dict_cache", "database_every_time",
+                   "an application result cache instead of asking the database",
+                   at={"cache": "result"}),
+    ],
 )
 
 RAW_SQL = f"SELECT id, username, email FROM {models.USERS_TABLE} WHERE id = ?"

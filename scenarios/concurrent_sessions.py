@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bench.load import drive
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User
@@ -60,6 +60,11 @@ family = Family(
     engine_options=lambda p: {"pool_size": min(p["concurrency"], 20), "max_overflow": 0,
                               "pool_timeout": 60},
     scales=True,
+    comparisons=[
+        Comparison("gather_N", "sequential", "concurrent requests instead of one after another"),
+        Comparison("shared_engine_one_session_each", "gather_N",
+                   "N long-lived workers instead of a task per request"),
+    ],
 )
 
 

@@ -22,7 +22,7 @@ import random
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -46,6 +46,19 @@ family = Family(
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,
+    comparisons=[
+        Comparison("keyset", "limit_offset", "keyset paging instead of LIMIT/OFFSET",
+                   at={"operation": "list"}, largest=("offset",)),
+        Comparison("insert_returning", "add_commit_refresh",
+                   "insert().returning() instead of add, commit, refresh",
+                   at={"operation": "create"}),
+        Comparison("update_statement", "orm_attribute",
+                   "an update() statement instead of get and set an attribute",
+                   at={"operation": "update"}),
+        Comparison("delete_statement", "session_delete",
+                   "a delete() statement instead of session.delete",
+                   at={"operation": "delete"}),
+    ],
     # offset only matters when listing; pages must fit in the table.
     where=lambda p: (p["offset"] == 0 or p["operation"] == "list")
     and p["offset"] + p["ops"] * PAGE <= p["users"] and p["ops"] <= p["users"],

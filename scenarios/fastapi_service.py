@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 
 from bench.load import drive
-from bench.scenario import Context, Family, Param
+from bench.scenario import Comparison, Context, Family, Param
 from bench.service import Service
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
@@ -83,6 +83,10 @@ family = Family(
     tables=models.metadata,
     reference="selectinload",  # an HTTP service has no raw-driver floor
     scales=True,
+    comparisons=[
+        Comparison("selectinload", "lazy_n_plus_1",
+                   "selectinload instead of lazy loading in the service"),
+    ],
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, joinedload, selectinload, subqueryload
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User
@@ -32,6 +32,12 @@ family = Family(
     ],
     ops=lambda p: 1,
     tables=models.metadata,
+    comparisons=[
+        Comparison("selectinload", "lazy_n_plus_1", "selectinload instead of lazy loading (N+1)",
+                   at={"parents": 100, "children": 10}),
+        Comparison("selectinload", "joinedload", "selectinload or joinedload",
+                   at={"parents": 100, "children": 10}),
+    ],
 )
 
 RAW_SQL = (

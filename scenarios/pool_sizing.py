@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.database import connection_room
 from bench.load import drive
-from bench.scenario import RAW_VARIANT, CaseSkipped, Context, Family, Param
+from bench.scenario import RAW_VARIANT, CaseSkipped, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 
@@ -75,6 +75,10 @@ family = Family(
     release_between_rounds=True,
     scales=True,
     processes_param="app_processes",
+    comparisons=[
+        Comparison("queue_pool", "null_pool", "a connection pool instead of NullPool"),
+        Comparison("pre_ping", "queue_pool", "pool_pre_ping on every checkout"),
+    ],
 )
 
 Unit = Callable[[int, list[int]], Awaitable[tuple]]

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users
@@ -44,6 +44,18 @@ family = Family(
     ops=lambda p: p["ops"],
     tables=models.metadata,
     where=lambda p: p["users"] >= COUNT_USERS,
+    comparisons=[
+        Comparison("count_func", "len_all", "COUNT(*) instead of len() of every row",
+                   at={"pattern": "count"}),
+        Comparison("filter_indexed", "filter_unindexed", "filtering on an indexed column",
+                   at={"pattern": "filter"}),
+        Comparison("join_tuples", "relationship_loading",
+                   "joined tuples instead of entities with selectinload", at={"pattern": "join"}),
+        Comparison("count_group_by", "count_subquery",
+                   "GROUP BY instead of a correlated subquery", at={"pattern": "post_counts"}),
+        Comparison("core_rows", "orm_entities", "Core rows instead of ORM entities",
+                   at={"pattern": "materialize"}),
+    ],
 )
 
 RAW = {

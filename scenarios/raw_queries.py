@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from bench.load import drive
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users
@@ -70,6 +70,12 @@ family = Family(
     engine_options=lambda p: ({"pool_size": p["clients"], "max_overflow": 0,
                                "pool_timeout": 60} if p["mode"] == "throughput" else {}),
     scales=lambda p: p["mode"] == "throughput",
+    comparisons=[
+        Comparison("orm_select", "raw_driver", "the ORM's cost over the bare driver",
+                   at={"query": "pk_lookup", "mode": "cost"}),
+        Comparison("core_select", "orm_select", "Core select() instead of the ORM",
+                   at={"query": "pk_lookup", "mode": "cost"}),
+    ],
 )
 COST = {"mode": "cost"}  # the sync baselines answer "is async worth it?" per query
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import User, users
@@ -38,6 +38,11 @@ family = Family(
     ops=lambda p: p["rows"],
     tables=models.metadata,
     measure_memory=True,
+    comparisons=[
+        Comparison("core_stream", "core_fetch_all", "stream() instead of fetching all (Core)"),
+        Comparison("orm_stream_scalars", "orm_fetch_all",
+                   "stream_scalars() instead of fetching all (ORM)"),
+    ],
 )
 
 RAW_SQL = f"SELECT id, username, email FROM {models.USERS_TABLE} ORDER BY id"

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import RAW_VARIANT, Context, Family, Param
+from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios.models import Post, User
 
@@ -42,6 +42,15 @@ family = Family(
     ],
     ops=lambda p: _users(p),
     tables=models.metadata,
+    comparisons=[
+        Comparison("one_txn", "txn_per_row", "one transaction instead of one per row",
+                   at={"pattern": "grouping"}),
+        Comparison("unit_of_work_child", "flush_then_child",
+                   "the unit of work instead of flush-then-add for a parent and child",
+                   at={"pattern": "parent_child"}),
+        Comparison("savepoint_per_row", "flush_per_row", "a SAVEPOINT around every row",
+                   at={"pattern": "savepoints"}),
+    ],
 )
 
 RAW_INSERT = f"INSERT INTO {models.USERS_TABLE} (username, email) VALUES (?, ?)"

@@ -1,137 +1,188 @@
-"""Charts as inline SVG, drawn with matplotlib: no image files, no network."""
+"""The report's charts, as inline SVG drawn by bench.report.svg: no image files, no network.
+
+Each chart is one function of the data it shows. Colours come from one map per page
+(Colours), so a variant, or a run, has the same colour in every chart. A chart is only
+drawn when it compares something: a point where one variant ran gets none.
+"""
 
 from __future__ import annotations
 
-import io
-import re
-import textwrap
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import matplotlib
+from markupsafe import Markup
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from markupsafe import Markup  # noqa: E402
-
-from bench.records import rtt_text  # noqa: E402
-from bench.report import rtt  # noqa: E402
-from bench.report.model import FamilyView, Group, Run, per_op  # noqa: E402
-from bench.units import duration_unit  # noqa: E402
-
-plt.rcParams.update(
-    {
-        "svg.fonttype": "none",  # text stays text: smaller, selectable, no embedded glyphs
-        "font.family": "sans-serif",
-        "font.size": 10,
-        "axes.titlesize": 11,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-    }
-)
+from bench.records import CaseRecord, per_op
+from bench.report.findings import singular
+from bench.report.model import FamilyView, Group, Run
+from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
+from bench.units import duration_unit, fmt_duration, fmt_rate
 
 PALETTE = [
-    "#3b6ea8",
-    "#e07b39",
-    "#4a9e5c",
-    "#c44e52",
-    "#8172b2",
-    "#937860",
-    "#da8bc3",
-    "#8c8c8c",
-    "#ccb974",
-    "#64b5cd",
+    "#3b6ea8", "#e07b39", "#4a9e5c", "#c44e52", "#8172b2", "#937860",
+    "#da8bc3", "#ccb974", "#64b5cd", "#2f4b7c", "#a05195", "#6b8e23",
 ]
+REFERENCE_COLOUR = "#8c8c8c"  # the raw driver: the floor, drawn in grey everywhere
+WIDTH = 920  # px: fits the page's 1180 px column with room to spare at 1400 px
+ROW = 24
+MAX_DOTS = 60  # rounds drawn per case: more are shown by their quantiles
 
 
-def time_unit(values_ns: Sequence[float]) -> tuple[float, str]:
-    """The divisor and label that keep the largest value readable."""
-    return duration_unit(max(values_ns) if len(values_ns) else 0)
+class Colours:
+    """One colour per name for the whole page. Names are given a group at a time (a
+    family's variants): a new name takes the first colour no name of its group has."""
+
+    def __init__(self, fixed: dict[str, str] | None = None) -> None:
+        self.assigned: dict[str, str] = dict(fixed or {})
+
+    def assign(self, names: Iterable[str]) -> None:
+        names = list(names)
+        used = {self.assigned[n] for n in names if n in self.assigned}
+        for name in names:
+            if name in self.assigned:
+                continue
+            free = [c for c in PALETTE if c not in used] or PALETTE
+            self.assigned[name] = free[0]
+            used.add(free[0])
+
+    def __call__(self, name: str) -> str:
+        if name not in self.assigned:
+            self.assign([name])
+        return self.assigned[name]
 
 
-def to_svg(fig: plt.Figure) -> Markup:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")  # layout is set by tight_layout: one render, not two
-    plt.close(fig)
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]  # drop the XML header and doctype: inline in HTML
-    # Unique ids per chart, so two charts in one page never share a clip path.
-    suffix = f"c{id(buffer):x}"
-    text = re.sub(r'id="([^"]+)"', rf'id="\1-{suffix}"', text)
-    text = re.sub(r"url\(#([^)]+)\)", rf"url(#\1-{suffix})", text)
-    text = re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#\1-{suffix}"', text)
-    return Markup(text)
+def variant_colours(views: Sequence[FamilyView]) -> Colours:
+    colours = Colours({"raw_driver": REFERENCE_COLOUR})
+    for view in views:
+        colours.assign(view.variants())
+    return colours
 
 
-def singular(unit: str) -> str:
-    """'queries' -> 'query', 'rows' -> 'row': axis labels read "time per query"."""
-    if unit.endswith("ies"):
-        return unit[:-3] + "y"
-    return unit[:-1] if unit.endswith("s") else (unit or "op")
+def _spread(values: Sequence[float], most: int = MAX_DOTS) -> list[float]:
+    """At most `most` values that keep the distribution's shape: evenly spaced quantiles."""
+    ordered = sorted(values)
+    if len(ordered) <= most:
+        return ordered
+    step = (len(ordered) - 1) / (most - 1)
+    return [ordered[round(i * step)] for i in range(most)]
 
 
-def _wrap(name: str, width: int = 22) -> str:
-    return "\n".join(textwrap.wrap(name.replace("_", "_\u200b"), width)).replace("\u200b", "")
+def _label_width(names: Iterable[str], most: float = 300) -> float:
+    return min(most, max((text_width(n) for n in names), default=40) + 14)
 
 
-def variants_chart(group: Group, unit: str) -> Markup | None:
-    """Median per op with its 95% CI (left) and the per-op distribution of samples (right)."""
+def variants_chart(group: Group, unit: str, colours: Colours) -> Markup | None:
+    """Per variant at one point: the median time per op (bar), its 95% CI (line), every
+    round (dots), and the paired ratio to the point's reference (right)."""
     cases = group.ok_cases()
-    if not cases:
+    if len(cases) < 2:
         return None
-    names = [_wrap(c["variant"]) for c in cases]
-    medians = np.array([per_op(c) for c in cases])
-    low = np.array([per_op(c, "ci95_low") for c in cases])
-    high = np.array([per_op(c, "ci95_high") for c in cases])
-    samples = [np.asarray(c["samples_ns"], dtype=float) / max(1, c["ops_per_round"]) for c in cases]
-    divisor, label = time_unit([*high, *(s.max() for s in samples)])
-    height = 0.9 + 0.42 * len(cases)
-    fig, (bars, boxes) = plt.subplots(
-        1, 2, figsize=(10, height), sharey=True, gridspec_kw={"width_ratios": [1.1, 1]}
-    )
-    y = np.arange(len(cases))
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(cases))]
-    bars.barh(
-        y,
-        medians / divisor,
-        color=colors,
-        alpha=0.85,
-        xerr=[(medians - low) / divisor, (high - medians) / divisor],
-        capsize=3,
-        error_kw={"elinewidth": 1},
-    )
-    bars.invert_yaxis()
-    bars.set_xlabel(f"median time per {singular(unit)} ({label}), 95% CI")
-    bars.set_title("median per operation")
-    boxes.boxplot(
-        [s / divisor for s in samples],
-        positions=y,
-        orientation="horizontal",
-        widths=0.6,
-        showfliers=True,
-        flierprops={"markersize": 3, "alpha": 0.5},
-    )
-    bars.set_yticks(y, names)  # again: boxplot relabels the shared axis with positions
-    boxes.set_xlabel(f"time per {singular(unit)} ({label}), one point per round")
-    boxes.set_title("distribution of rounds")
-    if (high.max() / max(medians.min(), 1e-9)) > 50:
-        bars.set_xscale("log")
-        boxes.set_xscale("log")
-    fig.tight_layout()
-    return to_svg(fig)
+    left = _label_width(c["variant"] for c in cases)
+    right = WIDTH - 160
+    top = 20
+    rounds = [_spread([s / c["ops_per_round"] for s in c["samples_ns"]]) for c in cases]
+    values = [v for r in rounds for v in r] + [per_op(c, "ci95_high") for c in cases]
+    divisor, time_label = duration_unit(max(values))
+    scale = Scale.fit([v / divisor for v in values], left, right, zero=True)
+    bottom = top + ROW * len(cases)
+    svg = Svg(WIDTH, bottom + 36, f"{group.family} at {group.params_text}")
+    x_axis(svg, scale, top, bottom,
+           f"time per {singular(unit)} ({time_label}): bar median, line 95% CI, dots rounds")
+    svg.text(right + 10, top - 7, f"vs {cases[0]['reference'] or 'reference'} (95% CI)",
+             cls="note")
+    for index, (case, dots) in enumerate(zip(cases, rounds, strict=True)):
+        mid = top + ROW * index + ROW / 2
+        median = per_op(case) / divisor
+        low, high = per_op(case, "ci95_low") / divisor, per_op(case, "ci95_high") / divisor
+        svg.text(left - 6, mid + 4, case["variant"], anchor="end")
+        svg.rect(scale.start, mid - 7, scale(median) - scale.start, 14,
+                 colours(case["variant"]), opacity=0.85,
+                 tip=f"{case['variant']}: {fmt_duration(per_op(case))} per {singular(unit)} "
+                     f"(95% CI {fmt_duration(per_op(case, 'ci95_low'))} – "
+                     f"{fmt_duration(per_op(case, 'ci95_high'))})")
+        for k, value in enumerate(dots):
+            svg.circle(scale(value / divisor), mid + (k % 5 - 2) * 1.8, 1.5, "#222",
+                       opacity=0.4)
+        svg.line(scale(low), mid, scale(high), mid, cls="ci")
+        for end in (low, high):
+            svg.line(scale(end), mid - 4, scale(end), mid + 4, cls="ci")
+        svg.text(right + 10, mid + 4, _ratio_text(case), cls="val")
+    return svg.markup()
 
+
+def _ratio_text(case: CaseRecord) -> str:
+    paired = case["paired"]
+    if paired is not None:
+        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
+    return "reference" if case["reference"] == case["variant"] else "–"
+
+
+def drivers_chart(group_text: str, rows: dict[str, dict[str, CaseRecord]], columns: list[str],
+                  unit: str, run_colours: Colours) -> Markup | None:
+    """Several runs at one point: per variant, one dot per run at its median time per op,
+    with the 95% CI; the legend names the runs in their page colours."""
+    rows = {v: by_run for v, by_run in rows.items() if by_run}
+    shown = [c for c in columns if any(c in by_run for by_run in rows.values())]
+    if not rows or len(shown) < 2:
+        return None
+    left = _label_width(rows)
+    legend_rows = _legend_rows(shown, WIDTH - left)
+    top = 14 + 16 * len(legend_rows)
+    row = max(ROW, 5 * len(shown) + 10)
+    values = [per_op(c, k) for by_run in rows.values() for c in by_run.values()
+              for k in ("ci95_low", "ci95_high")]
+    divisor, time_label = duration_unit(max(values))
+    scale = Scale.fit([v / divisor for v in values], left, WIDTH - 20)
+    bottom = top + row * len(rows)
+    svg = Svg(WIDTH, bottom + 36, f"drivers at {group_text}")
+    for line_index, names in enumerate(legend_rows):
+        x = left
+        for name in names:
+            svg.rect(x, 4 + 16 * line_index, 10, 10, run_colours(name))
+            svg.text(x + 14, 13 + 16 * line_index, name, cls="note")
+            x += text_width(name, 10) + 30
+    x_axis(svg, scale, top, bottom, f"median time per {singular(unit)} ({time_label}), 95% CI")
+    for index, (variant, by_run) in enumerate(rows.items()):
+        y0 = top + row * index
+        svg.text(left - 6, y0 + row / 2 + 4, variant, anchor="end")
+        for k, column in enumerate(shown):
+            case = by_run.get(column)
+            if case is None:
+                continue
+            y = y0 + 5 + (row - 10) * (k + 0.5) / len(shown)
+            colour = run_colours(column)
+            svg.line(scale(per_op(case, "ci95_low") / divisor), y,
+                     scale(per_op(case, "ci95_high") / divisor), y, cls="key", stroke=colour)
+            svg.circle(scale(per_op(case) / divisor), y, 3.2, colour,
+                       tip=f"{variant} on {column}: {fmt_duration(per_op(case))}")
+        if index:
+            svg.line(left, y0, WIDTH - 20, y0, cls="grid")
+    return svg.markup()
+
+
+def _legend_rows(names: list[str], width: float) -> list[list[str]]:
+    rows: list[list[str]] = [[]]
+    used = 0.0
+    for name in names:
+        need = text_width(name, 10) + 30
+        if rows[-1] and used + need > width:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(name)
+        used += need
+    return rows
+
+
+# -- parameter sweeps ------------------------------------------------------------------
 
 # Metrics a sweep can draw: (title, unit kind, getter in ns or plain numbers).
-SweepMetric = tuple[str, str, Callable[[dict[str, Any]], float | None]]
+SweepMetric = tuple[str, str, Callable[[CaseRecord], float | None]]
 
 
-def _extra_p99(key: str) -> Callable[[dict[str, Any]], float | None]:
-    def get(case: dict[str, Any]) -> float | None:
-        value = case.get("extra", {}).get(key)
+def _extra_p99(key: str) -> Callable[[CaseRecord], float | None]:
+    def get(case: CaseRecord) -> float | None:
+        value = case["extra"].get(key)
         return value.get("p99") if isinstance(value, dict) else None
 
     return get
@@ -139,7 +190,7 @@ def _extra_p99(key: str) -> Callable[[dict[str, Any]], float | None]:
 
 SWEEP_METRICS: list[SweepMetric] = [
     ("median time per op", "time", lambda c: per_op(c)),
-    ("throughput", "rate", lambda c: c.get("throughput_per_s")),
+    ("throughput", "rate", lambda c: c["throughput_per_s"]),
     ("p99 checkout wait", "time", _extra_p99("checkout_wait_ns")),
     ("p99 latency", "time", _extra_p99("latency_ns")),
 ]
@@ -147,7 +198,7 @@ SWEEP_METRICS: list[SweepMetric] = [
 
 def sweep_axes(view: FamilyView) -> list[str]:
     """Numeric parameters that take several values within one run of the family."""
-    values: dict[str, set] = defaultdict(set)
+    values: dict[str, set[Any]] = defaultdict(set)
     for group in view.groups:
         for key, value in group.params.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -155,30 +206,30 @@ def sweep_axes(view: FamilyView) -> list[str]:
     return [k for k, v in values.items() if len(v) >= 3 or (len(v) == 2 and len(view.groups) <= 4)]
 
 
-def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str) -> list[Markup]:
+def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str,
+                 colours: Colours) -> list[Markup]:
     """One line per variant (and per value of the other parameters), x = `axis`."""
-    groups = [g for g in view.groups if g.run is run and axis in g.params]
-    lines: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+    groups = [g for g in view.groups_of(run) if axis in g.params]
+    lines: dict[str, list[tuple[float, CaseRecord]]] = defaultdict(list)
+    variant_of: dict[str, str] = {}
     for group in groups:
-        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k != axis),
-                         *([] if group.rtt_ms is None else [rtt_text(group.rtt_ms)])])
+        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k != axis)
         for case in group.ok_cases():
             label = case["variant"] + (f" · {rest}" if rest and len(groups) > 1 else "")
             lines[label].append((group.params[axis], case))
+            variant_of[label] = case["variant"]
     lines = {k: sorted(v, key=lambda item: item[0]) for k, v in lines.items() if len(v) >= 2}
-    if not lines:
-        return []
-    if len(lines) > 10:  # too many to read: keep the variants at the first value of the rest
-        lines = dict(list(lines.items())[:10])
+    lines = dict(list(lines.items())[:10])  # more lines than this cannot be told apart
     charts = []
     for title, kind, getter in SWEEP_METRICS:
-        series = {
-            k: [(x, y) for x, c in pts if (y := getter(c)) is not None] for k, pts in lines.items()
-        }
-        series = {k: v for k, v in series.items() if len(v) >= 2}
-        if not series or (kind == "rate" and not _wants_throughput(view)):
+        if kind == "rate" and not _wants_throughput(view):
             continue
-        charts.append(_line_chart(view, axis, title, kind, series, unit))
+        series = {k: [(x, y) for x, c in pts if (y := getter(c)) is not None]
+                  for k, pts in lines.items()}
+        series = {k: v for k, v in series.items() if len(v) >= 2}
+        if series:
+            charts.append(line_chart(f"{view.name}: {title} vs {axis}", axis, kind, series,
+                                     {k: colours(variant_of[k]) for k in series}, unit))
     return charts
 
 
@@ -187,249 +238,84 @@ def _wants_throughput(view: FamilyView) -> bool:
     return any(k in {"concurrency", "pool_size"} for g in view.groups for k in g.params)
 
 
-def _line_chart(
-    view: FamilyView,
-    axis: str,
-    title: str,
-    kind: str,
-    series: dict[str, list[tuple[float, float]]],
-    unit: str,
-) -> Markup:
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    all_y = [y for pts in series.values() for _, y in pts]
+def line_chart(title: str, x_label: str, kind: str, series: dict[str, list[tuple[float, float]]],
+               colours: dict[str, str], unit: str) -> Markup:
+    """Lines of (x, y) points: `kind` "time" (y in ns) or "rate" (y per second)."""
+    legend = _label_width(series, 320) + 20
+    left, right, top, bottom = 62, WIDTH - legend, 40, 240
+    ys = [y for pts in series.values() for _, y in pts]
+    xs = sorted({x for pts in series.values() for x, _ in pts})
     if kind == "time":
-        divisor, label = time_unit(all_y)
-        ylabel = f"{title} ({label})"
+        divisor, label = duration_unit(max(ys))
+        y_title = f"{title.split(':')[-1].split(' vs ')[0].strip()} ({label})"
     else:
-        divisor, ylabel = 1.0, f"{unit or 'ops'} per second"
+        divisor, y_title = 1.0, f"{unit or 'ops'} per second"
+    xscale = Scale.fit(xs, left, right, log_above=20)
+    yscale = Scale.fit([y / divisor for y in ys], bottom, top, zero=True, log_above=50)
+    svg = Svg(WIDTH, bottom + 40, title)
+    svg.text(left, 14, title, cls="title")
+    y_axis(svg, yscale, left, right, "")
+    svg.text(8, top - 8, y_title, cls="note")
+    for x in xs:
+        svg.line(xscale(x), top, xscale(x), bottom, cls="grid")
+        svg.text(xscale(x), bottom + 14, tick_label(x), cls="tick", anchor="middle")
+    svg.line(left, bottom, right, bottom)
+    svg.text((left + right) / 2, bottom + 30, x_label, cls="note", anchor="middle")
     for index, (name, pts) in enumerate(series.items()):
-        xs, ys = zip(*pts, strict=True)
-        ax.plot(
-            xs,
-            np.asarray(ys) / divisor,
-            marker="o",
-            markersize=4,
-            color=PALETTE[index % len(PALETTE)],
-            label=name,
-        )
-    xs_all = [x for pts in series.values() for x, _ in pts]
-    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 20:
-        ax.set_xscale("log")
-    positive = [y for y in all_y if y and y > 0]
-    if positive and max(positive) / min(positive) >= 50:
-        ax.set_yscale("log")
-    ax.set_xlabel(axis)
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{view.name}: {title} vs {axis}")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return to_svg(fig)
+        colour = colours[name]
+        dash = None if index < len(PALETTE) else "4 3"
+        svg.polyline([(xscale(x), yscale(y / divisor)) for x, y in pts], colour, dash=dash)
+        for x, y in pts:
+            value = fmt_duration(y) if kind == "time" else fmt_rate(y)
+            svg.circle(xscale(x), yscale(y / divisor), 2.6, colour,
+                       tip=f"{name}: {value} at {x_label}={x:g}")
+        y_legend = top + 4 + 16 * index
+        svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=colour, width=2.5)
+        svg.text(right + 35, y_legend + 4, name, cls="note")
+    return svg.markup()
 
 
-def drivers_chart(
-    view: FamilyView,
-    runs: list[Run],
-    params_text: str,
-    medians: dict[str, dict[str, float]],
-    unit: str,
-) -> Markup | None:
-    """Grouped bars at one parameter point: one group per variant, one bar per run."""
-    variants = [v for v in medians if medians[v]]
-    labels = [r.label for r in runs]
-    if not variants or len(labels) < 2:
+# -- history across runs ---------------------------------------------------------------
+
+HistoryPoint = tuple[int, float, float | None, float | None]  # (run index, value, low, high)
+
+
+def history_chart(title: str, runs: list[str], series: dict[str, list[HistoryPoint]],
+                  steps: dict[str, list[int]], colours: Colours, y_title: str) -> Markup | None:
+    """One line per variant over the runs in time order (x: each run's commit or date),
+    with 95% intervals as whiskers and each detected step as a dashed mark."""
+    series = {k: v for k, v in series.items() if v}
+    if not series or len(runs) < 2:
         return None
-    divisor, time_label = time_unit([m for v in variants for m in medians[v].values()])
-    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.22 * len(variants) * len(labels) + 0.3))
-    height = 0.8 / len(labels)
-    y = np.arange(len(variants))
-    for index, label in enumerate(labels):
-        values = [medians[v].get(label, np.nan) / divisor for v in variants]
-        ax.barh(
-            y + index * height, values, height, label=label, color=PALETTE[index % len(PALETTE)]
-        )
-    ax.set_yticks(y + height * (len(labels) - 1) / 2, [_wrap(v) for v in variants])
-    ax.invert_yaxis()
-    ax.set_xlabel(f"median time per {singular(unit)} ({time_label})")
-    ax.set_title(f"{view.name} at {params_text}: drivers side by side")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return to_svg(fig)
-
-
-# -- RTT sweeps (`--rtt 0,1ms,2ms`): each family's answer against network distance ----------
-
-MAX_RTT_POINTS = 3  # parameter points drawn against RTT per family and run, preferred first
-# A series: name -> [(rtt in ms, value, interval low, interval high)].
-RttSeries = dict[str, list[tuple[float, float, float, float]]]
-
-
-def rtt_charts(view: FamilyView, run: Run, unit: str) -> list[Markup]:
-    """Lines against RTT: each variant's time (throughput for load-shaped families), the
-    family's headline ratio (or each variant's ratio to the reference), and the best
-    pool size per RTT."""
-    drawn = []
-    for sweep in rtt.rtt_sweeps(view, run)[:MAX_RTT_POINTS]:
-        drawn.append(_rtt_level_chart(view, sweep, unit))
-        ratio = _rtt_ratio_chart(view, sweep)
-        if ratio is not None:
-            drawn.append(ratio)
-    best = rtt.best_values(view, run)
-    if best:
-        series = {label: [(x, float(v), float(v), float(v)) for x, v in points]
-                  for label, points in best.items()}
-        drawn.append(_rtt_chart(f"{view.name}: best {rtt.BEST_OF} (most {unit or 'ops'}/s) "
-                                "vs RTT", f"best {rtt.BEST_OF}", series))
-    return drawn
-
-
-def _rtt_level_chart(view: FamilyView, sweep: rtt.RttSweep, unit: str) -> Markup:
-    series: RttSeries = defaultdict(list)
-    throughput = _wants_throughput(view)
-    for group in sweep.groups:
-        x = float(group.rtt_ms or 0)
-        for case in group.ok_cases():
-            median, low, high = (per_op(case, f) for f in ("median", "ci95_low", "ci95_high"))
-            if throughput:  # a faster op is more per second: the interval turns around
-                series[case["variant"]].append((x, 1e9 / median, 1e9 / high, 1e9 / low))
-            else:
-                series[case["variant"]].append((x, median, low, high))
-    if throughput:
-        return _rtt_chart(f"{view.name} at {sweep.params_text}: throughput vs RTT",
-                          f"{unit or 'ops'} per second", series)
-    divisor, label = time_unit([p[3] for points in series.values() for p in points])
-    scaled = {k: [(x, y / divisor, lo / divisor, hi / divisor) for x, y, lo, hi in v]
-              for k, v in series.items()}
-    return _rtt_chart(f"{view.name} at {sweep.params_text}: time per {singular(unit)} vs RTT",
-                      f"median per {singular(unit)} ({label}), 95% CI", scaled)
-
-
-def _rtt_ratio_chart(view: FamilyView, sweep: rtt.RttSweep) -> Markup | None:
-    pair = rtt.ratio_pair(view, sweep)
-    series: RttSeries = defaultdict(list)
-    for group in sweep.groups:
-        x = float(group.rtt_ms or 0)
-        if pair is not None:
-            found = rtt.pair_ratio(group, *pair)
-            if found is not None:
-                series[f"{pair[0]} / {pair[1]}"].append((x, *found))
-            continue
-        for case in group.ok_cases():
-            paired = case.get("paired")
-            if paired:
-                series[f"{case['variant']} / {paired['reference']}"].append(
-                    (x, paired["median"], paired["ci95_low"], paired["ci95_high"]))
-    series = defaultdict(list, {k: v for k, v in series.items() if len(v) >= 2})
-    if not series:
-        return None
-    return _rtt_chart(f"{view.name} at {sweep.params_text}: ratio vs RTT",
-                      "ratio of time per op (paired by block), 95% CI", series)
-
-
-def _rtt_chart(title: str, ylabel: str, series: RttSeries) -> Markup:
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    for index, (name, points) in enumerate(series.items()):
-        points = sorted(points)
-        xs = [p[0] for p in points]
-        ys = np.array([p[1] for p in points])
-        errors = [ys - np.array([p[2] for p in points]), np.array([p[3] for p in points]) - ys]
-        ax.errorbar(xs, ys, yerr=np.clip(errors, 0, None), marker="o", markersize=4, capsize=3,
-                    color=PALETTE[index % len(PALETTE)], label=name)
-    positive = [p[1] for points in series.values() for p in points if p[1] > 0]
-    if positive and max(positive) / min(positive) >= 50:
-        ax.set_yscale("log")
-    ax.set_xlabel("round-trip time added by the proxy (ms)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return to_svg(fig)
-
-
-# -- load from several processes (issue 14): latency spectra and app-process scaling ------
-
-SPECTRUM_KEYS = ("latency_ns", "checkout_wait_ns")  # the first a case has is drawn
-MAX_SPECTRA = 4  # per family and run: the points with the most variants
-
-
-def latency_spectrum_chart(group: Group) -> Markup | None:
-    """Latency at p50 ... p99.99 per variant, from each case's HDR histogram: x spreads
-    the tail (1 / (1 - p), log), y is log scale."""
-    from bench import hdr
-
-    key = next((k for k in SPECTRUM_KEYS
-                if any(k in (c.get("histograms") or {}) for c in group.ok_cases())), None)
-    if key is None:
-        return None
-    lines = {c["variant"]: hdr.spectrum(c["histograms"][key]) for c in group.ok_cases()
-             if key in (c.get("histograms") or {})}
-    lines = {name: points for name, points in lines.items() if points}
-    if not lines:
-        return None
-    divisor, label = time_unit([v for points in lines.values() for _, v in points])
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    for index, (name, points) in enumerate(lines.items()):
-        xs = [1 / (1 - p / 100) for p, _ in points]
-        ax.plot(xs, [v / divisor for _, v in points], marker="o", markersize=3,
-                color=PALETTE[index % len(PALETTE)], label=name)
-    ticks = [50.0, 90.0, 99.0, 99.9, 99.99]
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks([1 / (1 - p / 100) for p in ticks], [f"p{p:g}" for p in ticks])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlabel("percentile")
-    what = "checkout wait" if key == "checkout_wait_ns" else "latency"
-    ax.set_ylabel(f"{what} ({label})")
-    ax.set_title(f"{group.family}: {what} percentiles\n" + textwrap.fill(group.params_text, 90),
-                 fontsize=9)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return to_svg(fig)
-
-
-def app_processes_chart(view: FamilyView, run: Run, unit: str) -> Markup | None:
-    """Throughput against app_processes (pool_sizing): one line per variant and value of
-    the other parameters that vary."""
-    groups = [g for g in view.groups if g.run is run and "app_processes" in g.params]
-    if len({g.params["app_processes"] for g in groups}) < 2:
-        return None
-    varying = {k for k in groups[0].params if k != "app_processes"
-               and len({str(g.params.get(k)) for g in groups}) > 1}
-    lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for group in groups:
-        rest = " ".join(f"{k}={group.params[k]}" for k in sorted(varying))
-        for case in group.ok_cases():
-            if case.get("throughput_per_s"):
-                name = case["variant"] + (f" · {rest}" if rest else "")
-                lines[name].append((group.params["app_processes"], case["throughput_per_s"]))
-    series = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
-    if not series:
-        return None
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    for index, (name, points) in enumerate(list(series.items())[:10]):
-        xs, ys = zip(*points, strict=True)
-        ax.plot(xs, ys, marker="o", markersize=4, color=PALETTE[index % len(PALETTE)],
-                label=name)
-    ax.set_xscale("log", base=2)
-    ticks = sorted({x for points in series.values() for x, _ in points})
-    ax.set_xticks(ticks, [f"{x:g}" for x in ticks])
-    ax.minorticks_off()
-    ax.set_xlabel("app processes (each with its own pool)")
-    ax.set_ylabel(f"{unit or 'ops'} per second, all processes")
-    ax.set_title(f"{view.name}: throughput vs app processes")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return to_svg(fig)
-
-
-def load_charts(view: FamilyView, run: Run, unit: str) -> list[Markup]:
-    """The charts of load-shaped families: throughput vs app processes, then the latency
-    spectra of the points with histograms (most variants first)."""
-    charts = [svg for svg in [app_processes_chart(view, run, unit)] if svg is not None]
-    groups = [g for g in view.groups if g.run is run
-              and any(c.get("histograms") for c in g.ok_cases())]
-    groups.sort(key=lambda g: -len(g.ok_cases()))
-    for group in groups[:MAX_SPECTRA]:
-        svg = latency_spectrum_chart(group)
-        if svg is not None:
-            charts.append(svg)
-    return charts
+    legend = _label_width(series, 260) + 20
+    left, right, top, bottom = 58, WIDTH - legend, 40, 210
+    values = [y for pts in series.values() for _, v, lo, hi in pts
+              for y in (v, lo, hi) if y is not None]
+    xscale = Scale(-0.5, len(runs) - 0.5, left + 8, right - 8)
+    yscale = Scale.fit(values, bottom, top, log_above=20)
+    svg = Svg(WIDTH, bottom + 44, title)
+    svg.text(left, 14, title, cls="title")
+    y_axis(svg, yscale, left, right, "")
+    svg.text(8, top - 8, y_title, cls="note")
+    every = max(1, len(runs) // 12)  # at most a dozen run labels under the axis
+    for index, label in enumerate(runs):
+        if index % every == 0:
+            svg.text(xscale(index), bottom + 14, label, cls="tick", anchor="middle")
+    svg.line(left, bottom, right, bottom)
+    svg.text((left + right) / 2, bottom + 32, "runs in time order (commit)", cls="note",
+             anchor="middle")
+    for row, (name, pts) in enumerate(series.items()):
+        colour = colours(name)
+        svg.polyline([(xscale(i), yscale(v)) for i, v, _, _ in pts], colour)
+        for i, v, lo, hi in pts:
+            if lo is not None and hi is not None:
+                svg.line(xscale(i), yscale(lo), xscale(i), yscale(hi), cls="key", stroke=colour)
+            svg.circle(xscale(i), yscale(v), 2.6, colour, tip=f"{name}: {v:.3g} at {runs[i]}")
+        for index in steps.get(name, []):
+            x = (xscale(index - 1) + xscale(index)) / 2
+            svg.line(x, top, x, bottom, cls="step", stroke=colour, dash="4 3")
+            svg.text(x + 3, top + 10, "step", cls="note", fill=colour)
+        y_legend = top + 4 + 16 * row
+        svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=colour, width=2.5)
+        svg.text(right + 35, y_legend + 4, name, cls="note")
+    return svg.markup()

@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from bench import results
-from bench.records import rtt_of, rtt_text
-
-RAW = "raw_driver"
+from bench.records import CaseRecord, ComparisonRecord, RunRecord, params_text
 
 
 @dataclass
 class Run:
-    """One results file."""
+    """One results file, with the names the page gives it."""
 
     path: Path
-    doc: dict[str, Any]
+    doc: RunRecord
+    label: str = ""  # unique among the page's runs: the file's label, numbered if repeated
+    column: str = ""  # short name for table columns and legends: the driver, when unique
 
     @property
     def driver(self) -> str:
         return str(self.doc["config"].get("driver", "?"))
 
     @property
-    def label(self) -> str:
-        """How this run is named in comparisons: driver, plus the loop when it is not asyncio."""
-        loop = self.doc["config"].get("event_loop", "asyncio")
+    def sync(self) -> bool:
+        """A synchronous baseline driver (psycopg-sync, pymysql, sqlite3)."""
+        return bool(self.doc["config"].get("sync"))
+
+    @property
+    def short_name(self) -> str:
+        """The driver, plus the event loop when it is not asyncio."""
+        loop = self.doc["config"].get("event_loop") or "asyncio"
         return self.driver if loop == "asyncio" else f"{self.driver} ({loop})"
+
+    def comparisons(self, family: str) -> list[ComparisonRecord]:
+        """The decisions the family declared when this run was made."""
+        meta = self.doc["families"].get(family)
+        return list(meta.get("comparisons") or []) if meta else []
 
 
 @dataclass
 class Group:
-    """The cases of one family at one parameter point (and RTT, with --rtt), on one run."""
+    """The cases of one family at one parameter point, on one run."""
 
     family: str
     params: dict[str, Any]
     run: Run
-    cases: list[dict[str, Any]] = field(default_factory=list)
-    rtt_ms: float | None = None  # the --rtt pass the cases were measured in; None: direct
+    cases: list[CaseRecord] = field(default_factory=list)
 
     @property
     def params_text(self) -> str:
-        text = params_text(self.params)
-        return text if self.rtt_ms is None else f"{text} {rtt_text(self.rtt_ms)}"
+        return params_text(self.params)
 
-    def ok_cases(self) -> list[dict[str, Any]]:
-        return [c for c in self.cases if c["status"] == "ok" and c.get("stats")]
+    def ok_cases(self) -> list[CaseRecord]:
+        return [c for c in self.cases if c["status"] == "ok" and c["stats"]]
+
+    def case(self, variant: str) -> CaseRecord | None:
+        return next((c for c in self.cases if c["variant"] == variant), None)
 
 
 @dataclass
@@ -57,44 +70,54 @@ class FamilyView:
     unit: str
     groups: list[Group] = field(default_factory=list)
 
-    def cases(self) -> list[dict[str, Any]]:
-        return [c for g in self.groups for c in g.cases]
+    def groups_of(self, run: Run) -> list[Group]:
+        return [g for g in self.groups if g.run is run]
 
-
-def params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items()) or "(no parameters)"
+    def variants(self) -> list[str]:
+        """Every variant name of the family, in the order first seen."""
+        return list(dict.fromkeys(c["variant"] for g in self.groups for c in g.cases))
 
 
 def params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-def per_op(case: dict[str, Any], field_name: str = "median") -> float:
-    return case["stats"][field_name] / max(1, case["ops_per_round"])
+def load_runs(paths: Sequence[Path]) -> list[Run]:
+    runs = [Run(Path(p), results.load_any(p)) for p in paths]
+    name_runs(runs)
+    return runs
 
 
-def load_runs(paths: list[Path]) -> list[Run]:
-    return [Run(Path(p), cast(dict[str, Any], results.load_any(p))) for p in paths]
+def name_runs(runs: list[Run]) -> None:
+    """Give every run a unique label (two runs of one driver are two columns, never one)
+    and a short column name: the driver when no other run has it, else the label."""
+    seen: Counter[str] = Counter()
+    for run in runs:
+        base = run.doc.get("label") or f"{run.driver} {run.doc.get('created_at', '')}".strip()
+        seen[base] += 1
+        run.label = base if seen[base] == 1 else f"{base} ({seen[base]})"
+    shorts = Counter(run.short_name for run in runs)
+    for run in runs:
+        run.column = run.short_name if shorts[run.short_name] == 1 else run.label
 
 
 def family_views(runs: list[Run]) -> list[FamilyView]:
     """Families in the order first seen, each with its parameter groups per run."""
     views: dict[str, FamilyView] = {}
     for run in runs:
-        families_meta = run.doc.get("families", {})
-        groups: dict[tuple[str, str, float | None], Group] = {}
+        families_meta = run.doc["families"]
+        groups: dict[tuple[str, str], Group] = {}
         for case in run.doc["cases"]:
             name = case["scenario"]
-            meta = families_meta.get(name, {})
+            meta = families_meta.get(name)
+            question = meta.get("question", "") if meta else ""
             view = views.setdefault(
-                name,
-                FamilyView(
-                    name=name, question=meta.get("question", ""), unit=case.get("unit") or ""
-                ),
+                name, FamilyView(name=name, question=question, unit=case.get("unit") or "")
             )
-            key = (name, params_key(case["params"]), rtt_of(case))
+            view.question = view.question or question
+            key = (name, params_key(case["params"]))
             if key not in groups:
-                groups[key] = Group(name, case["params"], run, rtt_ms=rtt_of(case))
+                groups[key] = Group(name, case["params"], run)
                 view.groups.append(groups[key])
             groups[key].cases.append(case)
     return list(views.values())

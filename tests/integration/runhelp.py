@@ -31,7 +31,8 @@ def url_for(driver_name: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 def run_family(driver_name: str, url: str, family_name: str, tmp_path: Path, *,
                overrides: dict[str, list[Any]] | None = None, rounds: int = 2, warmup: int = 0,
                variants: list[str] | None = None, scenarios_path: list[str] | None = None,
-               profile: str = "quick", rtt: str | None = None) -> dict[str, Any]:
+               profile: str = "quick", rtt: str | None = None,
+               explain: bool = False) -> dict[str, Any]:
     """Run one family with the real Runner and return the results document; `rtt`
     (e.g. "0,1ms") runs it through the delaying proxy, as --rtt does."""
     driver = get_driver(driver_name)
@@ -41,6 +42,7 @@ def run_family(driver_name: str, url: str, family_name: str, tmp_path: Path, *,
         driver=driver, url=resolve_url(driver, url), families=[family], profile=profile,
         warmup=warmup, rounds=rounds, overrides={family_name: overrides or {}},
         variants=variants, output=tmp_path / f"{family_name}_{driver_name}{suffix}.json",
+        explain=explain,
     )
     if rtt is None:
         return asyncio.run(Runner(config).run())

@@ -66,3 +66,56 @@ def test_report_of_a_real_run_renders_offline_with_charts_and_failures(tmp_path)
     assert "RuntimeError: deliberate failure in a variant" in dom
     assert "returned different data from raw_driver" in dom
     assert shot.exists() and shot.stat().st_size > 20_000  # a real picture, not a blank page
+
+
+def _render(chromium: str, index: Path, tmp_path: Path, name: str) -> str:
+    """The DOM as Chromium built it, and a screenshot at 1400 px wide beside it."""
+    profile_dir = tmp_path / "chromium-profile"
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}",
+                          "--dump-dom", index.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}",
+                    "--window-size=1400,1000", f"--screenshot={tmp_path / name}",
+                    index.as_uri()], capture_output=True, timeout=120)
+    return dom
+
+
+def test_multi_driver_report_has_a_heat_map_and_every_declared_decision(tmp_path):
+    chromium = _chromium()
+    from bench.scenario import load_families
+
+    families = load_families()
+    common = ["--scenario", "loading", "--scenario", "raw_queries", "--param", "parents=20",
+              "--param", "children=3", "--param", "users=100", "--param", "ops=5",
+              "--param", "query=pk_lookup,select_1", "--rounds", "4", "--warmup", "1",
+              "--quiet"]
+    files = []
+    for driver, label in (("aiosqlite", "aiosqlite first"), ("aiosqlite", "aiosqlite second"),
+                          ("sqlite3", None)):
+        out = tmp_path / f"{len(files)}_{driver}.json"
+        run = _cli("run", "--driver", driver, "--url", f"sqlite:///{tmp_path}/{driver}.sqlite3",
+                   *common, *(["--label", label] if label else []), "--output", str(out))
+        assert run.returncode == 0, run.stderr
+        files.append(str(out))
+    report = _cli("report", *files, "--output", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    dom = _render(chromium, tmp_path / "report" / "index.html", tmp_path, "multi.png")
+
+    docs = [json.loads(Path(f).read_text()) for f in files]
+    heat = dom[dom.index('id="drivers"'):dom.index('id="decisions"')]
+    head = re.search(r'<div class="hrow head">(.*?)</div>', heat, re.S).group(1)
+    # two runs of one driver are two columns, named by their labels; the sync one is marked
+    assert "aiosqlite first" in head and "aiosqlite second" in head
+    assert re.search(r"sqlite3<br><span class=\"badge b-sync\">sync</span>", head)
+    for doc in docs:  # a cell per (case, run) for every case the run measured
+        ok = [c for c in doc["cases"] if c["status"] == "ok"]
+        cells = re.findall(rf'data-run="{re.escape(doc["label"])}"[^>]*>([^<]+)<', heat)
+        assert len([c for c in cells if c != "–"]) == len(ok), doc["label"]
+    decisions = dom[dom.index('id="decisions"'):dom.index('class="family"')]
+    for name in ("loading", "raw_queries"):
+        headline = families[name].comparisons[0].sentence
+        assert f"<td>{headline}</td>" in decisions, name
+        section = dom[dom.index(f'<section id="{name}"'):]
+        for comparison in families[name].comparisons:
+            assert f"<td>{comparison.sentence}</td>" in section[:section.index("</table>")]
+    assert (tmp_path / "multi.png").stat().st_size > 20_000

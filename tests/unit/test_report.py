@@ -1,4 +1,4 @@
-"""The HTML report from results files: self-contained, escaped, nothing dropped."""
+"""The HTML report from results files: self-contained, escaped, decisions from the file."""
 
 import json
 import re
@@ -8,53 +8,68 @@ import pytest
 from bench import records, stats
 from bench.cli import main
 from bench.report import write_report
+from bench.summary import record_paired
 
 XSS = "<script>alert('x\"y')</script>"
+LOADING = {"question": "How much does N+1 cost?", "unit": "loads", "reference": ["raw_driver"],
+           "comparisons": [
+               {"candidate": "selectinload", "against": "lazy_n_plus_1",
+                "sentence": "selectinload instead of lazy loading", "at": {"parents": 100},
+                "largest": []},
+               {"candidate": "selectinload", "against": "joinedload",
+                "sentence": "selectinload or joinedload", "at": {"parents": 100}, "largest": []},
+           ]}
 
 
-def _case(scenario, variant, params, samples, status="ok", error=None, driver="aiosqlite",
-          extra=None):
-    case = records.new_case(scenario, variant, params, unit="queries", ops_per_round=10,
+def _case(scenario, variant, params, per_round, *, status="ok", error=None, driver="aiosqlite",
+          statements=1, extra=None, rounds=8, unit="loads"):
+    """A case measured in `rounds` blocks: round k takes per_round * (1 + 0.01 k)."""
+    case = records.new_case(scenario, variant, params, unit=unit, ops_per_round=1,
                             driver=driver)
-    case.update(status=status, error=error, samples_ns=samples)
-    if samples:
-        case["stats"] = stats.summarize(samples)
-        case["throughput_per_s"] = 10 / (case["stats"]["median"] / 1e9)
-        case["statements_per_op"] = 1
+    case.update(status=status, error=error)
+    if status == "ok":
+        samples = [int(per_round * (1 + 0.01 * k)) for k in range(rounds)]
+        case.update(samples_ns=samples, blocks=list(range(rounds)), cpu_ns=samples,
+                    stats=stats.summarize(samples), statements_per_op=statements,
+                    throughput_per_s=1e9 / samples[rounds // 2])
     case["extra"].update(extra or {})
     return case
 
 
-def _doc(cases, driver="aiosqlite"):
+def _point(cases, reference="raw_driver"):
+    record_paired(cases, reference)
+    return cases
+
+
+def _doc(cases, driver="aiosqlite", label=None, families=None, **config):
     return {
-        "schema_version": 1, "tool_version": "0.1.0", "run_id": "x",
-        "created_at": "2026-11-24T00:00:00+00:00",
+        "schema_version": 2, "tool_version": "0.2.0", "run_id": "x",
+        "label": label or f"{driver} 2026-11-24 00:00:00",
+        "created_at": "2026-11-24T00:00:00+00:00", "run_status": "complete",
         "environment": {"python": "3.11.7", "sqlalchemy": "2.1.9", "cpu_model": "cpu",
                         "cpu_count": 2, "memory_total": 1 << 30, "event_loop": "asyncio",
                         "server": {"product": "SQLite", "version": "3.40"},
                         "driver_versions": {driver: "0.22"}, "git_commit": "abc"},
-        "config": {"driver": driver, "profile": "quick", "warmup": 1, "rounds": 5,
-                   "url": "sqlite+aiosqlite:///x"},
-        "families": {"raw_queries": {"question": "What does each layer cost?", "unit": "queries"},
-                     "loading": {"question": "How much does N+1 cost?", "unit": "loads"}},
+        "config": {"driver": driver, "profile": "quick", "warmup": 1, "rounds": 8,
+                   "url": "sqlite+aiosqlite:///x", **config},
+        "families": families if families is not None else {"loading": LOADING},
         "cases": cases,
     }
 
 
-def _sample_doc(driver="aiosqlite", scale=1.0):
+def _loading(driver="aiosqlite", scale=1.0, lazy=5.4, joined=1.0):
     cases = []
-    for parents in (10, 100, 1000):
-        for index, variant in enumerate(("raw_driver", "selectinload", "lazy_n_plus_1")):
-            base = (index + 1) * parents * 1000 * scale
-            cases.append(_case("loading", variant, {"parents": parents, "children": 10},
-                               [int(base + i * 10) for i in range(5)], driver=driver))
-    cases.append(_case("raw_queries", "raw_driver", {"ops": 10}, [1000, 1100, 1050, 990, 1010],
-                       driver=driver))
-    cases.append(_case("raw_queries", "orm_select", {"ops": 10}, [5000, 5100, 5050, 4990, 5010],
-                       driver=driver))
-    cases.append(_case("raw_queries", "broken", {"ops": 10}, [], status="error",
-                       error="OperationalError: server closed the connection", driver=driver))
-    return _doc(cases, driver)
+    for parents in (10, 100):
+        cases += _point([
+            _case("loading", "raw_driver", {"parents": parents}, 100_000 * scale, driver=driver),
+            _case("loading", "selectinload", {"parents": parents}, 300_000 * scale,
+                  driver=driver, statements=2),
+            _case("loading", "lazy_n_plus_1", {"parents": parents}, 300_000 * lazy * scale,
+                  driver=driver, statements=parents + 1),
+            _case("loading", "joinedload", {"parents": parents}, 300_000 * joined * scale,
+                  driver=driver),
+        ])
+    return cases
 
 
 def _write(tmp_path, name, doc):
@@ -63,48 +78,182 @@ def _write(tmp_path, name, doc):
     return path
 
 
-def test_report_is_self_contained_and_has_a_chart_per_family(tmp_path):
-    index = write_report([_write(tmp_path, "a.json", _sample_doc())], tmp_path / "out")
-    page = index.read_text()
-    assert page.count('class="chart') >= 2
-    for family in ("loading", "raw_queries"):
-        assert f'data-family="{family}"' in page
-    # nothing fetched from anywhere: no src/href pointing at a network
+def _page(tmp_path, *docs):
+    paths = [_write(tmp_path, f"{i}.json", doc) for i, doc in enumerate(docs)]
+    return write_report(paths, tmp_path / "out").read_text()
+
+
+def _text(page):
+    """The page's visible text, roughly: tags dropped, entities of quotes undone."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&#39;", "'")
+
+
+def test_report_is_self_contained_with_charts_and_no_script(tmp_path):
+    page = _page(tmp_path, _doc(_loading()))
+    assert page.count('class="chart"') == 2  # a chart per point where variants compare
+    assert "<svg" in page and "matplotlib" not in page
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
     assert "<link" not in page and "<script" not in page
-    assert "What does each layer cost?" in page
+    assert "How much does N+1 cost?" in page
+
+
+def test_a_decision_states_the_winner_with_its_paired_interval_and_statements(tmp_path):
+    text = _text(_page(tmp_path, _doc(_loading())))
+    ratio = re.search(r"selectinload instead of lazy loading: selectinload is ([\d.]+)× "
+                      r"\(([\d.]+)–([\d.]+)×\) faster than lazy_n_plus_1 at parents=100; "
+                      r"2 vs 101 statements per load\.", text)
+    assert ratio, text[:2000]
+    assert float(ratio.group(1)) == pytest.approx(5.4, rel=0.02)
+    assert float(ratio.group(2)) <= float(ratio.group(1)) <= float(ratio.group(3))
+
+
+def test_an_interval_that_holds_one_is_no_clear_winner(tmp_path):
+    cases = _loading(joined=1.0)
+    # joinedload's rounds straddle selectinload's: ratios on both sides of 1 across blocks
+    for case in cases:
+        if case["variant"] == "joinedload":
+            case["samples_ns"] = [int(v * (0.97 if k % 2 else 1.03))
+                                  for k, v in enumerate(case["samples_ns"])]
+    text = _text(_page(tmp_path, _doc(cases)))
+    assert "selectinload or joinedload: no clear winner at parents=100" in text
+
+
+def test_a_comparison_the_driver_could_not_run_says_why(tmp_path):
+    cases = _loading()
+    for case in cases:
+        if case["variant"] == "lazy_n_plus_1":
+            case.update(status="skipped", error="skipped: aiosqlite has no lazy loading",
+                        samples_ns=[], blocks=[], cpu_ns=[], stats=None, paired=None)
+    text = _text(_page(tmp_path, _doc(cases)))
+    assert ("selectinload instead of lazy loading: not measured at parents=100: lazy_n_plus_1 "
+            "skipped (aiosqlite has no lazy loading)") in text
+    assert "lazy_n_plus_1 not run on aiosqlite: aiosqlite has no lazy loading" in text
+
+
+def test_the_largest_value_picks_the_point(tmp_path):
+    families = {"loading": {**LOADING, "comparisons": [
+        {**LOADING["comparisons"][0], "at": {}, "largest": ["parents"]}]}}
+    text = _text(_page(tmp_path, _doc(_loading(), families=families)))
+    assert "faster than lazy_n_plus_1 at parents=100;" in text
+
+
+def test_a_family_without_comparisons_says_so(tmp_path):
+    text = _text(_page(tmp_path, _doc(_loading(), families={})))
+    assert ("declares no comparison for this family (Family(comparisons=[...]) names the "
+            "decisions a family answers); fastest against its reference: selectinload at "
+            "parents=10, 3× the time of raw_driver (3–3×)") in text
+
+
+def test_no_chart_for_a_point_with_nothing_to_compare(tmp_path):
+    cases = _point([_case("caches", "raw_driver", {"cache": "prepared"}, 1000)])
+    cases += _point([_case("caches", "raw_driver", {"cache": "compiled"}, 1000),
+                     _case("caches", "orm_cached", {"cache": "compiled"}, 5000)])
+    page = _page(tmp_path, _doc(cases, families={}))
+    assert page.count('class="chart"') == 1
+    assert 'aria-label="caches at cache=compiled"' in page
+
+
+def test_a_variant_keeps_one_colour_on_the_page(tmp_path):
+    page = _page(tmp_path, _doc(_loading()))
+    colours = {}
+    for svg in re.findall(r"<svg.*?</svg>", page):
+        for colour, name in re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"[^>]*><title>(\w+):',
+                                       svg):
+            colours.setdefault(name, set()).add(colour)
+    assert set(colours) == {"raw_driver", "selectinload", "lazy_n_plus_1", "joinedload"}
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({next(iter(c)) for c in colours.values()}) == 4  # and no two share one
 
 
 def test_failed_cases_are_shown_with_their_error(tmp_path):
-    page = write_report([_write(tmp_path, "a.json", _sample_doc())], tmp_path / "out").read_text()
+    cases = _loading() + [_case("loading", "broken", {"parents": 100}, 0, status="error",
+                                error="OperationalError: server closed the connection")]
+    page = _page(tmp_path, _doc(cases))
     assert "OperationalError: server closed the connection" in page
-    assert 'class="error"' in page
-
-
-def test_findings_line_per_family(tmp_path):
-    page = write_report([_write(tmp_path, "a.json", _sample_doc())], tmp_path / "out").read_text()
-    assert "selectinload is 1.5× faster than lazy_n_plus_1 at parents=100 children=10" in page
-    assert "raw_driver is 5.0× faster than orm_select at ops=10 — 1 case(s) failed" in page
+    assert 'class="error has-detail"' in page
+    assert "1 case(s) failed" in page
 
 
 def test_sweep_is_drawn_for_a_numeric_parameter(tmp_path):
-    page = write_report([_write(tmp_path, "a.json", _sample_doc())], tmp_path / "out").read_text()
+    cases = []
+    for parents in (10, 100, 1000):
+        cases += _point([_case("loading", "raw_driver", {"parents": parents}, parents * 1000),
+                         _case("loading", "selectinload", {"parents": parents}, parents * 3000)])
+    page = _page(tmp_path, _doc(cases))
     assert 'class="chart sweep" data-family="loading"' in page
-    assert "vs parents" in page
+    assert "loading: median time per op vs parents" in page
 
 
-def test_several_files_get_a_driver_comparison(tmp_path):
-    a = _write(tmp_path, "a.json", _sample_doc("asyncpg"))
-    b = _write(tmp_path, "b.json", _sample_doc("psycopg", scale=2.0))
-    page = write_report([a, b], tmp_path / "out").read_text()
-    assert 'id="comparison"' in page
-    assert "2.00×" in page and "1.00×" in page
+def test_several_runs_get_a_heat_map_cell_per_case_and_run(tmp_path):
+    page = _page(tmp_path, _doc(_loading("asyncpg"), "asyncpg"),
+                 _doc(_loading("psycopg", scale=2.0), "psycopg"),
+                 _doc(_loading("psycopg-sync", scale=4.0), "psycopg-sync", sync=True))
+    heat = page[page.index('id="drivers"'):page.index('id="decisions"')]
+    cells = re.findall(r'<span class="c[^"]*" data-run="([^"]+)"[^>]*>([^<]*)</span>', heat)
+    assert len(cells) == 8 * 3  # 8 cases (4 variants × 2 points) × 3 runs
+    assert {c[1] for c in cells} == {"1.00", "2.0", "4.0"}
+    assert heat.count("b-sync") == 1 + 1  # the legend's and psycopg-sync's column
+    assert "asyncpg · next psycopg 2.00× · won 8 of 8" in heat
+
+
+def test_two_runs_of_one_driver_are_two_columns(tmp_path):
+    page = _page(tmp_path, _doc(_loading(), label="aiosqlite monday"),
+                 _doc(_loading(scale=1.5), label="aiosqlite tuesday"))
+    heat = page[page.index('id="drivers"'):page.index('id="decisions"')]
+    head = re.search(r'<div class="hrow head">(.*?)</div>', heat).group(1)
+    assert "aiosqlite monday" in head and "aiosqlite tuesday" in head
+    assert len(re.findall(r'data-run="aiosqlite monday"', heat)) == 8
+    assert len(re.findall(r'data-run="aiosqlite tuesday"', heat)) == 8
+
+
+def test_runs_with_the_same_label_are_told_apart(tmp_path):
+    page = _page(tmp_path, _doc(_loading()), _doc(_loading()))
+    assert "aiosqlite 2026-11-24 00:00:00 (2)" in page
+
+
+def test_decisions_table_for_several_runs_names_each_family_once(tmp_path):
+    page = _page(tmp_path, _doc(_loading("asyncpg"), "asyncpg"),
+                 _doc(_loading("psycopg", lazy=0.5), "psycopg"))
+    decisions = page[page.index('id="decisions"'):page.index('class="family"')]
+    assert decisions.count("<td>selectinload instead of lazy loading</td>") == 1
+    assert 'o-candidate" title="selectinload instead of lazy loading: selectinload is' in decisions
+    assert 'o-against" title="selectinload instead of lazy loading: lazy_n_plus_1 is' in decisions
+
+
+def test_pytest_benchmark_input_shows_only_what_is_known(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parents[1] / "fixtures_results" / "v1_pytest_benchmark_loading.json"
+    text = _text(write_report([fixture], tmp_path / "out").read_text())
+    environment = text[text.index("Environment"):]
+    assert "None" not in environment and "?" not in environment
+    assert "URL" not in environment and "memory" not in environment
+    assert "Python 3.11.7 (CPython)" in environment
+
+
+def test_query_plans_are_folded_with_large_scans_called_out(tmp_path):
+    cases = _loading()
+    plan = [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "sqlab_posts",
+                      "Actual Rows": 3, "Actual Loops": 1, "Rows Removed by Filter": 2997,
+                      "Filter": "(title = 'x')"}, "Execution Time": 0.5}]
+    cases[1]["plans"] = [{"sql": "SELECT * FROM sqlab_posts WHERE title = $1", "sent": 5,
+                          "explain": "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)", "plan": plan,
+                          "scans": [{"table": "sqlab_posts", "rows": 3000, "kept": 3,
+                                     "callout": True}], "error": None}]
+    page = _page(tmp_path, _doc(cases))
+    assert ('<p class="callout">selectinload at parents=10: full scan of sqlab_posts: '
+            '3,000 rows read, 3 kept</p>') in page
+    assert '<details class="plans">' in page
+    assert "Seq Scan on sqlab_posts  (rows 3, loops 1, removed by filter 2,997)" in page
 
 
 def test_everything_from_the_file_is_escaped(tmp_path):
-    doc = _doc([_case("raw_queries", XSS, {"ops": XSS}, [], status="error", error=XSS)])
-    doc["families"]["raw_queries"]["question"] = XSS
-    page = write_report([_write(tmp_path, "a.json", doc)], tmp_path / "out").read_text()
+    cases = [_case("raw_queries", XSS, {"ops": XSS}, 0, status="error", error=XSS)]
+    families = {"raw_queries": {"question": XSS, "unit": "q", "reference": ["raw_driver"],
+                                "comparisons": [{"candidate": XSS, "against": "raw_driver",
+                                                 "sentence": XSS, "at": {}, "largest": []}]}}
+    page = _page(tmp_path, _doc(cases, families=families, label=XSS),
+                 _doc(cases, families=families, label=XSS))
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
 
@@ -114,9 +263,30 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     bad.write_text("{not json")
     assert main(["report", str(bad), "--output", str(tmp_path / "o")]) == 2
     assert "not valid JSON" in capsys.readouterr().err
-    newer = _write(tmp_path, "newer.json", {**_sample_doc(), "schema_version": 99})
+    newer = _write(tmp_path, "newer.json", {**_doc(_loading()), "schema_version": 99})
     assert main(["report", str(newer), "--output", str(tmp_path / "o")]) == 2
     assert "newer than this sqla-bench reads" in capsys.readouterr().err
+    assert main(["report", "--output", str(tmp_path / "o")]) == 2
+    assert "report needs results files" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", "--latest", str(empty), "--output", str(tmp_path / "o")]) == 2
+    assert "no results files in" in capsys.readouterr().err
+
+
+def test_report_latest_takes_the_newest_file_of_each_driver(tmp_path, capsys):
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    for name, driver, created in (("a.json", "asyncpg", "2026-11-01T00:00:00+00:00"),
+                                  ("b.json", "asyncpg", "2026-11-02T00:00:00+00:00"),
+                                  ("c.json", "psycopg", "2026-11-01T00:00:00+00:00")):
+        doc = _doc(_loading(driver), driver=driver, label=f"{driver} {created}")
+        doc["created_at"] = created
+        _write(results_dir, name, doc)
+    (results_dir / "pytest-benchmark.json").write_text("{}")
+    assert main(["report", "--latest", str(results_dir), "--output", str(tmp_path / "o")]) == 0
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert "b.json" in page and "c.json" in page and "a.json" not in page
 
 
 @pytest.mark.parametrize("value, expected", [(1500, "1.5 µs"), (2.5e6, "2.5 ms"), (3e9, "3 s")])

@@ -1,0 +1,235 @@
+"""The page's sections as template contexts: decisions, a family's charts, tables, plans.
+
+One run: each family shows its decisions as sentences, a chart per point where two
+variants compare, its sweeps, a table and its query plans. Several runs: the decisions
+are a table (comparisons × runs), a chart per point puts the runs side by side, and each
+run's details (table, sweeps, plans) fold away under its name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from markupsafe import Markup
+
+from bench.records import CaseRecord, ComparisonRecord, per_op
+from bench.report import charts, plans
+from bench.report.charts import Colours
+from bench.report.findings import Decision, decide, undeclared
+from bench.report.model import FamilyView, Group, Run
+from bench.summary import is_noisy
+from bench.units import MISSING, fmt_bytes, fmt_duration, fmt_rate
+
+
+def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
+    """The family's declared comparisons over all runs, each once, in declared order."""
+    seen: dict[tuple[str, str], ComparisonRecord] = {}
+    for run in runs:
+        for comparison in run.comparisons(view.name):
+            seen.setdefault((comparison["candidate"], comparison["against"]), comparison)
+    return list(seen.values())
+
+
+def _cell(decision: Decision | None) -> dict[str, str]:
+    if decision is None:
+        return {"short": MISSING, "outcome": "missing", "tip": "the run has no such family"}
+    return {"short": decision.short(), "outcome": decision.outcome, "tip": decision.text()}
+
+
+def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
+    """A row per declared comparison: its sentence, and its verdict in every run (the
+    first row is the family's headline, at the top of the page)."""
+    ran = [r for r in runs if view.groups_of(r)]
+    comparisons = _comparisons(view, runs)
+    if not comparisons:
+        return [{"family": view.name, "sentence": None, "outcome": "missing",
+                 "text": undeclared(view, ran[0]) if ran else "not measured", "cells": []}]
+    rows = []
+    for comparison in comparisons:
+        decided = {r.label: decide(view, r, comparison) for r in ran}
+        first = decided[ran[0].label] if ran else None
+        rows.append({
+            "family": view.name,
+            "sentence": comparison["sentence"],
+            "text": first.text() if first else comparison["sentence"],
+            "outcome": first.outcome if first else "missing",
+            "cells": [_cell(decided.get(r.label)) for r in runs],
+        })
+    return rows
+
+
+def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], colours: Colours,
+           run_colours: Colours, profiles: dict[int, str]) -> dict[str, Any]:
+    multi = len(runs) > 1
+    ran = [r for r in runs if view.groups_of(r)]
+    cases = [c for g in view.groups for c in g.cases]
+    return {
+        "name": view.name,
+        "question": view.question,
+        "verdicts": decided,
+        "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
+        "callouts": _callouts(view, multi),
+        "charts": (_driver_charts(view, ran, run_colours) if multi
+                   else _variant_charts(view, colours)),
+        "runs": [_run_section(view, run, colours, profiles) for run in ran],
+    }
+
+
+def _variant_charts(view: FamilyView, colours: Colours) -> list[dict[str, Any]]:
+    drawn = [(g, charts.variants_chart(g, view.unit, colours)) for g in view.groups]
+    return [{"params": g.params_text, "svg": svg} for g, svg in drawn if svg is not None]
+
+
+def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours
+                   ) -> list[dict[str, Any]]:
+    points: dict[str, dict[str, dict[str, CaseRecord]]] = defaultdict(lambda: defaultdict(dict))
+    for group in view.groups:
+        for case in group.ok_cases():
+            points[group.params_text][case["variant"]][group.run.column] = case
+    columns = [r.column for r in runs]
+    out = []
+    for point, rows in points.items():
+        svg = charts.drivers_chart(point, rows, columns, view.unit, run_colours)
+        if svg is not None:
+            out.append({"params": point, "svg": svg})
+    return out
+
+
+def _run_section(view: FamilyView, run: Run, colours: Colours,
+                 profiles: dict[int, str]) -> dict[str, Any]:
+    groups = view.groups_of(run)
+    counts = Counter(c["status"] for g in groups for c in g.cases)
+    sweeps: list[Markup] = [svg for axis in charts.sweep_axes(view)
+                            for svg in charts.sweep_charts(view, axis, run, view.unit, colours)]
+    return {
+        "label": run.label,
+        "unit": view.unit or "ops",
+        "memory": any("peak_memory_bytes" in c["extra"] for g in groups for c in g.cases),
+        "counts": dict(counts),
+        "points": [_table_point(g, profiles) for g in groups if any(
+            c["status"] != "skipped" for c in g.cases)],
+        "skipped": _skipped(groups, run),
+        "sweeps": sweeps,
+        "plans": _plans(groups),
+    }
+
+
+def _table_point(group: Group, profiles: dict[int, str]) -> dict[str, Any]:
+    shown = [c for c in group.cases if c["status"] != "skipped"]
+    reference = next((c["reference"] for c in shown if c["reference"]), None)
+    return {"params": group.params_text, "reference": reference,
+            "rows": [_row(c, profiles) for c in shown]}
+
+
+def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
+    stats = case["stats"]
+    extra = case["extra"]
+    notes = _notes(extra)
+    frames = [f"{f['function']} ({f['file']}) {f['self_seconds'] * 1000:.1f} ms"
+              for f in (extra.get("profile") or {}).get("top_frames", [])[:5]]
+    row: dict[str, Any] = {
+        "variant": case["variant"],
+        "status": case["status"],
+        "error": case["error"],
+        # flags on the figures they concern, explained in their tooltips
+        "unstable": f"unstable: rounds vary by {stats['cv']:.0%} (CV above 10%)"
+        if stats and case["unstable"] else None,
+        "noisy": f"noisy: {case['noisy_rounds']} of {len(case['samples_ns'])} rounds waited "
+                 "for a CPU" if is_noisy(case) else None,
+        "statements": MISSING if case["statements_per_op"] is None
+        else f"{case['statements_per_op']:g}",
+        "calls": _count(case["calls_per_op"]),
+        "ratio": _ratio(case),
+        "memory": fmt_bytes(extra.get("peak_memory_bytes")),
+        "profile": profiles.get(id(case)),
+        "notes": notes,
+        "frames": frames,
+        "detail": bool(case["error"] or notes or frames),
+        "median": MISSING, "ci": MISSING, "p99": MISSING, "cv": MISSING, "throughput": MISSING,
+    }
+    if stats:
+        row.update(
+            median=fmt_duration(per_op(case)),
+            ci=f"{fmt_duration(per_op(case, 'ci95_low'))} – "
+               f"{fmt_duration(per_op(case, 'ci95_high'))}",
+            p99=fmt_duration(per_op(case, "p99")),
+            cv=f"{stats['cv']:.1%}",
+            throughput=fmt_rate(case["throughput_per_s"]).removesuffix("/s")
+            if case["throughput_per_s"] else MISSING,
+        )
+    return row
+
+
+def _count(value: float | None) -> str:
+    """A count per op: whole above 10 (1,461), three digits below (0.12 calls per row)."""
+    if value is None:
+        return MISSING
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
+def _ratio(case: CaseRecord) -> str:
+    paired = case["paired"]
+    if paired is not None:
+        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
+    return "reference" if case["reference"] == case["variant"] and case["status"] == "ok" \
+        else MISSING
+
+
+def _notes(extra: dict[str, Any]) -> list[str]:
+    """Scenario-specific measurements worth a glance: waits, latencies, errors."""
+    notes = []
+    for key, label in (("checkout_wait_ns", "checkout wait"), ("latency_ns", "latency")):
+        value = extra.get(key)
+        if isinstance(value, dict) and value.get("p99") is not None:
+            notes.append(f"{label} p50 {fmt_duration(value.get('p50'))}, "
+                         f"p99 {fmt_duration(value.get('p99'))}")
+    for key in ("pool_timeouts", "errors", "case_teardown_error"):
+        if extra.get(key) is not None:
+            notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
+    return notes
+
+
+def _skipped(groups: list[Group], run: Run) -> list[str]:
+    """One line per reason: the variants this run's driver could not run."""
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for group in groups:
+        for case in group.cases:
+            if case["status"] == "skipped":
+                reason = (case["error"] or "").removeprefix("skipped: ") or "not applicable"
+                if case["variant"] not in by_reason[reason]:
+                    by_reason[reason].append(case["variant"])
+    return [f"{', '.join(names)} not run on {run.column}: {reason}"
+            for reason, names in by_reason.items()]
+
+
+def _plans(groups: list[Group]) -> list[dict[str, Any]]:
+    out = []
+    for group in groups:
+        for case in group.cases:
+            records = case.get("plans") or []
+            if not records:
+                continue
+            scans = [plans.scan_text(s) for r in records for s in r["scans"] if s.get("callout")]
+            out.append({
+                "params": group.params_text, "variant": case["variant"], "flags": scans,
+                "statements": [{"sql": r["sql"], "sent": r["sent"], "explain": r["explain"],
+                                "error": r["error"], "plan": plans.plan_text(r),
+                                "scans": [plans.scan_text(s) for s in r["scans"]]}
+                               for r in records],
+            })
+    return out
+
+
+def _callouts(view: FamilyView, multi: bool) -> list[str]:
+    """Full scans of large tables, named outside the folded plans."""
+    out = []
+    for group in view.groups:
+        for case in group.cases:
+            for record in case.get("plans") or []:
+                for scan in record["scans"]:
+                    if scan.get("callout"):
+                        where = f" on {group.run.column}" if multi else ""
+                        out.append(f"{case['variant']} at {group.params_text}{where}: "
+                                   f"{plans.scan_text(scan)}")
+    return list(dict.fromkeys(out))

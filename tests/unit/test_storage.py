@@ -1,0 +1,50 @@
+"""Where results live and which runs a report takes: bench.storage."""
+
+import json
+
+import pytest
+
+from bench import storage
+from bench.results import ResultsFileError
+
+
+def _run_file(directory, name, driver, created):
+    path = directory / name
+    path.write_text(json.dumps({"config": {"driver": driver}, "created_at": created}))
+    return path
+
+
+def test_latest_per_driver_is_the_newest_file_of_each_driver(tmp_path):
+    _run_file(tmp_path, "1.json", "asyncpg", "2026-11-01T00:00:00+00:00")
+    newest = _run_file(tmp_path, "2.json", "asyncpg", "2026-11-03T00:00:00+00:00")
+    other = _run_file(tmp_path, "3.json", "psycopg", "2026-11-02T00:00:00+00:00")
+    (tmp_path / "notes.json").write_text("[1, 2]")  # not a results file: left out
+    (tmp_path / storage.PYTEST_BENCHMARK_JSON).write_text("{}")
+    assert storage.latest_per_driver(tmp_path) == [newest, other]
+
+
+def test_a_file_a_live_run_is_writing_is_not_taken(tmp_path):
+    older = _run_file(tmp_path, "1.json", "asyncpg", "2026-11-01T00:00:00+00:00")
+    running = _run_file(tmp_path, "2.json", "asyncpg", "2026-11-02T00:00:00+00:00")
+    with storage.OutputLock(running):
+        assert storage.being_written(running)
+        assert storage.latest_per_driver(tmp_path) == [older]
+        with pytest.raises(ResultsFileError, match="being written by another sqla-bench run"):
+            with storage.OutputLock(running):
+                pass
+    assert not storage.being_written(running)
+    assert storage.latest_per_driver(tmp_path) == [running]
+
+
+def test_a_lock_left_by_a_dead_run_is_ignored(tmp_path):
+    path = _run_file(tmp_path, "1.json", "asyncpg", "2026-11-01T00:00:00+00:00")
+    (tmp_path / "1.json.lock").write_text("999999999")  # no such process
+    assert not storage.being_written(path)
+    assert storage.latest_per_driver(tmp_path) == [path]
+
+
+def test_new_results_paths_never_collide(tmp_path):
+    first = storage.new_results_path("asyncpg", tmp_path)
+    first.write_text("{}")
+    second = storage.new_results_path("asyncpg", tmp_path)
+    assert second != first and second.name.endswith("_asyncpg_2.json")
