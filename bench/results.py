@@ -94,8 +94,11 @@ def _where(rtts: list[float | None]) -> str:
 
 
 def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
-    config = doc.setdefault("config", {})
-    config.setdefault("schedule", "blocked")  # version 1 measured one variant at a time
+    config = doc.get("config")
+    if isinstance(config, dict):
+        config.setdefault("schedule", "blocked")  # version 1 measured one variant at a time
+    else:
+        config = {}  # missing or malformed: validation names it, nothing is made up
     doc.setdefault("label", f"{config.get('driver', '?')} {doc.get('created_at', '')}".strip())
     for meta in (doc.get("families") or {}).values():
         if isinstance(meta, dict):
