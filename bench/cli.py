@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         NetworkError,
         ClusterError,
     ) as exc:
-        print(f"sqla-bench: error: {exc}", file=sys.stderr)
+        print(f"sqla-bench: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("sqla-bench: interrupted", file=sys.stderr)
@@ -253,10 +253,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, no secrets
         if os.environ.get("SQLA_BENCH_DEBUG") == "1":
             raise
-        message = mask_text(" ".join(str(exc).split()))[:300]
+        message = mask_text(_one_line(str(exc)))[:300]
         print(f"sqla-bench: internal error: {type(exc).__name__}: {message} "
               "(SQLA_BENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    """The error line's contract holds even for a message quoting what the user typed
+    (argparse's "unrecognized arguments: ..." with a newline in an argument, say)."""
+    return " ".join(text.split())
 
 
 def _attach_values(argv: Sequence[str]) -> list[str]:

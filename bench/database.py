@@ -104,8 +104,13 @@ def _parse(url_text: str, source: str) -> URL:
 
 
 def mask(url: URL) -> str:
-    """The URL as it may be shown or saved: password replaced by ***."""
-    return url.render_as_string(hide_password=True)
+    """The URL as it may be shown or saved: password replaced by ***, and any control
+    character (a pasted CR or newline) escaped, so it never breaks a one-line message."""
+    return printable(url.render_as_string(hide_password=True))
+
+
+def printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
@@ -123,7 +128,7 @@ def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 def describe_connect_error(exc: BaseException, url: URL) -> str:
     """One line for a failed connection, naming host and port, never the password."""
-    target = (
+    target = printable(
         f"{url.host or 'localhost'}:{url.port or default_port(url)}"
         if url.get_backend_name() != "sqlite"
         else str(url.database)

@@ -94,11 +94,15 @@ def _where(rtts: list[float | None]) -> str:
 
 
 def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
-    config = doc.setdefault("config", {})
-    config.setdefault("schedule", "blocked")  # version 1 measured one variant at a time
+    config = doc.get("config")
+    if isinstance(config, dict):
+        config.setdefault("schedule", "blocked")  # version 1 measured one variant at a time
+    else:
+        config = {}  # missing or malformed: validation names it, nothing is made up
     doc.setdefault("label", f"{config.get('driver', '?')} {doc.get('created_at', '')}".strip())
-    for meta in (doc.get("families") or {}).values():
-        if isinstance(meta, dict):
+    families = doc.get("families")
+    for meta in families.values() if isinstance(families, dict) else ():
+        if isinstance(meta, dict):  # otherwise validation names it
             meta.setdefault("reference", ["raw_driver"])
     for case in doc.get("cases", []):
         if not isinstance(case, dict):
@@ -129,12 +133,15 @@ _CASE_FIELDS: dict[str, tuple[type, ...]] = {
     "samples_ns": (list,), "blocks": (list,), "cpu_ns": (list,), "extra": (dict,),
     "unit": (str,), "ops_per_round": (int,), "noisy_rounds": (int,), "unstable": (bool,),
 }
-_OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
+# Fields a case record always has but may hold null (not measured): an absent one reads
+# as null, so every reader can index them as bench.records.CaseRecord declares.
+_NULLABLE_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     "error": (str,), "reference": (str,), "statements_per_op": _NUMBER,
     "calls_per_op": _NUMBER, "wait_ns": (list,), "stats": (dict,), "paired": (dict,),
-    "cpu_share": _NUMBER, "throughput_per_s": _NUMBER, "driver": (str,),
-    "rtt_ms": _NUMBER,
-    "histograms": (dict,),
+    "cpu_share": _NUMBER, "throughput_per_s": _NUMBER,
+}
+_OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
+    **_NULLABLE_CASE_FIELDS, "driver": (str,), "rtt_ms": _NUMBER, "histograms": (dict,),
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")
@@ -165,6 +172,8 @@ def _check_case(case: Any, index: int, source: str) -> None:
     for name, kinds in _OPTIONAL_CASE_FIELDS.items():
         if case.get(name) is not None and not _is(case[name], kinds):
             raise ResultsFileError(f"{where} has a {name} of the wrong type")
+    for name in _NULLABLE_CASE_FIELDS:
+        case.setdefault(name, None)
     if case["status"] not in CASE_STATUSES:
         raise ResultsFileError(f"{where} has status {case['status']!r}")
     if case["ops_per_round"] < 1:

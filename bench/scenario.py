@@ -30,6 +30,7 @@ import asyncio
 import importlib
 import importlib.util
 import itertools
+import math
 import pkgutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
@@ -116,8 +117,9 @@ class Param:
             raise ScenarioError(
                 f"parameter {self.name} takes {self.type.__name__} values, not {text!r}"
             ) from None
-        if isinstance(value, float) and value != value:  # NaN matches no grid value
-            raise ScenarioError(f"parameter {self.name} takes numbers, not {text!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            # NaN matches no grid value; neither can be written to a results file (strict JSON)
+            raise ScenarioError(f"parameter {self.name} takes finite numbers, not {text!r}")
         if self.choices is not None and value not in self.choices:
             raise ScenarioError(
                 f"parameter {self.name} takes one of {', '.join(map(str, self.choices))}, "

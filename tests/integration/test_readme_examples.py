@@ -1,0 +1,38 @@
+"""The README's code examples are run, so a documented example cannot rot: the scenario
+of "Adding a scenario" as a user's scenario file through the real CLI, and the driver
+row of "Adding a driver" against the registry."""
+
+from __future__ import annotations
+
+import json
+
+from bench.cli import main
+from bench.drivers import Driver, get_driver
+from tests.plugin_project import readme_samples
+
+
+def test_the_readme_scenario_runs_as_a_user_scenario_file(tmp_path, capsys):
+    scenarios = tmp_path / "my_scenarios"
+    scenarios.mkdir()
+    (scenarios / "count_users.py").write_text(readme_samples()["count_users.py"])
+    out = tmp_path / "run.json"
+    status = main(["run", "--driver", "aiosqlite", "--url", f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                   "--scenarios-path", str(scenarios), "--scenario", "count_users",
+                   "--param", "ops=5", "--rounds", "3", "--warmup", "0", "--output", str(out)])
+    assert status == 0, capsys.readouterr().err
+    cases = {c["variant"]: c for c in json.loads(out.read_text())["cases"]}
+    assert set(cases) == {"raw_driver", "orm"}
+    assert all(c["status"] == "ok" and len(c["samples_ns"]) == 3 for c in cases.values())
+    assert {c["params"]["ops"] for c in cases.values()} == {5}
+    # Both counted the 100 seeded users, five times: the same data.
+    assert cases["orm"]["extra"]["result_digest"] == cases["raw_driver"]["extra"]["result_digest"]
+    assert cases["orm"]["extra"]["result_items"] == 5
+
+
+def test_the_readme_driver_row_is_the_registry_row():
+    registered: list[Driver] = []
+    code = readme_samples()["driver_row.py"].replace(
+        "from bench.drivers import Driver, register", "from bench.drivers import Driver")
+    exec(compile(code, "README.md:driver_row.py", "exec"),  # noqa: S102 - our own README
+         {"register": registered.append})
+    assert registered == [get_driver(registered[0].name)]
