@@ -289,7 +289,9 @@ def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
     y_log forces a logarithmic y (latency spectra); else y is linear from zero unless
     the values span more than 50×."""
     legend = _label_width((line.name for line in lines), 320) + 20
-    left, right, top, bottom = 62, WIDTH - legend, 40, 240
+    titles = _wrapped(title, WIDTH - 72, 12)  # a long parameter point takes two lines
+    left, right, top = 62, WIDTH - legend, 26 + 14 * len(titles)
+    bottom = top + 200
     xs = sorted({x for line in lines for x, _ in line.points})
     ys = [y for line in lines for _, y in line.points] + [
         v for line in lines for interval in (line.intervals or []) for v in interval]
@@ -300,7 +302,8 @@ def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
     else:
         yscale = Scale.fit(ys, bottom, top, zero=True, log_above=50)
     svg = Svg(WIDTH, bottom + 40, title)
-    svg.text(left, 14, title, cls="title")
+    for row, text in enumerate(titles):
+        svg.text(left, 14 + 14 * row, text, cls="title")
     y_axis(svg, yscale, left, right, "")
     svg.text(8, top - 8, y_title, cls="note")
     for x, label in x_ticks or [(x, tick_label(x)) for x in xs]:
@@ -321,8 +324,30 @@ def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
         y_legend = top + 4 + 16 * index
         svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=line.colour,
                  width=2.5)
-        svg.text(right + 35, y_legend + 4, line.name, cls="note")
+        shown = _clipped(line.name, WIDTH - right - 40)
+        svg.text(right + 35, y_legend + 4, shown, cls="note",
+                 tip=line.name if shown != line.name else None)
     return svg.markup()
+
+
+def _wrapped(text: str, width: float, size: float) -> list[str]:
+    """Words into lines no wider than `width` px (a word longer than that stays whole)."""
+    rows = [""]
+    for word in text.split(" "):
+        trial = f"{rows[-1]} {word}".strip()
+        if rows[-1] and text_width(trial, size) > width:
+            rows.append(word)
+        else:
+            rows[-1] = trial
+    return rows
+
+
+def _clipped(text: str, width: float, size: float = 10) -> str:
+    """The text, cut with an ellipsis to fit `width` px; the full text goes in a tooltip."""
+    if text_width(text, size) <= width:
+        return text
+    keep = max(1, int(width / text_width("x", size)) - 1)
+    return text[:keep] + "…"
 
 
 # -- history across runs ---------------------------------------------------------------

@@ -96,19 +96,30 @@ def best_values(view: FamilyView, run: Run, param: str = BEST_OF
     """Per variant (and the other parameters), the value of `param` with the highest
     throughput at each RTT: {label: [(rtt, best value), ...]}, two RTTs or more."""
     candidates: dict[tuple[str, str, float], list[tuple[float, Any]]] = defaultdict(list)
-    for group in view.groups_of(run):
-        if group.rtt_ms is None or param not in group.params:
-            continue
-        rest = params_text({k: v for k, v in group.params.items() if k != param})
+    groups = [g for g in view.groups_of(run) if g.rtt_ms is not None and param in g.params]
+    varying = _varying(groups) - {param}
+    for group in groups:
+        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k in varying)
         for case in group.ok_cases():
             if case["throughput_per_s"]:
-                candidates[(case["variant"], rest, group.rtt_ms)].append(
+                candidates[(case["variant"], rest, float(group.rtt_ms or 0))].append(
                     (case["throughput_per_s"], group.params[param]))
     best: dict[str, list[tuple[float, Any]]] = defaultdict(list)
     for (variant, rest, rtt), found in sorted(candidates.items(), key=lambda item: item[0][2]):
         if len(found) >= 2:  # a best needs a choice
-            best[f"{variant} · {rest}"].append((rtt, max(found, key=lambda f: f[0])[1]))
+            label = f"{variant} · {rest}" if rest else variant
+            best[label].append((rtt, max(found, key=lambda f: f[0])[1]))
     return {label: points for label, points in best.items() if len(points) >= 2}
+
+
+def _varying(groups: list[Group]) -> set[str]:
+    """The parameters that take two values or more among the groups: the others say
+    nothing that tells two lines apart."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for group in groups:
+        for key, value in group.params.items():
+            values[key].add(params_key({"v": value}))
+    return {key for key, seen in values.items() if len(seen) > 1}
 
 
 def rtt_finding(view: FamilyView, run: Run) -> str | None:
@@ -236,6 +247,7 @@ def _ratio_chart(view: FamilyView, run: Run, sweep: RttSweep,
             if paired is not None:
                 series[f"{case['variant']} / {paired['reference']}"].append(
                     (x, (paired["median"], paired["ci95_low"], paired["ci95_high"])))
+    colours.assign(series)  # the ratios as one group: each its own colour
     lines = [Line(name, colours(name), [(x, r[0]) for x, r in pts], [(r[1], r[2]) for _, r in pts],
                   [f"{name}: {r[0]:.3g}× ({r[1]:.3g}–{r[2]:.3g}) at {rtt_text(x)}"
                    for x, r in pts])

@@ -177,21 +177,34 @@ def test_a_family_swept_over_rtt_is_drawn_as_lines_and_its_finding_names_each_rt
 
 
 def test_the_best_pool_size_per_rtt_is_drawn(tmp_path):
+    """At concurrency 100 the best pool grows with RTT; at 10, 5 is best at both."""
     cases = []
-    for rtt, best in ((0.0, 5), (2.0, 20)):
-        for pool_size in (5, 20):
-            ms = 10 if pool_size == best else 30
-            cases.append(_case("queue_pool", {"pool_size": pool_size, "concurrency": 100},
-                               [ms * 1_000_000] * 3, rtt_ms=rtt, scenario="pool_sizing",
-                               unit="units"))
+    for concurrency, bests in ((100, {0.0: 5, 2.0: 20}), (10, {0.0: 5, 2.0: 5})):
+        for rtt, best in bests.items():
+            for pool_size in (5, 20):
+                ms = 10 if pool_size == best else 30
+                cases.append(_case("queue_pool", {"pool_size": pool_size,
+                                                  "concurrency": concurrency,
+                                                  "pool_timeout": 5.0},
+                                   [ms * 1_000_000] * 3, rtt_ms=rtt, scenario="pool_sizing",
+                                   unit="units"))
     doc = _doc(cases, rtts=[0.0, 2.0])
     doc["families"] = {"pool_sizing": {"question": "How big a pool?", "unit": "units"}}
     path = tmp_path / "pool.json"
     path.write_text(json.dumps(doc))
     page = write_report([path], tmp_path / "out").read_text()
-    assert "best pool_size (most units/s) vs RTT" in page
-    assert ("Across RTT: best pool_size for queue_pool · concurrency=100: 5 at rtt=0; "
-            "20 at rtt=2ms.") in page
+    (chart,) = [svg for svg in re.findall(r'<div class="chart rtt-sweep" data-family='
+                                          r'"pool_sizing">(.*?)</div>', page, re.S)
+                if "best pool_size (most units/s) vs RTT" in svg]
+    # a line per variant and value of the parameters that vary (not pool_timeout)
+    assert "<title>queue_pool · concurrency=100: best pool_size 20 at rtt=2ms</title>" in chart
+    assert "<title>queue_pool · concurrency=10: best pool_size 5 at rtt=2ms</title>" in chart
+    assert "pool_timeout" not in chart
+    finding = re.search(r'<p class="finding rtt">(.*?)</p>', page).group(1)
+    assert finding.startswith("Across RTT: best pool_size for queue_pool · concurrency=100: "
+                              "5 at rtt=0; 20 at rtt=2ms; ")
+    assert finding.endswith("best pool_size for queue_pool · concurrency=10: 5 at rtt=0, "
+                            "rtt=2ms.")
 
 
 def test_the_environment_table_shows_settings_load_and_what_the_proxy_added(tmp_path):
