@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from bench.records import CaseRecord, per_op, rtt_text
 from bench.report.findings import singular
-from bench.report.model import FamilyView, Group, Run
+from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
 from bench.units import duration_unit, fmt_duration, fmt_rate
 
@@ -215,17 +215,21 @@ def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str,
                  colours: Colours) -> list[Markup]:
     """One line per variant (and per value of the other parameters), x = `axis`."""
     groups = [g for g in view.groups_of(run) if axis in g.params]
+    varying = varying_params(groups) - {axis}
+    several_rtts = len({g.rtt_ms for g in groups}) > 1
     lines: dict[str, list[tuple[float, CaseRecord]]] = defaultdict(list)
     variant_of: dict[str, str] = {}
+    rest_of: dict[str, str] = {}
     for group in groups:
-        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k != axis),
-                         *([] if group.rtt_ms is None else [rtt_text(group.rtt_ms)])])
+        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k in varying),
+                         *([rtt_text(group.rtt_ms)] if several_rtts else [])])
         for case in group.ok_cases():
             label = case["variant"] + (f" · {rest}" if rest and len(groups) > 1 else "")
             lines[label].append((group.params[axis], case))
-            variant_of[label] = case["variant"]
+            variant_of[label], rest_of[label] = case["variant"], rest
     lines = {k: sorted(v, key=lambda item: item[0]) for k, v in lines.items() if len(v) >= 2}
     lines = dict(list(lines.items())[:10])  # more lines than this cannot be told apart
+    dashes = dashes_for({k: rest_of[k] for k in lines})
     charts = []
     for title, kind, getter in SWEEP_METRICS:
         if kind == "rate" and not wants_throughput(view):
@@ -235,8 +239,20 @@ def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str,
         series = {k: v for k, v in series.items() if len(v) >= 2}
         if series:
             charts.append(line_chart(f"{view.name}: {title} vs {axis}", axis, kind, series,
-                                     {k: colours(variant_of[k]) for k in series}, unit))
+                                     {k: colours(variant_of[k]) for k in series}, unit,
+                                     dashes))
     return charts
+
+
+DASHES = (None, "6 3", "2 2", "8 3 2 3")
+
+
+def dashes_for(rests: dict[str, str]) -> dict[str, str | None]:
+    """A dash pattern per line from the values of its other parameters: lines of one
+    variant share its colour, so `pool_size=5` and `pool_size=10` differ by their dash."""
+    patterns = {rest: DASHES[k % len(DASHES)]
+                for k, rest in enumerate(dict.fromkeys(rests.values()))}
+    return {name: patterns[rest] for name, rest in rests.items()}
 
 
 def wants_throughput(view: FamilyView) -> bool:
@@ -245,7 +261,8 @@ def wants_throughput(view: FamilyView) -> bool:
 
 
 def line_chart(title: str, x_label: str, kind: str, series: dict[str, list[tuple[float, float]]],
-               colours: dict[str, str], unit: str) -> Markup:
+               colours: dict[str, str], unit: str,
+               dashes: dict[str, str | None] | None = None) -> Markup:
     """Lines of (x, y) points: `kind` "time" (y in ns) or "rate" (y per second)."""
     ys = [y for pts in series.values() for _, y in pts]
     if kind == "time":
@@ -255,7 +272,7 @@ def line_chart(title: str, x_label: str, kind: str, series: dict[str, list[tuple
         divisor, y_title = 1.0, f"{unit or 'ops'} per second"
     lines = [Line(name, colours[name], [(x, y / divisor) for x, y in pts],
                   tips=[f"{name}: {fmt_duration(y) if kind == 'time' else fmt_rate(y)} "
-                        f"at {x_label}={x:g}" for x, y in pts])
+                        f"at {x_label}={x:g}" for x, y in pts], dash=(dashes or {}).get(name))
              for name, pts in series.items()]
     return xy_chart(title, lines, x_title=x_label, y_title=y_title)
 
@@ -270,6 +287,7 @@ class Line:
     points: list[tuple[float, float]]
     intervals: list[tuple[float, float]] | None = None
     tips: list[str] | None = None
+    dash: str | None = None  # an SVG dash pattern: tells apart lines of one colour
 
 
 def _x_scale(xs: list[float], start: float, end: float) -> Scale:
@@ -312,7 +330,7 @@ def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
     svg.line(left, bottom, right, bottom)
     svg.text((left + right) / 2, bottom + 30, x_title, cls="note", anchor="middle")
     for index, line in enumerate(lines):
-        dash = None if index < len(PALETTE) else "4 3"
+        dash = line.dash or (None if index < len(PALETTE) else "4 3")
         svg.polyline([(xscale(x), yscale(y)) for x, y in line.points], line.colour, dash=dash)
         for k, (x, y) in enumerate(line.points):
             if line.intervals is not None:
@@ -323,7 +341,7 @@ def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
                        tip=line.tips[k] if line.tips else f"{line.name}: {y:.3g}")
         y_legend = top + 4 + 16 * index
         svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=line.colour,
-                 width=2.5)
+                 width=2.5, dash=dash)
         shown = _clipped(line.name, WIDTH - right - 40)
         svg.text(right + 35, y_legend + 4, shown, cls="note",
                  tip=line.name if shown != line.name else None)

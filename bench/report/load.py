@@ -16,8 +16,8 @@ from markupsafe import Markup
 
 from bench import hdr
 from bench.records import CaseRecord, rtt_text
-from bench.report.charts import APP_PROCESSES, Colours, Line, xy_chart
-from bench.report.model import FamilyView, Group, Run
+from bench.report.charts import APP_PROCESSES, Colours, Line, dashes_for, xy_chart
+from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.units import duration_unit, fmt_duration, fmt_rate
 
 SPECTRUM_KEYS = ("latency_ns", "checkout_wait_ns")  # the first a point's cases have is drawn
@@ -61,22 +61,23 @@ def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup 
     groups = [g for g in view.groups_of(run) if APP_PROCESSES in g.params]
     if len({g.params[APP_PROCESSES] for g in groups}) < 2:
         return None
-    varying = sorted({k for g in groups for k in g.params if k != APP_PROCESSES
-                      and len({str(h.params.get(k)) for h in groups}) > 1})
+    varying = varying_params(groups) - {APP_PROCESSES}
     lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    variant_of: dict[str, str] = {}
+    style: dict[str, tuple[str, str]] = {}  # line -> (variant, the other parameters' values)
     several_rtts = len({g.rtt_ms for g in groups}) > 1
     for group in groups:
-        rest = " ".join([*(f"{k}={group.params[k]}" for k in varying if k in group.params),
+        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k in varying),
                          *([rtt_text(group.rtt_ms)] if several_rtts else [])])
         for case in group.ok_cases():
             if case["throughput_per_s"]:
                 name = case["variant"] + (f" · {rest}" if rest else "")
                 lines[name].append((group.params[APP_PROCESSES], case["throughput_per_s"]))
-                variant_of[name] = case["variant"]
-    drawn = [Line(name, colours(variant_of[name]), sorted(points),
-                  tips=[f"{name}: {fmt_rate(y)} at {x:g} processes" for x, y in sorted(points)])
-             for name, points in list(lines.items())[:10] if len(points) >= 2]
+                style[name] = (case["variant"], rest)
+    dashes = dashes_for({name: rest for name, (_, rest) in style.items()})
+    drawn = [Line(name, colours(style[name][0]), sorted(points),
+                  tips=[f"{name}: {fmt_rate(y)} at {x:g} processes" for x, y in sorted(points)],
+                  dash=dashes[name])
+             for name, points in list(lines.items())[:12] if len(points) >= 2]
     if not drawn:
         return None
     return xy_chart(f"{view.name}: throughput vs app processes", drawn,

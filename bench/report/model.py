@@ -90,6 +90,16 @@ def params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
+def varying_params(groups: list[Group]) -> set[str]:
+    """The parameters that take two values or more among the groups: only these tell
+    two lines of a chart apart (a constant pool_timeout=5.0 in every legend says nothing)."""
+    values: dict[str, set[str]] = {}
+    for group in groups:
+        for key, value in group.params.items():
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    return {key for key, seen in values.items() if len(seen) > 1}
+
+
 def load_runs(paths: Sequence[Path]) -> list[Run]:
     runs = [Run(Path(p), results.load_any(p)) for p in paths]
     name_runs(runs)

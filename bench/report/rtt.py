@@ -23,7 +23,7 @@ from bench.netdelay import LATE_EDGES_US
 from bench.records import ComparisonRecord, params_text, per_op, rtt_text
 from bench.report.charts import Colours, Line, wants_throughput, xy_chart
 from bench.report.findings import paired_ratio, read_point, singular
-from bench.report.model import FamilyView, Group, Run, params_key
+from bench.report.model import FamilyView, Group, Run, params_key, varying_params
 from bench.scenario import RAW_VARIANT
 from bench.units import duration_unit, fmt_duration, fmt_rate
 
@@ -97,7 +97,7 @@ def best_values(view: FamilyView, run: Run, param: str = BEST_OF
     throughput at each RTT: {label: [(rtt, best value), ...]}, two RTTs or more."""
     candidates: dict[tuple[str, str, float], list[tuple[float, Any]]] = defaultdict(list)
     groups = [g for g in view.groups_of(run) if g.rtt_ms is not None and param in g.params]
-    varying = _varying(groups) - {param}
+    varying = varying_params(groups) - {param}
     for group in groups:
         rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k in varying)
         for case in group.ok_cases():
@@ -110,16 +110,6 @@ def best_values(view: FamilyView, run: Run, param: str = BEST_OF
             label = f"{variant} · {rest}" if rest else variant
             best[label].append((rtt, max(found, key=lambda f: f[0])[1]))
     return {label: points for label, points in best.items() if len(points) >= 2}
-
-
-def _varying(groups: list[Group]) -> set[str]:
-    """The parameters that take two values or more among the groups: the others say
-    nothing that tells two lines apart."""
-    values: dict[str, set[str]] = defaultdict(set)
-    for group in groups:
-        for key, value in group.params.items():
-            values[key].add(params_key({"v": value}))
-    return {key for key, seen in values.items() if len(seen) > 1}
 
 
 def rtt_finding(view: FamilyView, run: Run) -> str | None:

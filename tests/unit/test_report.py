@@ -328,6 +328,9 @@ def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
         assert processes.count(f"<title>{name}: ") == 3
     assert re.search(r"<title>queue_pool · pool_size=10: 3\.85k/s at 4 processes</title>",
                      processes)
+    # one colour per variant, one dash per pool size: the pool size=10 lines are dashed
+    dashed = re.findall(r'<polyline [^>]*stroke-dasharray="6 3"', processes)
+    assert len(dashed) == 2 and processes.count("<polyline") == 4
     spectra = [svg for svg in load if "latency percentiles" in svg]
     assert len(spectra) == 4  # at most four points
     for svg in spectra:
