@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
 
-from bench.records import CaseRecord, per_op
+from bench.records import CaseRecord, per_op, rtt_text
 from bench.report.findings import singular
-from bench.report.model import FamilyView, Group, Run
+from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
 from bench.units import duration_unit, fmt_duration, fmt_rate
 
@@ -27,6 +28,7 @@ REFERENCE_COLOUR = "#8c8c8c"  # the raw driver: the floor, drawn in grey everywh
 WIDTH = 920  # px: fits the page's 1180 px column with room to spare at 1400 px
 ROW = 24
 MAX_DOTS = 60  # rounds drawn per case: more are shown by their quantiles
+APP_PROCESSES = "app_processes"  # pool_sizing's axis of application processes (--processes)
 
 
 class Colours:
@@ -197,10 +199,13 @@ SWEEP_METRICS: list[SweepMetric] = [
 
 
 def sweep_axes(view: FamilyView) -> list[str]:
-    """Numeric parameters that take several values within one run of the family."""
+    """Numeric parameters that take several values within one run of the family (but
+    app_processes: its throughput chart is bench.report.load's)."""
     values: dict[str, set[Any]] = defaultdict(set)
     for group in view.groups:
         for key, value in group.params.items():
+            if key == APP_PROCESSES:
+                continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[key].add(value)
     return [k for k, v in values.items() if len(v) >= 3 or (len(v) == 2 and len(view.groups) <= 4)]
@@ -210,69 +215,157 @@ def sweep_charts(view: FamilyView, axis: str, run: Run, unit: str,
                  colours: Colours) -> list[Markup]:
     """One line per variant (and per value of the other parameters), x = `axis`."""
     groups = [g for g in view.groups_of(run) if axis in g.params]
+    varying = varying_params(groups) - {axis}
+    several_rtts = len({g.rtt_ms for g in groups}) > 1
     lines: dict[str, list[tuple[float, CaseRecord]]] = defaultdict(list)
     variant_of: dict[str, str] = {}
+    rest_of: dict[str, str] = {}
     for group in groups:
-        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k != axis)
+        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k in varying),
+                         *([rtt_text(group.rtt_ms)] if several_rtts else [])])
         for case in group.ok_cases():
             label = case["variant"] + (f" · {rest}" if rest and len(groups) > 1 else "")
             lines[label].append((group.params[axis], case))
-            variant_of[label] = case["variant"]
+            variant_of[label], rest_of[label] = case["variant"], rest
     lines = {k: sorted(v, key=lambda item: item[0]) for k, v in lines.items() if len(v) >= 2}
     lines = dict(list(lines.items())[:10])  # more lines than this cannot be told apart
+    dashes = dashes_for({k: rest_of[k] for k in lines})
     charts = []
     for title, kind, getter in SWEEP_METRICS:
-        if kind == "rate" and not _wants_throughput(view):
+        if kind == "rate" and not wants_throughput(view):
             continue
         series = {k: [(x, y) for x, c in pts if (y := getter(c)) is not None]
                   for k, pts in lines.items()}
         series = {k: v for k, v in series.items() if len(v) >= 2}
         if series:
             charts.append(line_chart(f"{view.name}: {title} vs {axis}", axis, kind, series,
-                                     {k: colours(variant_of[k]) for k in series}, unit))
+                                     {k: colours(variant_of[k]) for k in series}, unit,
+                                     dashes))
     return charts
 
 
-def _wants_throughput(view: FamilyView) -> bool:
+DASHES = (None, "6 3", "2 2", "8 3 2 3")
+
+
+def dashes_for(rests: dict[str, str]) -> dict[str, str | None]:
+    """A dash pattern per line from the values of its other parameters: lines of one
+    variant share its colour, so `pool_size=5` and `pool_size=10` differ by their dash."""
+    patterns = {rest: DASHES[k % len(DASHES)]
+                for k, rest in enumerate(dict.fromkeys(rests.values()))}
+    return {name: patterns[rest] for name, rest in rests.items()}
+
+
+def wants_throughput(view: FamilyView) -> bool:
     # Throughput is the question for load-shaped families; time per op says the rest.
     return any(k in {"concurrency", "pool_size"} for g in view.groups for k in g.params)
 
 
 def line_chart(title: str, x_label: str, kind: str, series: dict[str, list[tuple[float, float]]],
-               colours: dict[str, str], unit: str) -> Markup:
+               colours: dict[str, str], unit: str,
+               dashes: dict[str, str | None] | None = None) -> Markup:
     """Lines of (x, y) points: `kind` "time" (y in ns) or "rate" (y per second)."""
-    legend = _label_width(series, 320) + 20
-    left, right, top, bottom = 62, WIDTH - legend, 40, 240
     ys = [y for pts in series.values() for _, y in pts]
-    xs = sorted({x for pts in series.values() for x, _ in pts})
     if kind == "time":
         divisor, label = duration_unit(max(ys))
         y_title = f"{title.split(':')[-1].split(' vs ')[0].strip()} ({label})"
     else:
         divisor, y_title = 1.0, f"{unit or 'ops'} per second"
-    xscale = Scale.fit(xs, left, right, log_above=20)
-    yscale = Scale.fit([y / divisor for y in ys], bottom, top, zero=True, log_above=50)
+    lines = [Line(name, colours[name], [(x, y / divisor) for x, y in pts],
+                  tips=[f"{name}: {fmt_duration(y) if kind == 'time' else fmt_rate(y)} "
+                        f"at {x_label}={x:g}" for x, y in pts], dash=(dashes or {}).get(name))
+             for name, pts in series.items()]
+    return xy_chart(title, lines, x_title=x_label, y_title=y_title)
+
+
+@dataclass
+class Line:
+    """One line of an xy_chart: points in drawing units, optionally a 95% interval
+    (low, high) per point, drawn as a whisker, and a tooltip per point."""
+
+    name: str
+    colour: str
+    points: list[tuple[float, float]]
+    intervals: list[tuple[float, float]] | None = None
+    tips: list[str] | None = None
+    dash: str | None = None  # an SVG dash pattern: tells apart lines of one colour
+
+
+def _x_scale(xs: list[float], start: float, end: float) -> Scale:
+    """Every x inside the plot, none on its edge (an RTT of 0 included); logarithmic
+    when positive values span more than 20×."""
+    low, high = min(xs), max(xs)
+    if low > 0 and high / low > 20:
+        return Scale(low / 1.3, high * 1.3, start, end, log=True)
+    pad = (high - low) * 0.06 or max(abs(high), 1.0) * 0.5
+    return Scale(low - pad, high + pad, start, end)
+
+
+def xy_chart(title: str, lines: list[Line], *, x_title: str, y_title: str,
+             x_ticks: Sequence[tuple[float, str]] | None = None, y_log: bool = False) -> Markup:
+    """Lines over a numeric x, each with its dots, whiskers and a legend on the right.
+    x_ticks: fixed (value, label) ticks (a percentile axis, say); else each measured x.
+    y_log forces a logarithmic y (latency spectra); else y is linear from zero unless
+    the values span more than 50×."""
+    legend = _label_width((line.name for line in lines), 320) + 20
+    titles = _wrapped(title, WIDTH - 72, 12)  # a long parameter point takes two lines
+    left, right, top = 62, WIDTH - legend, 26 + 14 * len(titles)
+    bottom = top + 200
+    xs = sorted({x for line in lines for x, _ in line.points})
+    ys = [y for line in lines for _, y in line.points] + [
+        v for line in lines for interval in (line.intervals or []) for v in interval]
+    xscale = _x_scale(xs, left, right)
+    if y_log:
+        positive = [y for y in ys if y > 0] or [1.0]
+        yscale = Scale(min(positive) / 1.3, max(positive) * 1.3, bottom, top, log=True)
+    else:
+        yscale = Scale.fit(ys, bottom, top, zero=True, log_above=50)
     svg = Svg(WIDTH, bottom + 40, title)
-    svg.text(left, 14, title, cls="title")
+    for row, text in enumerate(titles):
+        svg.text(left, 14 + 14 * row, text, cls="title")
     y_axis(svg, yscale, left, right, "")
     svg.text(8, top - 8, y_title, cls="note")
-    for x in xs:
+    for x, label in x_ticks or [(x, tick_label(x)) for x in xs]:
         svg.line(xscale(x), top, xscale(x), bottom, cls="grid")
-        svg.text(xscale(x), bottom + 14, tick_label(x), cls="tick", anchor="middle")
+        svg.text(xscale(x), bottom + 14, label, cls="tick", anchor="middle")
     svg.line(left, bottom, right, bottom)
-    svg.text((left + right) / 2, bottom + 30, x_label, cls="note", anchor="middle")
-    for index, (name, pts) in enumerate(series.items()):
-        colour = colours[name]
-        dash = None if index < len(PALETTE) else "4 3"
-        svg.polyline([(xscale(x), yscale(y / divisor)) for x, y in pts], colour, dash=dash)
-        for x, y in pts:
-            value = fmt_duration(y) if kind == "time" else fmt_rate(y)
-            svg.circle(xscale(x), yscale(y / divisor), 2.6, colour,
-                       tip=f"{name}: {value} at {x_label}={x:g}")
+    svg.text((left + right) / 2, bottom + 30, x_title, cls="note", anchor="middle")
+    for index, line in enumerate(lines):
+        dash = line.dash or (None if index < len(PALETTE) else "4 3")
+        svg.polyline([(xscale(x), yscale(y)) for x, y in line.points], line.colour, dash=dash)
+        for k, (x, y) in enumerate(line.points):
+            if line.intervals is not None:
+                low, high = line.intervals[k]
+                svg.line(xscale(x), yscale(low), xscale(x), yscale(high), cls="key",
+                         stroke=line.colour)
+            svg.circle(xscale(x), yscale(y), 2.6, line.colour,
+                       tip=line.tips[k] if line.tips else f"{line.name}: {y:.3g}")
         y_legend = top + 4 + 16 * index
-        svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=colour, width=2.5)
-        svg.text(right + 35, y_legend + 4, name, cls="note")
+        svg.line(right + 14, y_legend, right + 30, y_legend, cls="key", stroke=line.colour,
+                 width=2.5, dash=dash)
+        shown = _clipped(line.name, WIDTH - right - 40)
+        svg.text(right + 35, y_legend + 4, shown, cls="note",
+                 tip=line.name if shown != line.name else None)
     return svg.markup()
+
+
+def _wrapped(text: str, width: float, size: float) -> list[str]:
+    """Words into lines no wider than `width` px (a word longer than that stays whole)."""
+    rows = [""]
+    for word in text.split(" "):
+        trial = f"{rows[-1]} {word}".strip()
+        if rows[-1] and text_width(trial, size) > width:
+            rows.append(word)
+        else:
+            rows[-1] = trial
+    return rows
+
+
+def _clipped(text: str, width: float, size: float = 10) -> str:
+    """The text, cut with an ellipsis to fit `width` px; the full text goes in a tooltip."""
+    if text_width(text, size) <= width:
+        return text
+    keep = max(1, int(width / text_width("x", size)) - 1)
+    return text[:keep] + "…"
 
 
 # -- history across runs ---------------------------------------------------------------

@@ -129,15 +129,18 @@ class Decision:
         return f"{factor}× faster" if self.outcome == "candidate" else f"{factor}× slower"
 
 
-def decide(view: FamilyView, run: Run, comparison: ComparisonRecord) -> Decision:
-    """The comparison read on one run, at the point it names."""
+def decide(view: FamilyView, run: Run, comparison: ComparisonRecord,
+           among: list[Group] | None = None) -> Decision:
+    """The comparison read on one run, at the point it names; `among` narrows the run's
+    groups (to one RTT of an --rtt sweep: a decision never pairs cases across RTTs)."""
     decision = Decision(view.name, comparison, view.unit)
-    groups = [g for g in view.groups_of(run)
+    candidates = view.groups_of(run) if among is None else among
+    groups = [g for g in candidates
               if g.case(comparison["candidate"]) and g.case(comparison["against"])]
     if not groups:
-        decision.missing = "not measured: " + _absence(view.groups_of(run), comparison)
+        decision.missing = "not measured: " + _absence(candidates, comparison)
         return decision
-    group = _point(groups, comparison)
+    group = read_point(groups, comparison)
     candidate, against = group.case(comparison["candidate"]), group.case(comparison["against"])
     assert candidate is not None and against is not None
     decision.point = group.params_text
@@ -157,7 +160,7 @@ def decide(view: FamilyView, run: Run, comparison: ComparisonRecord) -> Decision
     return decision
 
 
-def _point(groups: list[Group], comparison: ComparisonRecord) -> Group:
+def read_point(groups: list[Group], comparison: ComparisonRecord) -> Group:
     """The group the comparison is read at: its `at` values (when measured), the largest
     value of each `largest` parameter, both variants ok when possible, then run order."""
     at = comparison.get("at") or {}

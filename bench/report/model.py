@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import results
-from bench.records import CaseRecord, ComparisonRecord, RunRecord, params_text
+from bench.records import CaseRecord, ComparisonRecord, RunRecord, params_text, rtt_of, rtt_text
 
 
 @dataclass
@@ -45,16 +45,20 @@ class Run:
 
 @dataclass
 class Group:
-    """The cases of one family at one parameter point, on one run."""
+    """The cases of one family at one parameter point (and RTT, with --rtt), on one run.
+    Cases at two RTTs are never one group: the RTT is part of a case's identity."""
 
     family: str
     params: dict[str, Any]
     run: Run
     cases: list[CaseRecord] = field(default_factory=list)
+    rtt_ms: float | None = None  # the --rtt pass the cases were measured in; None: direct
 
     @property
     def params_text(self) -> str:
-        return params_text(self.params)
+        """The point as the page names it, its RTT included: `parents=100 rtt=1ms`."""
+        text = params_text(self.params)
+        return text if self.rtt_ms is None else f"{text} {rtt_text(self.rtt_ms)}"
 
     def ok_cases(self) -> list[CaseRecord]:
         return [c for c in self.cases if c["status"] == "ok" and c["stats"]]
@@ -77,9 +81,23 @@ class FamilyView:
         """Every variant name of the family, in the order first seen."""
         return list(dict.fromkeys(c["variant"] for g in self.groups for c in g.cases))
 
+    def rtts(self) -> list[float | None]:
+        """The RTTs the family was measured at, in the order first seen (None: direct)."""
+        return list(dict.fromkeys(g.rtt_ms for g in self.groups))
+
 
 def params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
+
+
+def varying_params(groups: list[Group]) -> set[str]:
+    """The parameters that take two values or more among the groups: only these tell
+    two lines of a chart apart (a constant pool_timeout=5.0 in every legend says nothing)."""
+    values: dict[str, set[str]] = {}
+    for group in groups:
+        for key, value in group.params.items():
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    return {key for key, seen in values.items() if len(seen) > 1}
 
 
 def load_runs(paths: Sequence[Path]) -> list[Run]:
@@ -106,7 +124,7 @@ def family_views(runs: list[Run]) -> list[FamilyView]:
     views: dict[str, FamilyView] = {}
     for run in runs:
         families_meta = run.doc["families"]
-        groups: dict[tuple[str, str], Group] = {}
+        groups: dict[tuple[str, str, float | None], Group] = {}
         for case in run.doc["cases"]:
             name = case["scenario"]
             meta = families_meta.get(name)
@@ -115,9 +133,9 @@ def family_views(runs: list[Run]) -> list[FamilyView]:
                 name, FamilyView(name=name, question=question, unit=case.get("unit") or "")
             )
             view.question = view.question or question
-            key = (name, params_key(case["params"]))
+            key = (name, params_key(case["params"]), rtt_of(case))
             if key not in groups:
-                groups[key] = Group(name, case["params"], run)
+                groups[key] = Group(name, case["params"], run, rtt_ms=rtt_of(case))
                 view.groups.append(groups[key])
             groups[key].cases.append(case)
     return list(views.values())

@@ -2,10 +2,12 @@
 draws and says about them.
 
 A sweep is one parameter point of a family measured in each RTT pass. Across a sweep
-the report reads: each variant's time (or throughput) against RTT, the ratio the family
-exists to show against RTT (lazy_n_plus_1 over selectinload, paired block by block),
-which variant is fastest at each RTT, and, for a family with a pool_size parameter, the
-pool size that served most at each RTT. Every sentence names the RTT it holds at.
+the report reads: each variant's time (or throughput) against RTT, the family's declared
+comparisons against RTT (the loser's time over the winner's, paired block by block:
+lazy_n_plus_1 / selectinload), which variant is fastest at each RTT, and, for a family
+with a pool_size parameter, the pool size that served most at each RTT. Every sentence
+names the RTT it holds at. The comparisons are the family's own declarations (the
+results file's `comparisons`), read at the point they name: no table of pairs here.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench import stats
-from bench.netdelay import LATE_EDGES_US
-from bench.records import rtt_text
-from bench.report.findings import PREFERRED_PAIRS, PREFERRED_POINTS
-from bench.report.model import RAW, FamilyView, Group, Run, params_key, params_text, per_op
+from markupsafe import Markup
 
-# Ratio with its 95% interval; the interval is the point itself when blocks are missing.
+from bench.netdelay import LATE_EDGES_US
+from bench.records import ComparisonRecord, params_text, per_op, rtt_text
+from bench.report.charts import Colours, Line, wants_throughput, xy_chart
+from bench.report.findings import paired_ratio, read_point, singular
+from bench.report.model import FamilyView, Group, Run, params_key, varying_params
+from bench.scenario import RAW_VARIANT
+from bench.units import duration_unit, fmt_duration, fmt_rate
+
+# A ratio with its 95% interval.
 Ratio = tuple[float, float, float]
 BEST_OF = "pool_size"  # the parameter whose best value per RTT is worth a chart
+MAX_RTT_POINTS = 3  # parameter points drawn against RTT per family and run
+X_TITLE = "round-trip time added by the proxy (ms)"
 
 
 @dataclass
@@ -42,53 +50,44 @@ class RttSweep:
 
 
 def rtt_sweeps(view: FamilyView, run: Run) -> list[RttSweep]:
-    """The family's points measured at several RTTs, the preferred point first."""
+    """The family's points measured at several RTTs; first the point its first declared
+    comparison is read at (bench.report.findings.read_point), then in run order."""
     by_point: dict[str, list[Group]] = defaultdict(list)
-    for group in view.groups:
-        if group.run is run and group.rtt_ms is not None and group.ok_cases():
+    for group in view.groups_of(run):
+        if group.rtt_ms is not None and group.ok_cases():
             by_point[params_key(group.params)].append(group)
     sweeps = [RttSweep(groups[0].params, sorted(groups, key=lambda g: g.rtt_ms or 0.0))
               for groups in by_point.values() if len(groups) >= 2]
-    wanted = PREFERRED_POINTS.get(view.name, {})
-    sweeps.sort(key=lambda s: not (wanted and all(s.params.get(k) == v
-                                                  for k, v in wanted.items())))
+    for comparison in run.comparisons(view.name)[:1]:
+        firsts = [s.groups[0] for s in sweeps if _has_pair(s.groups[0], comparison)]
+        if firsts:
+            chosen = read_point(firsts, comparison)
+            sweeps.sort(key=lambda s: s.groups[0] is not chosen)
     return sweeps
 
 
-def ratio_pair(view: FamilyView, sweep: RttSweep) -> tuple[str, str] | None:
-    """The family's headline pair (slower-expected first), when every RTT has both."""
-    pair = PREFERRED_PAIRS.get(view.name)
-    if pair is None:
-        return None
-    for group in sweep.groups:
-        names = {c["variant"] for c in group.ok_cases()}
-        if not set(pair) <= names:
-            return None
-    return pair
+def _has_pair(group: Group, comparison: ComparisonRecord) -> bool:
+    names = {c["variant"] for c in group.ok_cases()}
+    return {comparison["candidate"], comparison["against"]} <= names
+
+
+def ratio_pairs(run: Run, view: FamilyView, sweep: RttSweep) -> list[tuple[str, str]]:
+    """The family's declared comparisons as (against, candidate): the time the candidate
+    saves reads as a ratio above 1. Only those measured at every RTT of the sweep."""
+    return [(c["against"], c["candidate"]) for c in run.comparisons(view.name)
+            if all(_has_pair(g, c) for g in sweep.groups)]
 
 
 def pair_ratio(group: Group, first: str, second: str) -> Ratio | None:
-    """`first`'s time per op over `second`'s: the median of per-block ratios and its
-    bootstrap interval (both ran in the same blocks), else the ratio of medians."""
-    cases = {c["variant"]: c for c in group.ok_cases()}
-    a, b = cases.get(first), cases.get(second)
-    if a is None or b is None:
-        return None
-    ratios = []
-    if a.get("blocks") and b.get("blocks"):
-        ratios = stats.block_ratios(a["samples_ns"], a["blocks"], a["ops_per_round"],
-                                    b["samples_ns"], b["blocks"], b["ops_per_round"])
-    if not ratios:
-        plain = per_op(a) / per_op(b)
-        return plain, plain, plain
-    summary = stats.ratio_summary(ratios)
-    return summary["median"], summary["ci95_low"], summary["ci95_high"]
+    """`first`'s time per op over `second`'s at the group's point, block by block."""
+    a, b = group.case(first), group.case(second)
+    return None if a is None or b is None else paired_ratio(a, b)
 
 
 def fastest(group: Group) -> str | None:
     """The fastest variant other than the bare driver (the floor, not a recommendation),
     when there is a choice."""
-    cases = [c for c in group.ok_cases() if c["variant"] != RAW]
+    cases = [c for c in group.ok_cases() if c["variant"] != RAW_VARIANT]
     return min(cases, key=per_op)["variant"] if len(cases) >= 2 else None
 
 
@@ -97,44 +96,43 @@ def best_values(view: FamilyView, run: Run, param: str = BEST_OF
     """Per variant (and the other parameters), the value of `param` with the highest
     throughput at each RTT: {label: [(rtt, best value), ...]}, two RTTs or more."""
     candidates: dict[tuple[str, str, float], list[tuple[float, Any]]] = defaultdict(list)
-    for group in view.groups:
-        if group.run is not run or group.rtt_ms is None or param not in group.params:
-            continue
-        rest = params_text({k: v for k, v in group.params.items() if k != param})
+    groups = [g for g in view.groups_of(run) if g.rtt_ms is not None and param in g.params]
+    varying = varying_params(groups) - {param}
+    for group in groups:
+        rest = " ".join(f"{k}={v}" for k, v in group.params.items() if k in varying)
         for case in group.ok_cases():
-            if case.get("throughput_per_s"):
-                candidates[(case["variant"], rest, group.rtt_ms)].append(
+            if case["throughput_per_s"]:
+                candidates[(case["variant"], rest, float(group.rtt_ms or 0))].append(
                     (case["throughput_per_s"], group.params[param]))
     best: dict[str, list[tuple[float, Any]]] = defaultdict(list)
     for (variant, rest, rtt), found in sorted(candidates.items(), key=lambda item: item[0][2]):
         if len(found) >= 2:  # a best needs a choice
-            best[f"{variant} · {rest}"].append((rtt, max(found, key=lambda f: f[0])[1]))
+            label = f"{variant} · {rest}" if rest else variant
+            best[label].append((rtt, max(found, key=lambda f: f[0])[1]))
     return {label: points for label, points in best.items() if len(points) >= 2}
 
 
 def rtt_finding(view: FamilyView, run: Run) -> str | None:
     """One sentence on how the family's answer moves with RTT, naming each RTT."""
     sweeps = rtt_sweeps(view, run)
-    if not sweeps:
-        return None
-    sweep = sweeps[0]
     parts = []
-    pair = ratio_pair(view, sweep)
-    if pair is not None:
-        ratios = [(g.rtt_ms, pair_ratio(g, *pair)) for g in sweep.groups]
-        parts.append(f"{pair[0]} / {pair[1]} " + ", ".join(
-            f"{r[0]:.1f}× at {rtt_text(rtt)}" for rtt, r in ratios if r is not None))
-    winners = _by_value([(g.rtt_ms, fastest(g)) for g in sweep.groups])
-    if len(winners) == 1:
-        parts.append(f"fastest at every RTT: {winners[0][0]}")
-    elif winners:
-        parts.append("fastest: " + _listed(winners))
+    if sweeps:
+        sweep = sweeps[0]
+        for against, candidate in ratio_pairs(run, view, sweep)[:1]:
+            ratios = [(g.rtt_ms, pair_ratio(g, against, candidate)) for g in sweep.groups]
+            parts.append(f"{against} / {candidate} " + ", ".join(
+                f"{r[0]:.1f}× at {rtt_text(rtt)}" for rtt, r in ratios if r is not None))
+        winners = _by_value([(g.rtt_ms, fastest(g)) for g in sweep.groups])
+        if len(winners) == 1:
+            parts.append(f"fastest at every RTT: {winners[0][0]}")
+        elif winners:
+            parts.append("fastest: " + _listed(winners))
     best = best_values(view, run)
     best_parts = [f"best {BEST_OF} for {label}: {_listed(_by_value(best[label]))}"
-                  for label in sorted(best, key=lambda label: label.startswith(RAW))[:2]]
+                  for label in sorted(best, key=lambda label: label.startswith(RAW_VARIANT))[:2]]
     if not parts and not best_parts:
         return None
-    head = f"Across RTT at {sweep.params_text}: " if parts else "Across RTT: "
+    head = f"Across RTT at {sweeps[0].params_text}: " if parts else "Across RTT: "
     return head + "; ".join([*parts, *best_parts]) + "."
 
 
@@ -166,3 +164,85 @@ def proxy_note(extra: dict[str, Any]) -> str | None:
         return f"proxy: {proxy['cpu_share']:.0%} CPU"
     precision = f"< {late:g}" if late is not None else f"> {LATE_EDGES_US[-1]}"
     return f"proxy: {proxy['cpu_share']:.0%} CPU, p99 release {precision} µs late"
+
+
+# -- charts --------------------------------------------------------------------------------
+
+
+def rtt_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
+    """Lines against RTT: each variant's time (throughput for load-shaped families) and
+    the declared comparisons' ratios (each variant's ratio to the reference when the
+    family declares none), per point; then the best pool size per RTT."""
+    drawn = []
+    for sweep in rtt_sweeps(view, run)[:MAX_RTT_POINTS]:
+        drawn.append(_level_chart(view, sweep, colours))
+        ratio = _ratio_chart(view, run, sweep, colours)
+        if ratio is not None:
+            drawn.append(ratio)
+    best = best_values(view, run)
+    if best:
+        lines = [Line(label, colours(label.split(" · ")[0]),
+                      [(x, float(v)) for x, v in points],
+                      tips=[f"{label}: best {BEST_OF} {v} at {rtt_text(x)}" for x, v in points])
+                 for label, points in best.items()]
+        drawn.append(xy_chart(f"{view.name}: best {BEST_OF} (most {view.unit or 'ops'}/s) vs RTT",
+                              lines, x_title=X_TITLE, y_title=f"best {BEST_OF}"))
+    return drawn
+
+
+def _level_chart(view: FamilyView, sweep: RttSweep, colours: Colours) -> Markup:
+    """Each variant's median per op (with its 95% CI) against RTT; for a load-shaped
+    family its operations per second, where a faster op is more per second."""
+    cases: dict[str, list[tuple[float, Any]]] = defaultdict(list)
+    for group in sweep.groups:
+        for case in group.ok_cases():
+            cases[case["variant"]].append((float(group.rtt_ms or 0), case))
+    unit = singular(view.unit)
+    if wants_throughput(view):
+        lines = [Line(name, colours(name),
+                      [(x, 1e9 / per_op(c)) for x, c in pts],
+                      [(1e9 / per_op(c, "ci95_high"), 1e9 / per_op(c, "ci95_low"))
+                       for _, c in pts],
+                      [f"{name}: {fmt_rate(1e9 / per_op(c))} at {rtt_text(x)}" for x, c in pts])
+                 for name, pts in cases.items()]
+        return xy_chart(f"{view.name} at {sweep.params_text}: throughput vs RTT", lines,
+                        x_title=X_TITLE, y_title=f"{view.unit or 'ops'} per second, 95% CI")
+    divisor, label = duration_unit(max(per_op(c, "ci95_high") for pts in cases.values()
+                                       for _, c in pts))
+    lines = [Line(name, colours(name),
+                  [(x, per_op(c) / divisor) for x, c in pts],
+                  [(per_op(c, "ci95_low") / divisor, per_op(c, "ci95_high") / divisor)
+                   for _, c in pts],
+                  [f"{name}: {fmt_duration(per_op(c))} per {unit} at {rtt_text(x)}"
+                   for x, c in pts])
+             for name, pts in cases.items()]
+    return xy_chart(f"{view.name} at {sweep.params_text}: time per {unit} vs RTT", lines,
+                    x_title=X_TITLE, y_title=f"median per {unit} ({label}), 95% CI")
+
+
+def _ratio_chart(view: FamilyView, run: Run, sweep: RttSweep,
+                 colours: Colours) -> Markup | None:
+    series: dict[str, list[tuple[float, Ratio]]] = defaultdict(list)
+    pairs = ratio_pairs(run, view, sweep)
+    for group in sweep.groups:
+        x = float(group.rtt_ms or 0)
+        for against, candidate in pairs:
+            found = pair_ratio(group, against, candidate)
+            if found is not None:
+                series[f"{against} / {candidate}"].append((x, found))
+        if pairs:
+            continue
+        for case in group.ok_cases():
+            paired = case["paired"]
+            if paired is not None:
+                series[f"{case['variant']} / {paired['reference']}"].append(
+                    (x, (paired["median"], paired["ci95_low"], paired["ci95_high"])))
+    colours.assign(series)  # the ratios as one group: each its own colour
+    lines = [Line(name, colours(name), [(x, r[0]) for x, r in pts], [(r[1], r[2]) for _, r in pts],
+                  [f"{name}: {r[0]:.3g}× ({r[1]:.3g}–{r[2]:.3g}) at {rtt_text(x)}"
+                   for x, r in pts])
+             for name, pts in series.items() if len(pts) >= 2]
+    if not lines:
+        return None
+    return xy_chart(f"{view.name} at {sweep.params_text}: ratio vs RTT", lines, x_title=X_TITLE,
+                    y_title="ratio of time per op (paired by block), 95% CI")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bench.report.environment import environment_rows
 from bench.report.model import Run
 from bench.units import fmt_bytes
 
@@ -59,6 +60,7 @@ def rows(run: Run) -> list[tuple[str, str]]:
         ("platform", env.get("platform")),
         ("git commit", env.get("git_commit")),
         ("status", run.doc.get("run_status")),
+        *environment_rows(dict(run.doc)),  # server settings, machine load, the --rtt proxy
     ]
     return [(name, str(value)) for name, value in candidates if value not in (None, "", "?")]
 

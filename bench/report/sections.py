@@ -13,8 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bench.records import CaseRecord, ComparisonRecord, per_op
-from bench.report import charts, plans
+from bench.records import CaseRecord, ComparisonRecord, per_op, rtt_text
+from bench.report import charts, load, plans, rtt
 from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
@@ -44,18 +44,27 @@ def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
     comparisons = _comparisons(view, runs)
     if not comparisons:
         return [{"family": view.name, "sentence": None, "outcome": "missing",
-                 "text": undeclared(view, ran[0]) if ran else "not measured", "cells": []}]
+                 "text": undeclared(view, ran[0]) if ran else "not measured", "cells": [],
+                 "across": rtt.rtt_finding(view, ran[0]) if ran else None}]
+    rtts = view.rtts()
     rows = []
     for comparison in comparisons:
-        decided = {r.label: decide(view, r, comparison) for r in ran}
-        first = decided[ran[0].label] if ran else None
-        rows.append({
-            "family": view.name,
-            "sentence": comparison["sentence"],
-            "text": first.text() if first else comparison["sentence"],
-            "outcome": first.outcome if first else "missing",
-            "cells": [_cell(decided.get(r.label)) for r in runs],
-        })
+        for at_rtt in rtts:  # a decision per RTT of an --rtt sweep: never across two RTTs
+            decided = {r.label: decide(view, r, comparison,
+                                       [g for g in view.groups_of(r) if g.rtt_ms == at_rtt])
+                       for r in ran}
+            first = decided[ran[0].label] if ran else None
+            at = f" ({rtt_text(at_rtt)})" if len(rtts) > 1 else ""
+            rows.append({
+                "family": view.name,
+                "sentence": comparison["sentence"] + at,
+                "text": first.text() if first else comparison["sentence"],
+                "outcome": first.outcome if first else "missing",
+                "cells": [_cell(decided.get(r.label)) for r in runs],
+                "across": None,
+            })
+    if ran:  # how the answer moves with the RTT, on the headline
+        rows[0]["across"] = rtt.rtt_finding(view, ran[0])
     return rows
 
 
@@ -111,6 +120,10 @@ def _run_section(view: FamilyView, run: Run, colours: Colours,
             c["status"] != "skipped" for c in g.cases)],
         "skipped": _skipped(groups, run),
         "sweeps": sweeps,
+        "rtt_finding": rtt.rtt_finding(view, run),
+        "rtt_charts": rtt.rtt_charts(view, run, colours),
+        "load_charts": load.load_charts(view, run, colours),
+        "bottlenecks": load.bottlenecks(view, run),
         "plans": _plans(groups),
     }
 
@@ -187,6 +200,9 @@ def _notes(extra: dict[str, Any]) -> list[str]:
     for key in ("pool_timeouts", "errors", "case_teardown_error"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
+    if extra.get("bottleneck"):  # a CPU-bound load worker (bench.distributed)
+        notes.append(str(extra["bottleneck"]))
+    notes.extend(note for note in [rtt.proxy_note(extra)] if note)
     return notes
 
 

@@ -7,6 +7,7 @@ families that refuse to scale. Loads are small and every wait is bounded."""
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from bench import hdr
 from bench.database import resolve_url
 from bench.drivers import get_driver
+from bench.report import write_report
 from bench.runner import RunConfig, Runner
 from bench.scenario import load_families
 from tests.integration.runhelp import cases_by_variant, run_family
@@ -73,6 +75,12 @@ def test_two_local_workers_add_up_to_one_load(postgres_url, tmp_path):
     # the merged data is what one process returns: the answers in request order
     assert extra["result_items"] == 40
     assert all(0 <= w["cpu_share"] for w in workers)
+    # the report draws the merged histogram's spectrum, p50 to p99.99
+    page = write_report([tmp_path / "run.json"], tmp_path / "report").read_text()
+    (spectrum,) = re.findall(r'<div class="chart load" data-family="load_probe">(.*?)</div>',
+                             page, re.S)
+    assert "latency percentiles" in spectrum
+    assert all(f">{tick}</text>" in spectrum for tick in ("p50", "p99", "p99.9", "p99.99"))
 
 
 def test_pool_sizing_app_processes_each_with_a_pool(postgres_url, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 
 import asyncpg
 import pytest
@@ -61,6 +62,11 @@ def test_a_run_through_the_proxy_reads_the_same_data_and_every_statement_crosses
     for name, value in settings.items():
         assert f"{name} = {value}" in page
     assert "Across RTT at parents=10 children=3: lazy_n_plus_1 / selectinload" in page
+    charts = re.findall(r'<div class="chart rtt-sweep" data-family="loading">(.*?)</div>', page,
+                        re.S)
+    assert len(charts) == 2  # each variant's time, the declared comparisons' ratios
+    assert "<title>lazy_n_plus_1 / selectinload: " in charts[1]
+    assert re.search(r"faster than lazy_n_plus_1 at parents=10 children=3 rtt=1ms;", page)
 
 
 def test_a_large_result_and_copy_cross_the_proxy_byte_for_byte(postgres_url):

@@ -298,25 +298,48 @@ def test_duration_format(value, expected):
 
 def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
     """Cases with HDR histograms get a percentile spectrum; pool_sizing at several
-    app_processes a throughput line. Both read only the results file."""
+    app_processes a throughput line per pool size. Both read only the results file."""
     from bench import hdr
 
     cases = []
     for processes in (1, 2, 4):
-        for index, variant in enumerate(("queue_pool", "raw_driver")):
-            histogram = hdr.new()
-            hdr.record(histogram, [(index + 1) * 1e6 * (1 + k / 50) for k in range(200)])
-            case = _case("pool_sizing", variant, {"app_processes": processes, "pool_size": 5},
-                         [int(1e7 / processes) + i for i in range(5)],
-                         extra={"bottleneck": "load worker tcp://127.0.0.1:1 above 90% CPU"})
-            case["histograms"] = {"latency_ns": hdr.encode(histogram)}
-            cases.append(case)
-    doc = _doc(cases)
-    doc["families"]["pool_sizing"] = {"question": "How big a pool?", "unit": "units"}
-    page = write_report([_write(tmp_path, "load.json", doc)], tmp_path / "out").read_text()
+        for pool_size in (5, 10):
+            point = []
+            for index, variant in enumerate(("queue_pool", "raw_driver")):
+                histogram = hdr.new()
+                hdr.record(histogram, [(index + 1) * 1e6 * (1 + k / 50) for k in range(200)])
+                bound = {"bottleneck": "load worker tcp://127.0.0.1:1 above 90% CPU"}
+                case = _case("pool_sizing", variant,
+                             {"app_processes": processes, "pool_size": pool_size},
+                             int(1e7 / processes / pool_size), unit="units",
+                             extra=bound if processes == 4 and pool_size == 10 else None)
+                case["histograms"] = {"latency_ns": hdr.encode(histogram)}
+                point.append(case)
+            cases += _point(point)
+    doc = _doc(cases, families={"pool_sizing": {"question": "How big a pool?", "unit": "units",
+                                                "reference": ["raw_driver"]}})
+    page = _page(tmp_path, doc)
     load = re.findall(r'<div class="chart load" data-family="pool_sizing">(.*?)</div>', page,
                       re.S)
-    assert any("throughput vs app processes" in svg for svg in load)
+    (processes,) = [svg for svg in load if "throughput vs app processes" in svg]
+    for pool_size in (5, 10):  # a line per pool size (and variant), a point per process count
+        name = f"queue_pool · pool_size={pool_size}"
+        assert f">{name}</text>" in processes
+        assert processes.count(f"<title>{name}: ") == 3
+    assert re.search(r"<title>queue_pool · pool_size=10: 3\.85k/s at 4 processes</title>",
+                     processes)
+    # one colour per variant, one dash per pool size: the pool size=10 lines are dashed
+    dashed = re.findall(r'<polyline [^>]*stroke-dasharray="6 3"', processes)
+    assert len(dashed) == 2 and processes.count("<polyline") == 4
     spectra = [svg for svg in load if "latency percentiles" in svg]
-    assert spectra and all("p99.99" in svg and "raw_driver" in svg for svg in spectra)
-    assert "above 90% CPU" in page  # the bottleneck note reaches the table
+    assert len(spectra) == 4  # at most four points
+    for svg in spectra:
+        for tick in ("p50", "p90", "p99", "p99.9", "p99.99"):
+            assert f">{tick}</text>" in svg
+        assert "log scale" in svg and ">raw_driver</text>" in svg
+        assert re.search(r"<title>raw_driver: p99\.99 [\d.]+ ms</title>", svg)
+    # the bottleneck: on the case's row and named beside the charts
+    assert "above 90% CPU" in page
+    assert re.search(r'<p class="callout bottleneck">queue_pool at app_processes=4 pool_size=10: '
+                     r"load worker tcp://127.0.0.1:1 above 90% CPU</p>", page)
+    assert "vs app_processes" not in page  # the processes axis is drawn once: the load chart

@@ -12,11 +12,14 @@ from bench import environment, records, results, stats
 from bench.report import write_report
 from bench.report.model import Run, family_views
 from bench.report.rtt import rtt_finding, rtt_sweeps
+from bench.scenario import load_families
 
 SETTINGS = {"shared_buffers": "128MB", "work_mem": "4MB", "synchronous_commit": "on",
             "fsync": "on", "max_connections": "100", "jit": "on"}
 QUIET = {"loadavg": [0.1, 0.2, 0.3], "cpu_pressure": {"some_avg10": 0.5, "some_avg60": 1.0,
                                                       "some_avg300": 2.0}}
+# The decisions the loading family declares, as the runner writes them into a file.
+LOADING_DECISIONS = [c.record() for c in load_families()["loading"].comparisons]
 BUSY = {"loadavg": [1.9, 1.5, 1.2], "cpu_pressure": {"some_avg10": 40.0, "some_avg60": 30.0,
                                                      "some_avg300": 20.0}}
 
@@ -43,7 +46,7 @@ def _doc(cases, rtts=None, settings=None, load_end=None):
                         "load_start": QUIET, "load_end": load_end or QUIET},
         "config": {"driver": "asyncpg", "url": "postgresql+asyncpg://postgres@db/x"},
         "families": {"loading": {"question": "How much does N+1 cost?", "unit": "loads",
-                                 "reference": ["raw_driver"]}},
+                                 "reference": ["raw_driver"], "comparisons": LOADING_DECISIONS}},
         "cases": cases,
     }
     if rtts is not None:
@@ -156,29 +159,52 @@ def test_a_family_swept_over_rtt_is_drawn_as_lines_and_its_finding_names_each_rt
                               "16.0× at rtt=2ms")
     assert finding.endswith("fastest: selectinload at rtt=0; joinedload at rtt=1ms, rtt=2ms.")
     page = write_report([path], tmp_path / "out").read_text()
-    assert page.count('class="chart rtt-sweep" data-family="loading"') == 2  # time, ratio
-    assert "time per load vs RTT" in page and "ratio vs RTT" in page
+    charts = re.findall(r'<div class="chart rtt-sweep" data-family="loading">(.*?)</div>',
+                        page, re.S)
+    assert len(charts) == 2  # time, ratio
+    assert "time per load vs RTT" in charts[0] and "ratio vs RTT" in charts[1]
+    # the declared comparisons are the ratio's lines, their points one per RTT
+    assert "lazy_n_plus_1 / selectinload: 5.86× (5.86–5.86) at rtt=0" in charts[1]
+    assert "lazy_n_plus_1 / selectinload: 16× (16–16) at rtt=2ms" in charts[1]
+    assert "joinedload / selectinload" in charts[1]
     assert "fastest: selectinload at rtt=0; joinedload at rtt=1ms, rtt=2ms" in page
-    assert re.search(r"is \d+\.\d× faster than lazy_n_plus_1 at parents=100 children=10 rtt=0",
-                     page)
+    # a decision per RTT, each naming the RTT it holds at; none pairs cases across RTTs
+    for rtt in ("rtt=0", "rtt=1ms", "rtt=2ms"):
+        assert re.search(r"selectinload is \d+(\.\d+)?× \([\d.–]+×\) faster than "
+                         rf"lazy_n_plus_1 at parents=100 children=10 {rtt};", page), rtt
+    assert "joinedload is 1.41× (1.41–1.41×) faster than selectinload at parents=100 " \
+        "children=10 rtt=2ms" in page
 
 
 def test_the_best_pool_size_per_rtt_is_drawn(tmp_path):
+    """At concurrency 100 the best pool grows with RTT; at 10, 5 is best at both."""
     cases = []
-    for rtt, best in ((0.0, 5), (2.0, 20)):
-        for pool_size in (5, 20):
-            ms = 10 if pool_size == best else 30
-            cases.append(_case("queue_pool", {"pool_size": pool_size, "concurrency": 100},
-                               [ms * 1_000_000] * 3, rtt_ms=rtt, scenario="pool_sizing",
-                               unit="units"))
+    for concurrency, bests in ((100, {0.0: 5, 2.0: 20}), (10, {0.0: 5, 2.0: 5})):
+        for rtt, best in bests.items():
+            for pool_size in (5, 20):
+                ms = 10 if pool_size == best else 30
+                cases.append(_case("queue_pool", {"pool_size": pool_size,
+                                                  "concurrency": concurrency,
+                                                  "pool_timeout": 5.0},
+                                   [ms * 1_000_000] * 3, rtt_ms=rtt, scenario="pool_sizing",
+                                   unit="units"))
     doc = _doc(cases, rtts=[0.0, 2.0])
     doc["families"] = {"pool_sizing": {"question": "How big a pool?", "unit": "units"}}
     path = tmp_path / "pool.json"
     path.write_text(json.dumps(doc))
     page = write_report([path], tmp_path / "out").read_text()
-    assert "best pool_size (most units/s) vs RTT" in page
-    assert ("Across RTT: best pool_size for queue_pool · concurrency=100: 5 at rtt=0; "
-            "20 at rtt=2ms.") in page
+    (chart,) = [svg for svg in re.findall(r'<div class="chart rtt-sweep" data-family='
+                                          r'"pool_sizing">(.*?)</div>', page, re.S)
+                if "best pool_size (most units/s) vs RTT" in svg]
+    # a line per variant and value of the parameters that vary (not pool_timeout)
+    assert "<title>queue_pool · concurrency=100: best pool_size 20 at rtt=2ms</title>" in chart
+    assert "<title>queue_pool · concurrency=10: best pool_size 5 at rtt=2ms</title>" in chart
+    assert "pool_timeout" not in chart
+    finding = re.search(r'<p class="finding rtt">(.*?)</p>', page).group(1)
+    assert finding.startswith("Across RTT: best pool_size for queue_pool · concurrency=100: "
+                              "5 at rtt=0; 20 at rtt=2ms; ")
+    assert finding.endswith("best pool_size for queue_pool · concurrency=10: 5 at rtt=0, "
+                            "rtt=2ms.")
 
 
 def test_the_environment_table_shows_settings_load_and_what_the_proxy_added(tmp_path):

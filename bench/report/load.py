@@ -1,0 +1,109 @@
+"""Load from several processes (`--processes`, `--cluster`): what the report draws of it.
+
+A load case carries merged HDR histograms of its requests (bench.hdr), so the report
+draws the whole latency spectrum, p50 to p99.99, rather than the two percentiles the
+table has room for; pool_sizing's app_processes axis (one pool per process) is drawn
+as throughput against processes. Where a load worker was CPU-bound, the load generator
+rather than the database may have set the ceiling: the page says so beside the charts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from bench import hdr
+from bench.records import CaseRecord, rtt_text
+from bench.report.charts import APP_PROCESSES, Colours, Line, dashes_for, xy_chart
+from bench.report.model import FamilyView, Group, Run, varying_params
+from bench.units import duration_unit, fmt_duration, fmt_rate
+
+SPECTRUM_KEYS = ("latency_ns", "checkout_wait_ns")  # the first a point's cases have is drawn
+SPECTRUM_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99)
+MAX_SPECTRA = 4  # per family and run: the points with the most variants
+
+
+def _tail_x(percentile: float) -> float:
+    """Where a percentile sits on the x axis: log10 of 1 / (1 - p), so p90, p99, p99.9
+    and p99.99 are evenly spaced and the tail gets the room."""
+    return math.log10(1 / (1 - percentile / 100))
+
+
+def latency_spectrum_chart(group: Group, colours: Colours) -> Markup | None:
+    """Latency at p50 ... p99.99 per variant, from each case's HDR histogram, on a log
+    time axis."""
+    cases = group.ok_cases()
+    key = next((k for k in SPECTRUM_KEYS if any(k in c.get("histograms", {}) for c in cases)),
+               None)
+    if key is None:
+        return None
+    spectra = {c["variant"]: hdr.spectrum(c["histograms"][key]) for c in cases
+               if key in c.get("histograms", {})}
+    spectra = {name: points for name, points in spectra.items() if points}
+    if not spectra:
+        return None
+    divisor, label = duration_unit(max(v for points in spectra.values() for _, v in points))
+    what = "checkout wait" if key == "checkout_wait_ns" else "latency"
+    lines = [Line(name, colours(name), [(_tail_x(p), v / divisor) for p, v in points],
+                  tips=[f"{name}: p{p:g} {fmt_duration(v)}" for p, v in points])
+             for name, points in spectra.items()]
+    return xy_chart(f"{group.family} at {group.params_text}: {what} percentiles", lines,
+                    x_title="percentile (all requests of the timed rounds, every process)",
+                    y_title=f"{what} ({label}, log scale)",
+                    x_ticks=[(_tail_x(p), f"p{p:g}") for p in SPECTRUM_TICKS], y_log=True)
+
+
+def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup | None:
+    """Throughput of all processes against app_processes: one line per variant and value
+    of the other parameters that vary (pool_size, say)."""
+    groups = [g for g in view.groups_of(run) if APP_PROCESSES in g.params]
+    if len({g.params[APP_PROCESSES] for g in groups}) < 2:
+        return None
+    varying = varying_params(groups) - {APP_PROCESSES}
+    lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    style: dict[str, tuple[str, str]] = {}  # line -> (variant, the other parameters' values)
+    several_rtts = len({g.rtt_ms for g in groups}) > 1
+    for group in groups:
+        rest = " ".join([*(f"{k}={v}" for k, v in group.params.items() if k in varying),
+                         *([rtt_text(group.rtt_ms)] if several_rtts else [])])
+        for case in group.ok_cases():
+            if case["throughput_per_s"]:
+                name = case["variant"] + (f" · {rest}" if rest else "")
+                lines[name].append((group.params[APP_PROCESSES], case["throughput_per_s"]))
+                style[name] = (case["variant"], rest)
+    dashes = dashes_for({name: rest for name, (_, rest) in style.items()})
+    drawn = [Line(name, colours(style[name][0]), sorted(points),
+                  tips=[f"{name}: {fmt_rate(y)} at {x:g} processes" for x, y in sorted(points)],
+                  dash=dashes[name])
+             for name, points in list(lines.items())[:12] if len(points) >= 2]
+    if not drawn:
+        return None
+    return xy_chart(f"{view.name}: throughput vs app processes", drawn,
+                    x_title="app processes (each with its own pool)",
+                    y_title=f"{view.unit or 'ops'} per second, all processes")
+
+
+def load_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
+    """Throughput vs app processes, then the latency spectra of the points whose cases
+    have histograms (those with the most variants first)."""
+    charts = [svg for svg in [app_processes_chart(view, run, colours)] if svg is not None]
+    groups = [g for g in view.groups_of(run) if any(c.get("histograms") for c in g.ok_cases())]
+    groups.sort(key=lambda g: -len(g.ok_cases()))
+    for group in groups[:MAX_SPECTRA]:
+        svg = latency_spectrum_chart(group, colours)
+        if svg is not None:
+            charts.append(svg)
+    return charts
+
+
+def bottlenecks(view: FamilyView, run: Run) -> list[str]:
+    """Where the load generator, not the database, may have been the ceiling: each case
+    whose load workers were CPU-bound (bench.distributed writes `extra.bottleneck`)."""
+    return [f"{case['variant']} at {group.params_text}: {case['extra']['bottleneck']}"
+            for group in view.groups_of(run) for case in group.cases if _bound(case)]
+
+
+def _bound(case: CaseRecord) -> bool:
+    return case["status"] == "ok" and bool(case["extra"].get("bottleneck"))
