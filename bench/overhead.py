@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.database import resolve_url
 from bench.drivers import Driver, get_driver
 from bench.runner import RunConfig, Runner
-from bench.scenario import load_families
+from bench.scenario import RAW_VARIANT, load_families
 
 
 async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
@@ -43,7 +43,7 @@ async def measure(driver: Driver, url_text: str | None, ops: int, rounds: int,
             hand_rates.append(ops / (statistics.median(samples) / 1e9))
             config = RunConfig(
                 driver=driver, url=url, families=[families["raw_queries"]], warmup=1,
-                rounds=rounds, variants=["raw_driver"],
+                rounds=rounds, variants=[RAW_VARIANT],
                 overrides={"raw_queries": {"query": ["select_1"], "ops": [ops]}},
                 output=Path(tmp) / f"overhead{repeat}.json", count_calls=False,
             )

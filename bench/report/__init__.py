@@ -16,21 +16,20 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from bench.records import params_text
 from bench.report import heatmap, runinfo, sections
 from bench.report.charts import Colours, variant_colours
 from bench.report.model import Run, family_views, load_runs
+from bench.report.templating import environment
 from bench.results import ResultsFileError
-from bench.units import fmt_bytes, fmt_duration, fmt_rate
 
 
 def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
     """Write output_dir/index.html from the results files; return its path."""
     runs = load_runs(paths)
-    output_dir = _output_dir(output_dir)
+    output_dir = prepare_output_dir(output_dir)
     views = family_views(runs)
     colours = variant_colours(views)
     run_colours = Colours()
@@ -39,7 +38,7 @@ def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
     multi = len(runs) > 1
     decided = {view.name: sections.verdicts(view, runs) for view in views}
     page = (
-        _environment()
+        environment()
         .get_template("index.html")
         .render(
             css=page_css(),
@@ -59,7 +58,7 @@ def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
     return index
 
 
-def _output_dir(output_dir: Path) -> Path:
+def prepare_output_dir(output_dir: Path) -> Path:
     output_dir = Path(output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -74,20 +73,6 @@ def _output_dir(output_dir: Path) -> Path:
 
 def page_css() -> Markup:
     return Markup(resources.files("bench.report").joinpath("report.css").read_text("utf-8"))
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("bench.report", "templates"),
-        autoescape=True,  # every template, whatever its name: results files are untrusted
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["duration"] = fmt_duration
-    env.filters["rate"] = fmt_rate
-    env.filters["bytes"] = fmt_bytes
-    return env
 
 
 def _copy_profiles(runs: list[Run], output_dir: Path) -> dict[int, str]:

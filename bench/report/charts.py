@@ -18,6 +18,7 @@ from bench.records import CaseRecord, per_op, rtt_text
 from bench.report.findings import singular
 from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
+from bench.scenario import RAW_VARIANT
 from bench.units import duration_unit, fmt_duration, fmt_rate
 
 PALETTE = [
@@ -55,7 +56,7 @@ class Colours:
 
 
 def variant_colours(views: Sequence[FamilyView]) -> Colours:
-    colours = Colours({"raw_driver": REFERENCE_COLOUR})
+    colours = Colours({RAW_VARIANT: REFERENCE_COLOUR})
     for view in views:
         colours.assign(view.variants())
     return colours

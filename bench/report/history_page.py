@@ -8,19 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.history import History, Series
-from bench.report import _environment, _output_dir, page_css
-from bench.report.charts import Colours, HistoryPoint, history_chart
+from bench.report import page_css, prepare_output_dir
+from bench.report.charts import REFERENCE_COLOUR, Colours, HistoryPoint, history_chart
+from bench.report.templating import environment
+from bench.scenario import RAW_VARIANT
 from bench.units import duration_unit
 
 
 def write_history_page(history: History, directory: Path, output: Path) -> Path:
-    output = _output_dir(output)
-    colours = Colours({"raw_driver": "#8c8c8c"})
+    output = prepare_output_dir(output)
+    colours = Colours({RAW_VARIANT: REFERENCE_COLOUR})
     points: dict[tuple[str, str, str], list[Series]] = defaultdict(list)
     for series in history.series:
         points[series.point].append(series)
     labels = [run.short for run in history.runs]
-    page = _environment().get_template("history.html").render(
+    page = environment().get_template("history.html").render(
         css=page_css(),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         directory=str(directory),
