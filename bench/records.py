@@ -172,6 +172,7 @@ class RunConfigRecord(TypedDict, total=False):
     profile_code: bool
     count_calls: bool
     rtt_ms: list[float]  # --rtt: one pass of the plan per value, in this order
+    runs: int  # a side merged from several runs (bench.repeat)
     rtt_fallback: bool
     processes: int  # --processes: load workers of a LocalCluster
     cluster: str  # --cluster: the Dask scheduler's address

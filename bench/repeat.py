@@ -90,7 +90,7 @@ def merge_runs(docs: list[RunRecord], label: str) -> RunRecord:
     run's median and paired median in the case's extra.runs."""
     merged = copy.deepcopy(docs[0])
     merged["label"] = label
-    merged["config"]["runs"] = len(docs)  # type: ignore[typeddict-unknown-key]
+    merged["config"]["runs"] = len(docs)
     stride = 1 + max((b for d in docs for c in d["cases"] for b in c["blocks"]), default=0)
     by_key: dict[tuple[object, ...], list[CaseRecord]] = {}
     for doc in docs:

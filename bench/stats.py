@@ -98,11 +98,11 @@ def block_ratios(samples: Sequence[float], blocks: Sequence[int], ops: int,
             if b in reference]
 
 
-def ratio_summary(ratios: Sequence[float]) -> dict[str, float]:
+def ratio_summary(ratios: Sequence[float]) -> tuple[float, float, float]:
     """Median of per-block ratios and its bootstrap 95% interval over blocks."""
     data = np.asarray(ratios, dtype=float)
     low, high = bootstrap_median_ci(data)
-    return {"median": float(np.median(data)), "ci95_low": low, "ci95_high": high}
+    return float(np.median(data)), low, high
 
 
 def noisy_rounds(samples: Sequence[float], waits: Sequence[float] | None) -> int:

@@ -48,8 +48,9 @@ def record_paired(cases: Sequence[CaseRecord], reference: str | None) -> None:
         ratios = stats.block_ratios(case["samples_ns"], case["blocks"], case["ops_per_round"],
                                     ref["samples_ns"], ref["blocks"], ref["ops_per_round"])
         if ratios:
+            median, low, high = stats.ratio_summary(ratios)
             case["paired"] = {"reference": ref["variant"], "ratios": ratios,
-                              **stats.ratio_summary(ratios)}  # type: ignore[typeddict-item]
+                              "median": median, "ci95_low": low, "ci95_high": high}
 
 
 def is_noisy(case: CaseRecord) -> bool:

@@ -40,8 +40,7 @@ def paired_ratio(case: CaseRecord, other: CaseRecord) -> tuple[float, float, flo
                                 other["samples_ns"], other["blocks"], other["ops_per_round"])
     if not ratios:
         return None
-    summary = stats.ratio_summary(ratios)
-    return summary["median"], summary["ci95_low"], summary["ci95_high"]
+    return stats.ratio_summary(ratios)
 
 
 def _x(value: float) -> str:
