@@ -21,6 +21,12 @@ from typing import Any
 ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 LOCAL_START_TIMEOUT = 120.0  # seconds for a LocalCluster's workers to start
 LOOPBACK = ("127.", "localhost", "[::1]")
+# A Dask worker samples its task threads' stacks every 10 ms (its statistical profiler)
+# and, where gilknocker is installed, knocks on the GIL every millisecond: CPU and GIL
+# taken from the load it runs. Workers of a LocalCluster get this config from us; workers
+# started by hand take the same settings from the environment (see the README).
+QUIET_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                       "distributed.admin.system-monitor.gil.enabled": False}
 
 
 class ClusterError(Exception):
@@ -54,8 +60,10 @@ class LoadCluster:
     @classmethod
     async def start(cls, processes: int) -> LoadCluster:
         """A LocalCluster of `processes` single-threaded worker processes on 127.0.0.1."""
+        import dask
         from distributed import Client, LocalCluster
 
+        dask.config.set(QUIET_WORKER_CONFIG)  # the nannies hand it on to the workers
         local: Any = await LocalCluster(n_workers=processes, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=logging.CRITICAL, asynchronous=True)

@@ -265,3 +265,27 @@ def test_bad_load_options_are_one_line(args, expected, tmp_path):
     proc = cli("run", "--driver", "aiosqlite", "--url", f"sqlite:///{tmp_path / 'db'}",
                *args, "--output", str(tmp_path / "out.json"))
     assert_one_line_error(proc, *expected)
+
+
+def _worker_sampling() -> tuple[bool, bool]:
+    import dask
+
+    return (dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.system-monitor.gil.enabled"))
+
+
+def test_local_workers_run_without_dask_stack_sampling():
+    """The workers of --processes do not sample their own stacks (every 10 ms by default)
+    nor knock on the GIL: both would take CPU from the load they run."""
+    from bench.cluster import LoadCluster
+
+    async def sampling() -> dict:
+        cluster = await asyncio.wait_for(LoadCluster.start(1), START_TIMEOUT)
+        try:
+            return await cluster.client.run(_worker_sampling)
+        finally:
+            await cluster.close()
+
+    per_worker = asyncio.run(sampling())
+    assert len(per_worker) == 1
+    assert list(per_worker.values()) == [(False, False)]
