@@ -15,8 +15,10 @@ from pathlib import Path
 from tests.reliability.clihelp import REPO
 
 FIXTURES = str(REPO / "tests" / "fixtures_scenarios")
+# 60 blocks: at quick's 15 a same-code pair is flagged about 1 time in 10 on the 2-core
+# machine (README, "What the machine allows"); at 60, 1 in 29 at a 10% tolerance.
 RUN = ["--driver", "asyncpg", "--scenarios-path", FIXTURES, "--scenario", "knob_work",
-       "--rounds", "20", "--warmup", "2"]
+       "--rounds", "60", "--warmup", "2"]
 TOLERANCE = ["--threshold", "20"]
 
 
@@ -47,8 +49,8 @@ def test_the_same_code_twice_is_not_a_regression_and_a_slower_orm_is(postgres_ur
     base = _run(postgres_url, tmp_path / "base.json")
     again = _run(postgres_url, tmp_path / "again.json")
     aa = _cli("compare", str(base), str(again), "--fail-on-regression", *TOLERANCE)
-    assert aa.returncode == 0, aa.stdout + aa.stderr
-    assert _verdicts(aa.stdout)["orm"] in ("same", "inconclusive")
+    assert aa.returncode == 0, aa.stdout + aa.stderr  # the gate does not fire on drift
+    assert _verdicts(aa.stdout)["orm"] != "SLOWER"
     slowed = _run(postgres_url, tmp_path / "slowed.json", SQLAB_KNOB_WORK="0.6")
     gate = _cli("compare", str(base), str(slowed), "--fail-on-regression", *TOLERANCE)
     assert gate.returncode == 1, gate.stdout
