@@ -43,6 +43,31 @@ from bench.verdicts import (
 
 NOT_JUDGED = ("absolute changes between separate runs are not judged: use `sqla-bench ab`, "
               f"or give at least {MIN_RUNS} runs per side (compare A1 A2 A3 -- B1 B2 B3)")
+# Below this many blocks a one-run-a-side verdict is fragile: on the project's 2-core VM,
+# same-code quick runs (15 blocks) minutes apart were flagged about 1 case in 10; at 60
+# blocks, 1 in 29 (README, "What the machine allows").
+ADVISED_BLOCKS = 50
+
+
+def fewest_blocks(docs: Sequence[RunRecord]) -> int | None:
+    """The fewest timed blocks of any measured case in these runs (None: none measured)."""
+    counts = [len(set(case["blocks"])) for doc in docs for case in doc["cases"]
+              if case["status"] == "ok" and case["blocks"]]
+    return min(counts) if counts else None
+
+
+def few_blocks_advice(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
+    """A line for a one-run-a-side compare of runs with few blocks, else None."""
+    sides = [*base, *new]
+    if len(base) > 1 or len(new) > 1 or any(doc["config"].get("runs", 1) > 1 for doc in sides):
+        return None  # several runs a side: the runs are the samples
+    fewest = fewest_blocks(sides)
+    if fewest is None or fewest >= ADVISED_BLOCKS:
+        return None
+    return (f"few blocks ({fewest} in some cases): between runs taken minutes apart a "
+            "drifting machine moves ratios more than one run's interval shows; to gate, "
+            f"measure at least {ADVISED_BLOCKS} blocks (--rounds {ADVISED_BLOCKS} or "
+            "--profile standard), give several runs a side, or use `sqla-bench ab`")
 
 
 @dataclass(frozen=True)
@@ -351,6 +376,9 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     print(summary_line(judgements))
     if not any(j.absolute for j in judgements):
         print(NOT_JUDGED)
+    advice = few_blocks_advice(base_docs, new_docs)
+    if advice is not None:
+        print(advice)
     if html_dir is not None:
         from bench.report.compare_page import write_compare_page
 

@@ -164,6 +164,18 @@ def test_the_noise_floor_raises_a_cases_tolerance(tmp_path, capsys):
     assert "±20%" in capsys.readouterr().out
 
 
+def test_one_run_a_side_with_few_blocks_says_how_to_gate(tmp_path, capsys):
+    few = [_write(tmp_path, f"f{k}.json", _doc(seed=k, blocks=15)) for k in range(2)]
+    many = [_write(tmp_path, f"m{k}.json", _doc(seed=k, blocks=60)) for k in range(2)]
+    main(["compare", *few])
+    assert "few blocks (15 in some cases)" in capsys.readouterr().out
+    main(["compare", *many])
+    assert "few blocks" not in capsys.readouterr().out
+    runs = [_write(tmp_path, f"r{k}.json", _doc(seed=k, blocks=15)) for k in range(6)]
+    main(["compare", *runs[:3], "--", *runs[3:]])
+    assert "few blocks" not in capsys.readouterr().out  # the runs are the samples
+
+
 def test_several_runs_a_side_judge_absolute_times(tmp_path, capsys):
     base = [_write(tmp_path, f"a{k}.json", _doc(seed=k)) for k in range(3)]
     same = [_write(tmp_path, f"b{k}.json", _doc(seed=10 + k)) for k in range(3)]
