@@ -59,7 +59,9 @@ def fewest_blocks(docs: Sequence[RunRecord]) -> int | None:
 def few_blocks_advice(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
     """A line for a one-run-a-side compare of runs with few blocks, else None."""
     sides = [*base, *new]
-    if len(base) > 1 or len(new) > 1 or any(doc["config"].get("runs", 1) > 1 for doc in sides):
+    merged = any(isinstance(doc["config"].get("runs"), int) and doc["config"]["runs"] > 1
+                 for doc in sides)  # a side `ab` or calibrate merged from several runs
+    if len(base) > 1 or len(new) > 1 or merged:
         return None  # several runs a side: the runs are the samples
     fewest = fewest_blocks(sides)
     if fewest is None or fewest >= ADVISED_BLOCKS:
