@@ -15,6 +15,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from bench.results import ResultsFileError
 
@@ -129,18 +130,36 @@ def new_ab_directory(directory: Path = RESULTS_DIR) -> Path:
 
 def previous_saved_run(storage: Path, new: Path) -> Path | None:
     """The newest run pytest-benchmark saved (--benchmark-autosave) before `new`, in the
-    storage of this machine: the gate's baseline. A saved copy of `new` itself (same
-    datetime) is skipped."""
-    try:
-        new_time = json.loads(Path(new).read_text(encoding="utf-8")).get("datetime")
-    except (OSError, ValueError, AttributeError):
-        new_time = None  # compare names what is wrong with the file itself
+    storage of this machine: the gate's baseline. Autosave's copy of `new` itself is
+    skipped: it holds the same benchmarks, though pytest-benchmark stamps it a fraction
+    of a second apart from the --benchmark-json file."""
+    new_doc = _read_saved(Path(new))
+    new_time = new_doc.get("datetime") if new_doc else None
+    new_print = _fingerprint(new_doc) if new_doc else None
     saved = []
     for path in Path(storage).glob("*/*.json"):
-        try:
-            when = json.loads(path.read_text(encoding="utf-8")).get("datetime")
-        except (OSError, ValueError, AttributeError):
+        doc = _read_saved(path)
+        when = doc.get("datetime") if doc else None
+        if not when or (new_print is not None and _fingerprint(doc) == new_print):
             continue
-        if when and when != new_time:
+        if new_time is None or str(when) < str(new_time):
             saved.append((str(when), path.name, path))
     return max(saved)[2] if saved else None
+
+
+def _read_saved(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # compare names what is wrong with the file itself
+    return doc if isinstance(doc, dict) else None
+
+
+def _fingerprint(doc: dict[str, Any] | None) -> list[Any] | None:
+    """What identifies one pytest-benchmark session's results: each benchmark's name and
+    timings (None: no benchmarks to tell it by)."""
+    benchmarks = doc.get("benchmarks") if doc else None
+    if not isinstance(benchmarks, list) or not benchmarks:
+        return None
+    return [(b.get("fullname"), b.get("stats")) if isinstance(b, dict) else b
+            for b in benchmarks]

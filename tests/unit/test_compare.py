@@ -216,6 +216,16 @@ def test_the_gate_compares_with_the_saved_run_before_the_new_one(tmp_path, capsy
     new_path = tmp_path / "new.json"
     new_path.write_text(json.dumps(new))
     assert storage.previous_saved_run(tmp_path / ".benchmarks", new_path) == machine / "0001_a.json"
+    # autosave stamps its copy a moment apart from --benchmark-json's: the same benchmarks
+    # are the same run, and a run saved after the new one is no baseline either
+    bench = [{"fullname": "t::x", "stats": {"median": 1.0, "rounds": 5}}]
+    stamped = {"datetime": "2026-11-25T11:00:00.35", "benchmarks": bench}
+    new_path.write_text(json.dumps(stamped))
+    (machine / "0002_b.json").write_text(json.dumps({**stamped,
+                                                     "datetime": "2026-11-25T11:00:00.51"}))
+    (machine / "0003_c.json").write_text(json.dumps({"datetime": "2026-11-25T12:00:00",
+                                                     "benchmarks": []}))
+    assert storage.previous_saved_run(tmp_path / ".benchmarks", new_path) == machine / "0001_a.json"
     empty = tmp_path / "nothing"
     assert main(["gate", str(new_path), "--storage", str(empty)]) == 0
     assert "no earlier saved run" in capsys.readouterr().out
