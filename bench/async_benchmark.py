@@ -246,7 +246,7 @@ class AsyncBenchmark:
                          ) -> CaseRecord:
         record = new_case(USER_SCENARIO, entry.source.name, {}, unit="calls", ops_per_round=1,
                           driver=driver.name if driver else "?")
-        record_rounds(record, entry.rounds, entry.blocks)
+        record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
         record["status"] = "ok"
         if not counted:  # no engine watched: a count of 0 would be a claim, not a fact
             record["statements_per_op"] = None
@@ -356,10 +356,11 @@ class AsyncBenchmark:
 
 def round_info(record: CaseRecord) -> dict[str, Any]:
     """What a measured case records in pytest-benchmark's extra_info: counts, CPU share,
-    blocks and the paired ratio, under the case record's own keys."""
+    blocks, the machine-speed probe and the paired ratio, under the case record's own keys."""
     info: dict[str, Any] = {key: record[key]  # type: ignore[literal-required]
                             for key in ROUND_FIELDS_FOR_EXTRA}
     info["blocks"] = record["blocks"]
+    info["machine_ns"] = record.get("machine_ns", [])
     info["extra"] = {k: v for k, v in record["extra"].items() if k != "profile"}
     return info
 

@@ -26,6 +26,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from bench import environment, results
+from bench.machine import Speed, compare_speed_line, point_probes, speed_of
 from bench.records import CaseRecord, RunRecord, params_text
 from bench.units import fmt_duration
 from bench.verdicts import (
@@ -70,6 +71,14 @@ def few_blocks_advice(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> st
             "drifting machine moves ratios more than one run's interval shows; to gate, "
             f"measure at least {ADVISED_BLOCKS} blocks (--rounds {ADVISED_BLOCKS} or "
             "--profile standard), give several runs a side, or use `sqla-bench ab`")
+
+
+def machine_speed_line(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
+    """How fast the machine ran on each side (bench.machine), for the reader."""
+    def side(docs: Sequence[RunRecord]) -> Speed | None:
+        return speed_of([p for doc in docs for p in point_probes(doc["cases"])])
+
+    return compare_speed_line(side(base), side(new))
 
 
 @dataclass(frozen=True)
@@ -381,6 +390,9 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     advice = few_blocks_advice(base_docs, new_docs)
     if advice is not None:
         print(advice)
+    speed = machine_speed_line(base_docs, new_docs)
+    if speed is not None:
+        print(speed)
     if html_dir is not None:
         from bench.report.compare_page import write_compare_page
 

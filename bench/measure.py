@@ -116,7 +116,7 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
     for entry in entries:
         case = cases[entry.source.name]
         record = records[case.name]
-        record_rounds(record, entry.rounds, entry.blocks)
+        record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
         if case.ctx is not None:
             record["extra"].update(case.ctx.extra)
         if case.teardown_error is not None:

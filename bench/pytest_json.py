@@ -104,9 +104,10 @@ def _case(bench: dict[str, Any], several_drivers: bool, source: str) -> CaseReco
     for key in ("statements_per_op", "calls_per_op", "cpu_share", "reference", "paired"):
         if info.get(key) is not None:
             case[key] = info[key]
-    blocks = info.get("blocks")
-    if isinstance(blocks, list) and len(blocks) == len(samples):
-        case["blocks"] = blocks
+    for key in ("blocks", "machine_ns"):  # per-sample lists, kept when they match the rounds
+        values = info.get(key)
+        if isinstance(values, list) and len(values) == len(samples):
+            case[key] = values  # type: ignore[literal-required]
     case["extra"].update(info.get("extra") or {})
     case["extra"]["pytest_name"] = bench.get("fullname") or bench.get("name")
     return case

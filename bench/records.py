@@ -92,6 +92,9 @@ class CaseRecord(TypedDict):
     # processes, their sum.
     histograms: NotRequired[dict[str, str]]
     plans: NotRequired[list[PlanRecord]]  # with `run --explain`
+    # The machine-speed probe of each sample's block, in ns (bench.machine); absent in
+    # files written before it was taken.
+    machine_ns: NotRequired[list[int]]
 
 
 class ComparisonRecord(TypedDict):

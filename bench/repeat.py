@@ -113,8 +113,9 @@ def _merge_case(runs: list[CaseRecord], stride: int) -> CaseRecord:
     if failed is not None:
         case["status"], case["error"] = failed["status"], failed["error"]
         return case
-    rounds, blocks = [], []
+    rounds, blocks, machine = [], [], []
     for k, run in enumerate(runs):
+        machine += run.get("machine_ns") or []
         per_round = (run["statements_per_op"] or 0) * run["ops_per_round"]
         waits: list[int | None] = [None] * len(run["samples_ns"])
         if run["wait_ns"] is not None:
@@ -124,7 +125,8 @@ def _merge_case(runs: list[CaseRecord], stride: int) -> CaseRecord:
             rounds.append(RoundResult(wall, cpu, wait, round(per_round), None))
             blocks.append(block + k * stride)
     case["paired"] = None
-    record_rounds(case, rounds, blocks)
+    case.pop("machine_ns", None)
+    record_rounds(case, rounds, blocks, machine if len(machine) == len(rounds) else ())
     case["statements_per_op"] = runs[0]["statements_per_op"]
     calls = [r["calls_per_op"] for r in runs if r["calls_per_op"] is not None]
     case["calls_per_op"] = sum(calls) / len(calls) if calls else None

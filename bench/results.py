@@ -18,6 +18,8 @@ Format history (`schema_version`):
      Also optional in 2 (issue 15): `families.*.comparisons` (the decisions a family
      declares, which the report states), a case's `plans` (the statements of one
      `run --explain` round, with their query plans) and `config.explain`.
+     Also optional in 2 (issue 12): a case's `machine_ns`, the machine-speed probe
+     (bench.machine) of each sample's block.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -183,6 +185,8 @@ def _check_case(case: Any, index: int, source: str) -> None:
             raise ResultsFileError(f"{where} has a {name} that is not a list of numbers")
     if case.get("wait_ns") is not None and not _numbers(case["wait_ns"]):
         raise ResultsFileError(f"{where} has a wait_ns that is not a list of numbers")
+    if "machine_ns" in case and not _numbers(case["machine_ns"]):
+        raise ResultsFileError(f"{where} has a machine_ns that is not a list of numbers")
     if case["blocks"] and len(case["blocks"]) != len(case["samples_ns"]):
         raise ResultsFileError(f"{where} has {len(case['blocks'])} blocks for "
                                f"{len(case['samples_ns'])} samples")

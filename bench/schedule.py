@@ -8,6 +8,9 @@ and a variant's round is paired with its reference's round of the same block.
 Blocked (`--schedule blocked`) is the old order, kept to show the difference: each case
 opened, all its rounds, closed, then the next.
 
+Before every timed block (every timed round, blocked) a fixed piece of Python work is
+timed (bench.machine): each sample keeps it, to show how fast the machine was then.
+
 A case whose round raises is recorded as failed, closed at once (so its connections
 and locks do not reach the other cases' rounds), and leaves the schedule; the others go on.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bench.lifecycle import RoundResult
+from bench.machine import probe_ns
 
 SCHEDULES = ("interleaved", "blocked")
 ScheduleName = Literal["interleaved", "blocked"]
@@ -46,6 +50,7 @@ class Entry:
     source: RoundSource
     rounds: list[RoundResult] = field(default_factory=list)
     blocks: list[int] = field(default_factory=list)
+    machine_ns: list[int] = field(default_factory=list)  # the speed probe of each round's block
     error: BaseException | None = None
     open: bool = False
 
@@ -64,7 +69,8 @@ Finish = Callable[[Entry], Awaitable[None]]  # the untimed extra rounds of a fin
 async def measure(entries: list[Entry], *, schedule: ScheduleName, warmup: int, rounds: int,
                   rng: random.Random, finish: Finish,
                   on_round: Callable[[], None] = lambda: None,
-                  stop_check: Callable[[], None] = lambda: None) -> None:
+                  stop_check: Callable[[], None] = lambda: None,
+                  probe: Callable[[], int] = probe_ns) -> None:
     """Run every entry's warmup and timed rounds in the chosen order, then `finish` each
     (calls, memory, profile rounds), and close them all, whatever happens."""
     try:
@@ -75,7 +81,7 @@ async def measure(entries: list[Entry], *, schedule: ScheduleName, warmup: int, 
                     if not entry.open:
                         break
                     stop_check()
-                    await _round(entry, block, on_round)
+                    await _round(entry, block, on_round, probe() if block >= 0 else 0)
                 await _finish_and_close(entry, finish)
         else:
             for entry in entries:
@@ -83,9 +89,10 @@ async def measure(entries: list[Entry], *, schedule: ScheduleName, warmup: int, 
             for block in range(-warmup, rounds):
                 order = [e for e in entries if e.open]
                 rng.shuffle(order)
+                speed = probe() if block >= 0 and order else 0
                 for entry in order:
                     stop_check()
-                    await _round(entry, block, on_round)
+                    await _round(entry, block, on_round, speed)
             for entry in entries:
                 await _finish_and_close(entry, finish)
     finally:  # also when the run is stopped: nothing stays open
@@ -104,7 +111,7 @@ async def _open(entry: Entry) -> None:
         await entry.source.close()
 
 
-async def _round(entry: Entry, block: int, on_round: Callable[[], None]) -> None:
+async def _round(entry: Entry, block: int, on_round: Callable[[], None], speed: int) -> None:
     """Negative blocks are warmup: run, not recorded."""
     try:
         result = await entry.source.round(timed=block >= 0)
@@ -116,6 +123,7 @@ async def _round(entry: Entry, block: int, on_round: Callable[[], None]) -> None
     if block >= 0:
         entry.rounds.append(result)
         entry.blocks.append(block)
+        entry.machine_ns.append(speed)
     on_round()
 
 

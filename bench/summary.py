@@ -9,12 +9,16 @@ from bench.lifecycle import RoundResult
 from bench.records import CaseRecord
 
 
-def record_rounds(case: CaseRecord, rounds: Sequence[RoundResult], blocks: Sequence[int]) -> None:
-    """Put a case's timed rounds and what follows from them into its record."""
+def record_rounds(case: CaseRecord, rounds: Sequence[RoundResult], blocks: Sequence[int],
+                  machine_ns: Sequence[int] = ()) -> None:
+    """Put a case's timed rounds and what follows from them into its record; `machine_ns`
+    is the speed probe of each round's block (bench.machine)."""
     samples = [r.wall_ns for r in rounds]
     waits = [r.wait_ns for r in rounds]
     case["samples_ns"] = samples
     case["blocks"] = list(blocks)
+    if machine_ns:
+        case["machine_ns"] = list(machine_ns)
     case["cpu_ns"] = [r.cpu_ns for r in rounds]
     case["wait_ns"] = None if any(w is None for w in waits) else [int(w or 0) for w in waits]
     stray = sum(r.stray_tasks for r in rounds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bench.machine import point_probes, speed_of
 from bench.report.environment import environment_rows
 from bench.report.model import Run
 from bench.units import fmt_bytes
@@ -33,6 +34,15 @@ def _driver(name: str | None, versions: dict[str, str | None]) -> str:
     return _known(*(f"{k} {v}" for k, v in versions.items() if v)) or _known(name)
 
 
+def _machine_speed(run: Run) -> str | None:
+    """The speed probe over the run's blocks (bench.machine), where the file has it."""
+    speed = speed_of(point_probes(run.doc["cases"]))
+    if speed is None:
+        return None
+    return (f"Python probe {speed.median / 1e6:.2f} ms per block (p10–p90 "
+            f"{speed.low / 1e6:.2f}–{speed.high / 1e6:.2f} ms, {speed.swing:.2f}× apart)")
+
+
 def rows(run: Run) -> list[tuple[str, str]]:
     env: dict[str, Any] = dict(run.doc.get("environment") or {})
     config: dict[str, Any] = dict(run.doc.get("config") or {})
@@ -52,6 +62,7 @@ def rows(run: Run) -> list[tuple[str, str]]:
         ("URL", config.get("url")),
         ("profile", _profile(config)),
         ("schedule", config.get("schedule")),
+        ("machine speed", _machine_speed(run)),
         ("Python", python),
         ("SQLAlchemy", env.get("sqlalchemy")),
         ("event loop", env.get("event_loop")),

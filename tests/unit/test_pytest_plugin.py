@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from bench import results
 from bench.async_benchmark import reject_coroutine_function
 
 pytest_plugins = ["pytester"]
@@ -168,3 +169,8 @@ def test_a_scenario_variant_is_awaited_in_an_async_test(pytester):
     assert len(bench["stats"]["data"]) == 6
     assert bench["extra_info"]["variant"] == "sleepy" and bench["group"] == "knob"
     assert bench["extra_info"]["statements_per_op"] == 1
+    # each round keeps its block's machine-speed probe, and the gate's reader keeps them
+    probes = bench["extra_info"]["machine_ns"]
+    assert len(probes) == 6 and all(p > 0 for p in probes)
+    (case,) = results.load_any(pytester.path / "out.json")["cases"]
+    assert case["machine_ns"] == probes

@@ -231,6 +231,16 @@ def test_pytest_benchmark_input_shows_only_what_is_known(tmp_path):
     assert "Python 3.11.7 (CPython)" in environment
 
 
+def test_the_environment_gives_the_machine_speed_probe_where_the_file_has_it(tmp_path):
+    cases = _loading()
+    for case in cases:
+        case["machine_ns"] = [1_000_000] * 4 + [1_500_000] * 4
+    text = _text(_page(tmp_path, _doc(cases)))
+    assert "machine speed Python probe 1.25 ms per block" in text
+    assert "1.50× apart" in text
+    assert "machine speed" not in _text(_page(tmp_path, _doc(_loading())))  # an older file
+
+
 def test_query_plans_are_folded_with_large_scans_called_out(tmp_path):
     cases = _loading()
     plan = [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "sqlab_posts",

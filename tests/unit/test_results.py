@@ -142,6 +142,7 @@ def test_a_real_version_1_pytest_benchmark_file_converts():
     ("samples_ns", "fast"), ("samples_ns", [1, "2"]), ("blocks", [0, 1, 2, 3]),
     ("ops_per_round", 0), ("ops_per_round", True), ("params", []), ("paired", {"median": 1}),
     ("stats", {"median": 1}), ("wait_ns", [None]), ("statements_per_op", "many"),
+    ("machine_ns", "fast"), ("machine_ns", [1, None]),
 ])
 def test_a_case_field_of_the_wrong_shape_is_one_line_refusal(tmp_path, field, value):
     case = {**_case(), "blocks": [0, 1, 2], field: value}

@@ -100,6 +100,20 @@ def test_interleaved_blocks_hold_one_round_of_each_variant_in_a_seeded_shuffled_
     assert len({tuple(block) for block in blocks}) > 1  # and not the same order every time
 
 
+def test_every_sample_keeps_the_machine_speed_probe_of_its_block(tmp_path):
+    interleaved = [c for c in _run(tmp_path, rounds=5)[0]["cases"] if c["status"] == "ok"]
+    for case in interleaved:
+        assert len(case["machine_ns"]) == len(case["samples_ns"]) == 5
+        assert all(probe > 0 for probe in case["machine_ns"])
+    # one probe per block, before its rounds: every case of the point shares it
+    assert len({tuple(c["machine_ns"]) for c in interleaved}) == 1
+    blocked = [c for c in _run(tmp_path, rounds=5, schedule="blocked")[0]["cases"]
+               if c["status"] == "ok"]
+    assert all(len(c["machine_ns"]) == 5 for c in blocked)
+    # blocked: a probe before each round, so each case has its own
+    assert len({tuple(c["machine_ns"]) for c in blocked}) == len(blocked)
+
+
 def test_blocked_schedule_runs_each_variant_to_the_end_before_the_next(tmp_path):
     doc, _ = _run(tmp_path, rounds=3, warmup=1, schedule="blocked")
     order = _by_variant(doc)["raw_driver"]["extra"]["order"]
@@ -144,3 +158,14 @@ def test_on_a_drifting_machine_interleaving_keeps_the_true_ratio_and_blocking_do
     # blocked: the reference ran while the factor went 1 -> 2, the other while it went
     # 2 -> 3, so the ratio reads about 2 x 2.5 / 1.5 = 3.3 instead of 2
     assert bad / true_ratio > 1.3, bad
+
+
+def test_merging_runs_keeps_each_sample_with_its_machine_probe(tmp_path):
+    from bench.repeat import merge_runs
+
+    first, _ = _run(tmp_path, rounds=3)
+    second, _ = _run(tmp_path, rounds=3)
+    merged = _by_variant(merge_runs([first, second], "both"))["raw_driver"]
+    assert merged["machine_ns"] == (_by_variant(first)["raw_driver"]["machine_ns"]
+                                    + _by_variant(second)["raw_driver"]["machine_ns"])
+    assert len(merged["machine_ns"]) == len(merged["samples_ns"]) == 6
