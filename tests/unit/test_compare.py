@@ -76,6 +76,9 @@ def test_counts_are_their_own_verdicts():
     assert calls_changed(1000, 1060) and not calls_changed(1000, 1040)  # 5% tolerance
     assert not calls_changed(26.6, 28.1) and not calls_changed(0.004, 0.0)  # 2 calls at least
     assert calls_changed(254.6, 527.6)  # an N+1
+    # a driver that polls from Python: its polls follow the network, an N+1 still shows
+    assert calls_changed(56, 64) and not calls_changed(56, 64, polling=True)
+    assert calls_changed(254.6, 527.6, polling=True)
 
 
 def test_per_run_medians_judge_absolute_changes():
@@ -150,6 +153,16 @@ def test_a_statement_count_change_fails_the_gate_whatever_the_times(tmp_path, ca
     assert main(["compare", base, new, "--fail-on-regression"]) == 1
     err = capsys.readouterr().err
     assert "statements per op 1 → 2" in err
+
+
+def test_a_polling_drivers_calls_may_move_more_its_statements_may_not(tmp_path, capsys):
+    for driver, gate in (("aiosqlite", 1), ("aiopg", 0)):  # aiopg's row says it polls
+        base = _write(tmp_path, f"{driver}a.json", _doc(seed=1, calls=56.0, driver=driver))
+        new = _write(tmp_path, f"{driver}b.json", _doc(seed=2, calls=64.0, driver=driver))
+        assert main(["compare", base, new, "--fail-on-regression"]) == gate, driver
+    new = _write(tmp_path, "lazy.json", _doc(seed=2, calls=64.0, statements=2.0, driver="aiopg"))
+    assert main(["compare", base, new, "--fail-on-regression"]) == 1
+    assert "statements per op 1 → 2" in capsys.readouterr().err
 
 
 def test_the_noise_floor_raises_a_cases_tolerance(tmp_path, capsys):
