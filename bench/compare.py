@@ -26,7 +26,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from bench import environment, results
-from bench.machine import Speed, compare_speed_line, point_probes, speed_of
+from bench.machine import compare_speed_line, speed_of_runs
 from bench.records import CaseRecord, RunRecord, params_text
 from bench.units import fmt_duration
 from bench.verdicts import (
@@ -75,10 +75,7 @@ def few_blocks_advice(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> st
 
 def machine_speed_line(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
     """How fast the machine ran on each side (bench.machine), for the reader."""
-    def side(docs: Sequence[RunRecord]) -> Speed | None:
-        return speed_of([p for doc in docs for p in point_probes(doc["cases"])])
-
-    return compare_speed_line(side(base), side(new))
+    return compare_speed_line(speed_of_runs(base), speed_of_runs(new))
 
 
 @dataclass(frozen=True)

@@ -86,11 +86,11 @@ def _ratio_cell(case: dict[str, Any] | Any) -> str:
 
 
 def print_summary(doc: RunRecord, console: Console | None = None) -> None:
-    from bench.machine import point_probes, run_speed_line, speed_of
+    from bench.machine import run_speed_line, speed_of_runs
 
     console = console or Console(width=200)
     console.print(summary_table(doc))
-    speed = run_speed_line(speed_of(point_probes(doc["cases"])))
+    speed = run_speed_line(speed_of_runs([doc]))
     if speed is not None:
         console.print(speed, markup=False, highlight=False)
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bench.records import CaseRecord, rtt_of
+from bench.records import CaseRecord, RunRecord, rtt_of
 
 PROBE_ITERATIONS = 10_000  # about 1 ms of dict and int work on this project's machine
 # Probes this far apart are worth a line to the reader: on a steady machine the probe's
@@ -50,7 +50,6 @@ class Speed:
     median: float
     low: float  # 10th percentile: a fast spell
     high: float  # 90th percentile: a slow one
-    blocks: int
 
     @property
     def swing(self) -> float:
@@ -75,9 +74,15 @@ def speed_of(probes: Sequence[int]) -> Speed | None:
     if not probes:
         return None
     ordered = sorted(probes)
-    decile = max(0, len(ordered) // 10)
+    decile = len(ordered) // 10
     return Speed(median=statistics.median(ordered), low=ordered[decile],
-                 high=ordered[len(ordered) - 1 - decile], blocks=len(ordered))
+                 high=ordered[len(ordered) - 1 - decile])
+
+
+def speed_of_runs(docs: Iterable[RunRecord]) -> Speed | None:
+    """The speed over one or several runs: each run's points counted once (a point met
+    again in another run is another set of blocks)."""
+    return speed_of([p for doc in docs for p in point_probes(doc["cases"])])
 
 
 def run_speed_line(speed: Speed | None) -> str | None:

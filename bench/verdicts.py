@@ -32,10 +32,10 @@ import numpy as np
 SLOWER, FASTER, SAME, INCONCLUSIVE = "slower", "faster", "same", "inconclusive"
 TIME_VERDICTS = (SLOWER, FASTER, SAME, INCONCLUSIVE)
 # Python calls per op may move this much before it counts: 5% and at least 2 calls. The
-# count is exact for a given interleaving of tasks, but a polling driver (aiopg) or tasks
-# that share a pool take a few more or fewer turns from run to run: on the project's
-# machine, an A/A of the whole pytest suite moved such cases by up to 4% (259.9 -> 266.1,
-# 285.4 -> 273.3). An N+1 creeping back in doubles them.
+# count is exact for a given interleaving of tasks, but tasks that share a pool (and a
+# polling driver, which has its own tolerance below) take a few more or fewer turns from
+# run to run: on the project's machine, an A/A of the whole pytest suite moved such
+# cases by up to 4% (259.9 -> 266.1, 285.4 -> 273.3). An N+1 creeping back in doubles them.
 CALLS_TOLERANCE = 0.05
 CALLS_FLOOR = 2.0
 # A driver that polls from Python (its row says `polls`) adds calls per poll, and the

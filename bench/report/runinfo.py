@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from bench.machine import point_probes, speed_of
+from bench.machine import speed_of_runs
 from bench.report.environment import environment_rows
 from bench.report.model import Run
 from bench.units import fmt_bytes
@@ -36,7 +36,7 @@ def _driver(name: str | None, versions: dict[str, str | None]) -> str:
 
 def _machine_speed(run: Run) -> str | None:
     """The speed probe over the run's blocks (bench.machine), where the file has it."""
-    speed = speed_of(point_probes(run.doc["cases"]))
+    speed = speed_of_runs([run.doc])
     if speed is None:
         return None
     return (f"Python probe {speed.median / 1e6:.2f} ms per block (p10–p90 "
