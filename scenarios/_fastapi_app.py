@@ -41,7 +41,6 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
-from bench.drivers import DRIVERS
 from scenarios.models import User
 
 LOADING = ("selectinload", "lazy")
@@ -140,10 +139,6 @@ async def stop_with_parent(pid: int) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = Settings.from_env()
     parent = os.environ.get("SQLAB_APP_PARENT_PID")
-    scheme = settings.url.partition("://")[0]
-    for driver in DRIVERS.values():  # a dialect of ours (aiopg) is registered by its row
-        if driver.scheme == scheme and not driver.is_sync:
-            driver.register_dialect()
     engine = create_async_engine(settings.url, pool_size=settings.pool_size, max_overflow=0,
                                  pool_timeout=60, connect_args=settings.connect_args)
     counter = None

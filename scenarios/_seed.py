@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, text
 
-from bench.scenario import Context
+from bench.api import Context
 from scenarios import models
 
 BATCH = 5_000

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
+from bench.api import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios.models import User
 

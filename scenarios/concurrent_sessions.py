@@ -15,7 +15,7 @@ requests queue for a connection, as they would in a service. Latency per request
 
 It measures what a service sustains, so its load may come from several processes
 (--processes N, --cluster): each runs its share of the users and virtual users
-(bench.load.drive), and --rate R sends requests at a fixed rate instead.
+(bench.api.drive.drive), and --rate R sends requests at a fixed rate instead.
 
 Schedule: interleaved, every case open for the whole point. At concurrency 20 and above
 that holds 4 × 20 connections (three engine pools and the raw pool) besides the harness's
@@ -35,8 +35,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bench.load import drive
-from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
+from bench.api import RAW_VARIANT, Comparison, Context, Family, Param, drive
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User

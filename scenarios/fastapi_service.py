@@ -14,7 +14,7 @@ more CPU in its pool than the service spends serving: on a 2-core machine, 74 re
 through one shared client against 191 through per-worker clients, same server.)
 One load process is often the ceiling (about 250 requests/s here), so the load may come
 from several (--processes N, --cluster): the service still starts once per case, on
-the coordinator, and each load process sends its share of the requests (bench.load) with
+the coordinator, and each load process sends its share of the requests (bench.api.drive) with
 its own clients; --rate R sends them at a fixed rate. With --service-url the load goes to
 a service already running this app (on another host, say) instead, the variant's loading
 strategy sent with each request (the X-Sqlab-Loading header).
@@ -47,9 +47,7 @@ from typing import Any
 
 import httpx
 
-from bench.load import drive
-from bench.scenario import Comparison, Context, Family, Param
-from bench.service import Service
+from bench.api import Comparison, Context, Family, Param, Service, drive
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 

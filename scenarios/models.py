@@ -2,7 +2,7 @@
 
 Every scenario family that needs users and posts uses these, so a result from one
 family reads against another. Tables are created and dropped by the runner
-(bench.database), which only ever touches tables named sqlab_*.
+(bench.db.database), which only ever touches tables named sqlab_*.
 """
 
 from __future__ import annotations

@@ -41,9 +41,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from bench.database import connection_room
-from bench.load import drive
-from bench.scenario import RAW_VARIANT, CaseSkipped, Comparison, Context, Family, Param
+from bench.api import (
+    RAW_VARIANT,
+    CaseSkipped,
+    Comparison,
+    Context,
+    Family,
+    Param,
+    connection_room,
+    drive,
+)
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 

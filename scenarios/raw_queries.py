@@ -30,8 +30,7 @@ from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from bench.load import drive
-from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
+from bench.api import RAW_VARIANT, Comparison, Context, Family, Param, drive
 from scenarios import models
 from scenarios._seed import seed_users_and_posts
 from scenarios.models import Post, User, posts, users

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import RAW_VARIANT, Comparison, Context, Family, Param
+from bench.api import RAW_VARIANT, Comparison, Context, Family, Param
 from scenarios import models
 from scenarios.models import Post, User
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.database import DEFAULT_URLS
+from bench.db.database import DEFAULT_URLS
 
 
 def _answers(url: str) -> bool:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from bench.records import params_text
 from bench.report import heatmap, runinfo, sections
 from bench.report.charts import Colours, variant_colours
 from bench.report.model import Run, family_views, load_runs
 from bench.report.templating import environment
-from bench.results import ResultsFileError
+from bench.results.file import ResultsFileError
+from bench.results.records import params_text
 
 
 def write_report(paths: Sequence[Path], output_dir: Path) -> Path:

@@ -14,12 +14,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bench.records import CaseRecord, per_op, rtt_text
+from bench.api.family import RAW_VARIANT
 from bench.report.findings import singular
 from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
-from bench.scenario import RAW_VARIANT
-from bench.units import duration_unit, fmt_duration, fmt_rate
+from bench.results.records import CaseRecord, per_op, rtt_text
+from bench.results.units import duration_unit, fmt_duration, fmt_rate
 
 PALETTE = [
     "#3b6ea8", "#e07b39", "#4a9e5c", "#c44e52", "#8172b2", "#937860",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.judge.verdicts import CALLS_TOLERANCE, MIN_RUNS
 from bench.report.templating import environment
-from bench.results import ResultsFileError
-from bench.verdicts import CALLS_TOLERANCE, MIN_RUNS
+from bench.results.file import ResultsFileError
 
 
 def write_compare_page(judgements: list[Any], title: str, warnings: list[str],

@@ -1,6 +1,6 @@
 """Findings as decisions: the comparisons each family declares, read from the results file.
 
-A family names the decisions it answers (bench.scenario.Comparison); the runner writes
+A family names the decisions it answers (bench.api.family.Comparison); the runner writes
 them into the file and this module states each one for a run: at the declared point,
 the winner with its paired ratio and 95% interval (per-block ratios of the two cases,
 never a ratio of medians), and the statements per operation of both. An interval that
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bench import stats
-from bench.records import CaseRecord, ComparisonRecord
 from bench.report.model import FamilyView, Group, Run
-from bench.units import fmt_bytes, fmt_duration
+from bench.results import stats
+from bench.results.records import CaseRecord, ComparisonRecord
+from bench.results.units import fmt_bytes, fmt_duration
 
 Outcome = Literal["candidate", "against", "tie", "missing"]
 

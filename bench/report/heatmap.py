@@ -13,9 +13,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bench.records import CaseRecord, per_op
 from bench.report.model import FamilyView, Run
-from bench.units import fmt_duration
+from bench.results.records import CaseRecord, per_op
+from bench.results.units import fmt_duration
 
 # Colour stops of the relative time, on a log2 scale: 1× pale green, 2.8× pale yellow,
 # 8× and beyond red.

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.history import History, Series
+from bench.api.family import RAW_VARIANT
+from bench.judge.history import History, Series
 from bench.report import page_css, prepare_output_dir
 from bench.report.charts import REFERENCE_COLOUR, Colours, HistoryPoint, history_chart
 from bench.report.templating import environment
-from bench.scenario import RAW_VARIANT
-from bench.units import duration_unit
+from bench.results.units import duration_unit
 
 
 def write_history_page(history: History, directory: Path, output: Path) -> Path:

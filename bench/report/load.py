@@ -1,6 +1,6 @@
 """Load from several processes (`--processes`, `--cluster`): what the report draws of it.
 
-A load case carries merged HDR histograms of its requests (bench.hdr), so the report
+A load case carries merged HDR histograms of its requests (bench.measure.hdr), so the report
 draws the whole latency spectrum, p50 to p99.99, rather than the two percentiles the
 table has room for; pool_sizing's app_processes axis (one pool per process) is drawn
 as throughput against processes. Where a load worker was CPU-bound, the load generator
@@ -14,11 +14,11 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from bench import hdr
-from bench.records import CaseRecord, rtt_text
+from bench.measure import hdr
 from bench.report.charts import APP_PROCESSES, Colours, Line, dashes_for, xy_chart
 from bench.report.model import FamilyView, Group, Run, varying_params
-from bench.units import duration_unit, fmt_duration, fmt_rate
+from bench.results.records import CaseRecord, rtt_text
+from bench.results.units import duration_unit, fmt_duration, fmt_rate
 
 SPECTRUM_KEYS = ("latency_ns", "checkout_wait_ns")  # the first a point's cases have is drawn
 SPECTRUM_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99)
@@ -100,7 +100,7 @@ def load_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
 
 def bottlenecks(view: FamilyView, run: Run) -> list[str]:
     """Where the load generator, not the database, may have been the ceiling: each case
-    whose load workers were CPU-bound (bench.distributed writes `extra.bottleneck`)."""
+    whose load workers were CPU-bound (bench.scale.distributed writes `extra.bottleneck`)."""
     return [f"{case['variant']} at {group.params_text}: {case['extra']['bottleneck']}"
             for group in view.groups_of(run) for case in group.cases if _bound(case)]
 

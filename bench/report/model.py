@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import results
-from bench.records import CaseRecord, ComparisonRecord, RunRecord, params_text, rtt_of, rtt_text
+from bench.results import file as results
+from bench.results.records import (
+    CaseRecord,
+    ComparisonRecord,
+    RunRecord,
+    params_text,
+    rtt_of,
+    rtt_text,
+)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.records import PlanRecord, ScanRecord
+from bench.results.records import PlanRecord, ScanRecord
 
 MAX_PLAN_CHARS = 6_000  # a plan longer than this is cut: the results file has all of it
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bench.netdelay import LATE_EDGES_US
-from bench.records import ComparisonRecord, params_text, per_op, rtt_text
+from bench.api.family import RAW_VARIANT
 from bench.report.charts import Colours, Line, wants_throughput, xy_chart
 from bench.report.findings import paired_ratio, read_point, singular
 from bench.report.model import FamilyView, Group, Run, params_key, varying_params
-from bench.scenario import RAW_VARIANT
-from bench.units import duration_unit, fmt_duration, fmt_rate
+from bench.results.records import ComparisonRecord, params_text, per_op, rtt_text
+from bench.results.units import duration_unit, fmt_duration, fmt_rate
+from bench.rtt.proxy import LATE_EDGES_US
 
 # A ratio with its 95% interval.
 Ratio = tuple[float, float, float]

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from bench.machine import speed_of_runs
-from bench.report.environment import environment_rows
+from bench.measure.machine import speed_of_runs
+from bench.report.environment_table import environment_rows
 from bench.report.model import Run
-from bench.units import fmt_bytes
+from bench.results.units import fmt_bytes
 
 
 def _known(*parts: Any) -> str:
@@ -35,7 +35,7 @@ def _driver(name: str | None, versions: dict[str, str | None]) -> str:
 
 
 def _machine_speed(run: Run) -> str | None:
-    """The speed probe over the run's blocks (bench.machine), where the file has it."""
+    """The speed probe over the run's blocks (bench.measure.machine), where the file has it."""
     speed = speed_of_runs([run.doc])
     if speed is None:
         return None

@@ -13,13 +13,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bench.records import CaseRecord, ComparisonRecord, per_op, rtt_text
+from bench.measure.summary import is_noisy
 from bench.report import charts, load, plans, rtt
 from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
-from bench.summary import is_noisy
-from bench.units import MISSING, fmt_bytes, fmt_duration, fmt_rate
+from bench.results.records import CaseRecord, ComparisonRecord, per_op, rtt_text
+from bench.results.units import MISSING, fmt_bytes, fmt_duration, fmt_rate
 
 
 def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
@@ -200,7 +200,7 @@ def _notes(extra: dict[str, Any]) -> list[str]:
     for key in ("pool_timeouts", "errors", "case_teardown_error"):
         if extra.get(key) is not None:
             notes.append(f"{key.replace('_', ' ')}: {extra[key]}")
-    if extra.get("bottleneck"):  # a CPU-bound load worker (bench.distributed)
+    if extra.get("bottleneck"):  # a CPU-bound load worker (bench.scale.distributed)
         notes.append(str(extra["bottleneck"]))
     notes.extend(note for note in [rtt.proxy_note(extra)] if note)
     return notes

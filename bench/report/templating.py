@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
-from bench.units import fmt_bytes, fmt_duration, fmt_rate
+from bench.results.units import fmt_bytes, fmt_duration, fmt_rate
 
 
 def environment() -> jinja2.Environment:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.drivers import get_driver
-from bench.plan import point_for
-from bench.pytest_plugin import selected_drivers
-from bench.scenario import load_families
+from bench.api.family import load_families
+from bench.db.drivers import get_driver
+from bench.measure.plan import point_for
+from bench.plugin.pytest_hooks import selected_drivers
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

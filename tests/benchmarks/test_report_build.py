@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bench import stats
-from bench.drivers import DRIVERS, get_driver
-from bench.measure import new_records
-from bench.plan import plan
+from bench.api.family import RUN_PROFILES, load_families
+from bench.db.drivers import DRIVERS, get_driver
+from bench.measure.plan import plan
+from bench.measure.point import new_records
+from bench.measure.summary import record_paired
 from bench.report import write_report
-from bench.scenario import RUN_PROFILES, load_families
-from bench.summary import record_paired
+from bench.results import stats
 
 NINE_DRIVER_LIMIT = 1_500_000  # bytes: the nine-driver quick report (issue 15)
 

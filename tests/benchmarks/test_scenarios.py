@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.drivers import get_driver
-from bench.scenario import RUN_PROFILES
+from bench.api.family import RUN_PROFILES
+from bench.db.drivers import get_driver
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import asyncio
 import os
 import signal
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 from scenarios import fastapi_service, models
 
 # A URL the server cannot connect to, with a password that must never be shown.

@@ -10,7 +10,7 @@ small."""
 
 import asyncio
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 
 family = Family(
     name="drift",

@@ -4,7 +4,7 @@ pytest-benchmark's compare gate trips on a slowed variant and not on an unchange
 import asyncio
 import os
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 
 family = Family(
     name="knob",

@@ -10,8 +10,7 @@ import os
 import signal
 import time
 
-from bench.load import drive
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param, drive
 
 family = Family(
     name="load_probe",

@@ -3,7 +3,7 @@ reference, run after_round, and count statements over every timed round."""
 
 from sqlalchemy import text
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 
 family = Family(
     name="plugin_probe",

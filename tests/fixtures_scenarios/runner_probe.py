@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 
 family = Family(
     name="runner_probe",

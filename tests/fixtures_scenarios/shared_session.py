@@ -9,7 +9,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.scenario import Context, Family, Param
+from bench.api import Context, Family, Param
 from scenarios import models
 from scenarios.models import User
 

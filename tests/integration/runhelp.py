@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bench.database import resolve_url
-from bench.drivers import async_drivers, get_driver, sync_drivers
-from bench.network import DelayProxy, parse_rtts
-from bench.runner import RunConfig, Runner
-from bench.scenario import load_families
+from bench.api.family import load_families
+from bench.db.database import resolve_url
+from bench.db.drivers import async_drivers, get_driver, sync_drivers
+from bench.rtt.control import DelayProxy, parse_rtts
+from bench.run.runner import RunConfig, Runner
 
 ASYNC_DRIVERS = tuple(async_drivers())  # from the registry: a new row is tested at once
 SYNC_DRIVERS = tuple(sync_drivers())

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from bench.dialects import aiopg as aiopg_dialect
+from bench.db.dialects import aiopg as aiopg_dialect
 
 
 class Base(DeclarativeBase):
@@ -34,7 +34,6 @@ class Pet(Base):
 
 @pytest.fixture
 def engine_url(postgres_url):
-    aiopg_dialect.register()
     return postgres_url.replace("postgresql://", "postgresql+aiopg://", 1)
 
 

@@ -3,7 +3,7 @@ application cache's statement count shows its hits."""
 
 import pytest
 
-from bench.drivers import get_driver
+from bench.db.drivers import get_driver
 from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
 
 

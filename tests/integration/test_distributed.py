@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import hdr
-from bench.database import resolve_url
-from bench.drivers import get_driver
+from bench.api.family import load_families
+from bench.db.database import resolve_url
+from bench.db.drivers import get_driver
+from bench.measure import hdr
 from bench.report import write_report
-from bench.runner import RunConfig, Runner
-from bench.scenario import load_families
+from bench.run.runner import RunConfig, Runner
 from tests.integration.runhelp import cases_by_variant, run_family
 from tests.reliability.clihelp import assert_one_line_error, cli
 
@@ -277,7 +277,7 @@ def _worker_sampling() -> tuple[bool, bool]:
 def test_local_workers_run_without_dask_stack_sampling():
     """The workers of --processes do not sample their own stacks (every 10 ms by default)
     nor knock on the GIL: both would take CPU from the load they run."""
-    from bench.cluster import LoadCluster
+    from bench.scale.cluster import LoadCluster
 
     async def sampling() -> dict:
         cluster = await asyncio.wait_for(LoadCluster.start(1), START_TIMEOUT)

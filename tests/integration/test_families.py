@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.drivers import get_driver
+from bench.db.drivers import get_driver
 from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
 
 FIXTURES = str(Path(__file__).resolve().parents[1] / "fixtures_scenarios")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bench.service import Service
+from bench.api.service import Service
 from scenarios import fastapi_service, models
 from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
 

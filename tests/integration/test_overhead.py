@@ -1,6 +1,6 @@
-"""python -m bench.overhead measures both sides: the runner's raw_driver case really runs."""
+"""python -m bench.run.overhead measures both sides: the runner's raw_driver case really runs."""
 
-from bench.overhead import main
+from bench.run.overhead import main
 
 
 def test_overhead_prints_both_rates_and_their_ratio(tmp_path, capsys):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from bench.drivers import async_drivers, get_driver
+from bench.db.drivers import async_drivers, get_driver
 from tests.plugin_project import assert_measured, benchmarks, run, write_samples
 
 pytest_plugins = ["pytester"]

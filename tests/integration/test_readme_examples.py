@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bench.cli import main
-from bench.drivers import Driver, get_driver
+from bench.db.drivers import Driver, get_driver
 from tests.plugin_project import readme_samples
 
 
@@ -32,7 +32,7 @@ def test_the_readme_scenario_runs_as_a_user_scenario_file(tmp_path, capsys):
 def test_the_readme_driver_row_is_the_registry_row():
     registered: list[Driver] = []
     code = readme_samples()["driver_row.py"].replace(
-        "from bench.drivers import Driver, register", "from bench.drivers import Driver")
+        "from bench.db.drivers import Driver, register", "from bench.db.drivers import Driver")
     exec(compile(code, "README.md:driver_row.py", "exec"),  # noqa: S102 - our own README
          {"register": registered.append})
     assert registered == [get_driver(registered[0].name)]

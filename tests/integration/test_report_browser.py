@@ -82,7 +82,7 @@ def _render(chromium: str, index: Path, tmp_path: Path, name: str) -> str:
 
 def test_multi_driver_report_has_a_heat_map_and_every_declared_decision(tmp_path):
     chromium = _chromium()
-    from bench.scenario import load_families
+    from bench.api.family import load_families
 
     families = load_families()
     common = ["--scenario", "loading", "--scenario", "raw_queries", "--param", "parents=20",

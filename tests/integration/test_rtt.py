@@ -16,9 +16,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.database import RESULT_SETTINGS
-from bench.network import DelayProxy, parse_rtts
+from bench.db.database import RESULT_SETTINGS
 from bench.report import write_report
+from bench.rtt.control import DelayProxy, parse_rtts
 from tests.integration.runhelp import cases_by_variant, run_family, url_for
 
 MS = 1_000_000

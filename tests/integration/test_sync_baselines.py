@@ -3,7 +3,7 @@ bulk_insert in plain synchronous code through the same runner: same data, same c
 
 import pytest
 
-from bench.scenario import load_families
+from bench.api.family import load_families
 from tests.integration.runhelp import SYNC_DRIVERS, cases_by_variant, run_family, url_for
 
 SYNC_FAMILIES = ("raw_queries", "loading", "bulk_insert")

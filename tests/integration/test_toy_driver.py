@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench import drivers
 from bench.cli import main
-from bench.drivers import DRIVERS, Driver, get_driver, register
+from bench.db import drivers
+from bench.db.drivers import DRIVERS, Driver, get_driver, register
 
 
 @pytest.fixture

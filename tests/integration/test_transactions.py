@@ -3,7 +3,7 @@ after each round in the tables), with the statements each way sends."""
 
 import pytest
 
-from bench.drivers import get_driver
+from bench.db.drivers import get_driver
 from tests.integration.runhelp import ASYNC_DRIVERS, cases_by_variant, run_family, url_for
 
 ROWS = 20

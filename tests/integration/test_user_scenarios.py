@@ -10,7 +10,7 @@ SCENARIO = textwrap.dedent('''
     """A user's family: counting their own table's rows two ways."""
     import sqlalchemy as sa
 
-    from bench.scenario import Context, Family, Param
+    from bench.api.family import Context, Family, Param
 
     metadata = sa.MetaData()
     items = sa.Table("sqlab_user_items", metadata,

@@ -12,7 +12,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.drivers import DRIVERS, async_drivers, get_driver, server_drivers
+from bench.db.drivers import DRIVERS, async_drivers, get_driver, server_drivers
 from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
 
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench import results
+from bench.results import file as results
 from tests.reliability.clihelp import REPO, cli
 
 FIXTURES = str(REPO / "tests" / "fixtures_scenarios")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bench import results
-from bench.scenario import load_families
+from bench.api.family import load_families
+from bench.results import file as results
 from tests.reliability.clihelp import cli
 from tests.reliability.scratch import scratch_database
 

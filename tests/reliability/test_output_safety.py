@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import results
 from bench.cli import EXIT_USAGE, main
+from bench.results import file as results
 from tests.reliability.clihelp import REPO, assert_one_line_error
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures_results" / "v2_aiosqlite_loading.json"

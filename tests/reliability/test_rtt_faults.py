@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import results
+from bench.results import file as results
 from tests.reliability.clihelp import REPO, SECRET, assert_one_line_error, cli
 from tests.reliability.test_faults import _wait_for_finished_cases
 
@@ -66,14 +66,14 @@ def _start(output: Path, url: str, *extra: str) -> subprocess.Popen:
 
 
 def _proxy_of(proc: subprocess.Popen) -> int:
-    """The pid of the run's proxy process: its child running bench.netdelay."""
+    """The pid of the run's proxy process: its child running bench.rtt.proxy."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == proc.pid and b"bench.netdelay" in command:
+        if int(fields[1]) == proc.pid and b"bench.rtt.proxy" in command:
             return int(stat.parent.name)
     raise AssertionError("the run has no proxy process")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench import results
-from bench.drivers import get_driver, server_drivers
+from bench.db.drivers import get_driver, server_drivers
+from bench.results import file as results
 from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
 
 

@@ -6,12 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import records, results, storage
 from bench.cli import main
-from bench.compare import compare_sides
-from bench.lifecycle import RoundResult
-from bench.summary import record_paired, record_rounds
-from bench.verdicts import (
+from bench.judge.compare import compare_sides
+from bench.judge.verdicts import (
     FASTER,
     INCONCLUSIVE,
     SAME,
@@ -22,6 +19,10 @@ from bench.verdicts import (
     runs_change,
     statements_changed,
 )
+from bench.measure.lifecycle import RoundResult
+from bench.measure.summary import record_paired, record_rounds
+from bench.results import file as results
+from bench.results import records, storage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_results"
 

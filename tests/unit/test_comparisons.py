@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bench import results
-from bench.scenario import Comparison, Family, Param, ScenarioError, _add_family, load_families
+from bench.api.family import Comparison, Family, Param, ScenarioError, _add_family, load_families
+from bench.results import file as results
 from tests.unit.test_results import _case, _doc
 
 

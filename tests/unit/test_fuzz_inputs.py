@@ -22,10 +22,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench import cli, results
-from bench.database import DatabaseError, mask, resolve_url
-from bench.drivers import DRIVERS, get_driver
-from bench.scenario import ScenarioError, load_families
+from bench import cli
+from bench.api.family import ScenarioError, load_families
+from bench.cli import run as run_command
+from bench.db.database import DatabaseError, mask, resolve_url
+from bench.db.drivers import DRIVERS, get_driver
+from bench.results import file as results
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_results"
 REAL_FILES = ["v1_aiosqlite_loading.json", "v2_aiosqlite_loading.json",
@@ -125,6 +127,8 @@ def mutated_text(draw: st.DrawFn) -> str:
             parent[path[-1]]  # noqa: B018 - the path may be gone after an earlier mutation
         except (KeyError, IndexError, TypeError):
             continue
+        if not isinstance(parent, dict | list):  # an earlier mutation left a string here
+            continue
         if draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:
@@ -198,7 +202,7 @@ PARAM_TEXT = st.one_of(
 
 def _param_values(pairs: list[str]) -> dict[str, dict[str, list[Any]]] | Exception:
     return _one_line_or_ok(
-        lambda: cli._overrides(list(FAMILIES.values()), cli._parse_params(pairs)),
+        lambda: run_command._overrides(list(FAMILIES.values()), run_command._parse_params(pairs)),
         cli.UsageError, ScenarioError)
 
 

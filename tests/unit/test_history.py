@@ -6,7 +6,7 @@ import re
 import pytest
 
 from bench.cli import main
-from bench.steps import detect_steps
+from bench.judge.steps import detect_steps
 from tests.unit.test_report import _doc, _loading
 
 

@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from bench import hdr
-from bench.load import LoadShare, drive, interleave
-from bench.scenario import Context
+from bench.api.drive import drive
+from bench.api.family import Context
+from bench.api.share import LoadShare, interleave
+from bench.measure import hdr
 
 
 def _nearest_rank(values: list[float], percent: float) -> float:

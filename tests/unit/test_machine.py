@@ -1,7 +1,7 @@
 """The machine-speed probe's summaries and the lines they give run and compare."""
 
-from bench import machine
-from bench.compare import machine_speed_line
+from bench.judge.compare import machine_speed_line
+from bench.measure import machine
 
 
 def _case(probes, variant="raw_driver", params=None, rtt=None):

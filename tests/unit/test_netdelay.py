@@ -1,4 +1,4 @@
-"""The delaying proxy (bench.netdelay) on plain sockets: no database needed.
+"""The delaying proxy (bench.rtt.proxy) on plain sockets: no database needed.
 
 Its timing is checked only from below: a round trip through the proxy can never be
 shorter than the RTT it was asked for (noise only adds), so these assertions cannot
@@ -22,14 +22,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.netdelay import MAX_RTT_NS, RttError, parse_rtt, parse_rtts
-from bench.network import (
+from bench.rtt.control import (
     DelayProxy,
     NetworkError,
     late_percentile_us,
     point_figures,
     proxy_target,
 )
+from bench.rtt.proxy import MAX_RTT_NS, RttError, parse_rtt, parse_rtts
 
 MS = 1_000_000
 

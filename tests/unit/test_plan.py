@@ -3,9 +3,9 @@ written for, and `skipped` is kept for a driver lacking a capability, with the r
 
 import pytest
 
-from bench.drivers import CAPABILITIES, DRIVERS, get_driver
-from bench.plan import plan
-from bench.scenario import load_families
+from bench.api.family import load_families
+from bench.db.drivers import CAPABILITIES, DRIVERS, get_driver
+from bench.measure.plan import plan
 
 
 @pytest.mark.parametrize("driver", list(DRIVERS))

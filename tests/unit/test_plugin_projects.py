@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bench.drivers import async_drivers
-from bench.pytest_counts import counts_table
+from bench.db.drivers import async_drivers
+from bench.plugin.counts_table import counts_table
 from tests.plugin_project import (
     NO_ASYNC_PLUGINS,
     assert_measured,

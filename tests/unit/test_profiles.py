@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.scenario import (
+from bench.api.family import (
     RUN_PROFILES,
     Family,
     Param,

@@ -1,4 +1,4 @@
-"""The pytest plug-in (bench.pytest_plugin): async work is what gets timed, the compare
+"""The pytest plug-in (bench.plugin.pytest_hooks): async work is what gets timed, the compare
 gate trips on a slowed scenario variant, and its JSON becomes a report."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from bench import results
-from bench.async_benchmark import reject_coroutine_function
+from bench.plugin.async_benchmark import reject_coroutine_function
+from bench.results import file as results
 
 pytest_plugins = ["pytester"]
 
@@ -28,7 +28,7 @@ def test_sleep(async_benchmark):
 """
 
 KNOB_TEST = f"""
-from bench.scenario import load_families
+from bench.api.family import load_families
 
 def test_knob(async_benchmark, tmp_path):
     family = load_families([{str(FIXTURES)!r}])["knob"]
@@ -90,7 +90,7 @@ def test_pytest_benchmark_json_becomes_a_report_with_a_section_per_group(pyteste
     result = _run(pytester, "--benchmark-json=out.json", "--benchmark-group-by=group")
     assert result.ret == 0, result.stdout.str()
     from bench.report import write_report
-    from bench.results import load_any
+    from bench.results.file import load_any
 
     doc = load_any(pytester.path / "out.json")
     assert {c["scenario"] for c in doc["cases"]} == {"plain", "knob"}
@@ -103,7 +103,7 @@ def test_pytest_benchmark_json_becomes_a_report_with_a_section_per_group(pyteste
 
 PROBE_TEST = f"""
 import pytest
-from bench.scenario import load_families
+from bench.api.family import load_families
 
 FAMILY = load_families([{str(FIXTURES)!r}])["plugin_probe"]
 
@@ -147,7 +147,7 @@ def test_the_plugin_runs_the_runners_whole_round(pytester):
 
 ASYNC_KNOB_TEST = f"""
 import pytest
-from bench.scenario import load_families
+from bench.api.family import load_families
 
 
 @pytest.mark.asyncio

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from bench import records, stats
 from bench.cli import main
+from bench.measure.summary import record_paired
 from bench.report import write_report
-from bench.summary import record_paired
+from bench.results import records, stats
 
 XSS = "<script>alert('x\"y')</script>"
 LOADING = {"question": "How much does N+1 cost?", "unit": "loads", "reference": ["raw_driver"],
@@ -301,7 +301,7 @@ def test_report_latest_takes_the_newest_file_of_each_driver(tmp_path, capsys):
 
 @pytest.mark.parametrize("value, expected", [(1500, "1.5 µs"), (2.5e6, "2.5 ms"), (3e9, "3 s")])
 def test_duration_format(value, expected):
-    from bench.units import fmt_duration
+    from bench.results.units import fmt_duration
 
     assert fmt_duration(value) == expected
 
@@ -309,7 +309,7 @@ def test_duration_format(value, expected):
 def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
     """Cases with HDR histograms get a percentile spectrum; pool_sizing at several
     app_processes a throughput line per pool size. Both read only the results file."""
-    from bench import hdr
+    from bench.measure import hdr
 
     cases = []
     for processes in (1, 2, 4):

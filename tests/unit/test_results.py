@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import records, results, stats
+from bench.results import file as results
+from bench.results import records, stats
 
 
 def _doc(cases=None):

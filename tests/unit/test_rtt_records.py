@@ -8,11 +8,13 @@ import re
 
 import pytest
 
-from bench import environment, records, results, stats
+from bench.api.family import load_families
 from bench.report import write_report
 from bench.report.model import Run, family_views
 from bench.report.rtt import rtt_finding, rtt_sweeps
-from bench.scenario import load_families
+from bench.results import file as results
+from bench.results import records, stats
+from bench.run import environment
 
 SETTINGS = {"shared_buffers": "128MB", "work_mem": "4MB", "synchronous_commit": "on",
             "fsync": "on", "max_connections": "100", "jit": "on"}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.database import resolve_url
-from bench.drivers import get_driver
-from bench.runner import RunConfig, Runner
-from bench.scenario import load_families
+from bench.api.family import load_families
+from bench.db.database import resolve_url
+from bench.db.drivers import get_driver
+from bench.run.runner import RunConfig, Runner
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures_scenarios"
 _RUNS = itertools.count()
@@ -161,7 +161,7 @@ def test_on_a_drifting_machine_interleaving_keeps_the_true_ratio_and_blocking_do
 
 
 def test_merging_runs_keeps_each_sample_with_its_machine_probe(tmp_path):
-    from bench.repeat import merge_runs
+    from bench.judge.repeat import merge_runs
 
     first, _ = _run(tmp_path, rounds=3)
     second, _ = _run(tmp_path, rounds=3)

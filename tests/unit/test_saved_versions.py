@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import results
 from bench.cli import main
+from bench.results import file as results
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_results"
 V1 = FIXTURES / "v1_aiosqlite_loading.json"

@@ -1,10 +1,10 @@
-"""bench.stats against values computed by hand and by numpy/scipy."""
+"""bench.results.stats against values computed by hand and by numpy/scipy."""
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from bench import stats
+from bench.results import stats
 
 
 def test_summary_of_a_hand_checked_sample():

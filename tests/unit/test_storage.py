@@ -1,11 +1,11 @@
-"""Where results live and which runs a report takes: bench.storage."""
+"""Where results live and which runs a report takes: bench.results.storage."""
 
 import json
 
 import pytest
 
-from bench import storage
-from bench.results import ResultsFileError
+from bench.results import storage
+from bench.results.file import ResultsFileError
 
 
 def _run_file(directory, name, driver, created):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench.database import DatabaseError, mask, mask_text, resolve_url
-from bench.drivers import DRIVERS, UnknownDriver, get_driver
+from bench.db.database import DatabaseError, mask, mask_text, resolve_url
+from bench.db.drivers import DRIVERS, UnknownDriver, get_driver
 
 
 def test_driverless_url_gets_the_driver_scheme():

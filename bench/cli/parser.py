@@ -1,0 +1,210 @@
+"""The command line: every command's options, and parsing them into one line of error."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from bench.api.family import PROFILES
+from bench.cli.common import UsageError
+from bench.db.database import DEFAULT_CONNECT_TIMEOUT
+from bench.db.drivers import DRIVERS
+from bench.results import storage
+
+DESCRIPTION = "Benchmark SQLAlchemy's asyncio extension on your own database."
+DEFAULT_THRESHOLD = 10.0  # percent: the smallest change compare calls a change
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sqla-bench", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="scenarios, variants, parameters and drivers")
+    listing.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+
+    doctor = commands.add_parser("doctor", help="which drivers import and which servers answer")
+    doctor.add_argument(
+        "--available",
+        action="store_true",
+        help="print only the drivers that import and whose server answers",
+    )
+    doctor.add_argument("--connect-timeout", type=float, default=3.0, metavar="S")
+
+    run = commands.add_parser("run", help="measure scenarios on one driver")
+    run.add_argument("--driver", required=True, help=f"one of: {', '.join(DRIVERS)}")
+    run.add_argument(
+        "--url", help="database URL without the driver part, e.g. postgresql://user:pw@host:5432/db"
+    )
+    run.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this scenario family (repeatable)",
+    )
+    run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this variant (repeatable); its point's reference runs too",
+    )
+    run.add_argument("--profile", choices=PROFILES, default="quick")
+    run.add_argument("--rounds", type=int, help="timed rounds per case (default: the profile's)")
+    run.add_argument("--warmup", type=int, help="untimed rounds per case (default: the profile's)")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter: KEY=V or KEY=V1,V2 (repeatable)",
+    )
+    run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    run.add_argument(
+        "--profile-code",
+        action="store_true",
+        help="capture a pyinstrument profile per case, after its timed rounds",
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="results file (default: results/<UTC timestamp>_<driver>.json)",
+    )
+    run.add_argument("--schedule", choices=("interleaved", "blocked"), default="interleaved",
+                     help="interleaved (default): rounds of a point's variants alternate in "
+                          "shuffled blocks; blocked: one variant after another, to compare")
+    run.add_argument("--no-count-calls", dest="count_calls", action="store_false",
+                     help="skip the untimed round that counts Python calls per operation")
+    run.add_argument("--label", help="how reports and compare name this run "
+                                     "(default: driver and start time)")
+    run.add_argument("--rtt", action="append", default=[], metavar="DURATION",
+                     help="measure through a delaying TCP proxy at this round-trip time "
+                          "(e.g. 1ms); several values (0,0.5ms,2ms) measure the plan at each")
+    run.add_argument("--rtt-fallback", action="store_true",
+                     help="if the --rtt proxy dies, measure the rest direct (recorded as "
+                          "direct) instead of stopping")
+    run.add_argument("--explain", action="store_true",
+                     help="after each case's timed rounds, one more round whose distinct "
+                          "statements are EXPLAINed; the report shows the plans")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
+    run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+    run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    load = run.add_argument_group(
+        "load from several processes (concurrent_sessions, pool_sizing, fastapi_service, "
+        "raw_queries --param mode=throughput)")
+    where = load.add_mutually_exclusive_group()
+    where.add_argument("--processes", type=int, metavar="N",
+                       help="run the load on N worker processes of this machine (a Dask "
+                            "LocalCluster)")
+    where.add_argument("--cluster", metavar="tcp://HOST:PORT",
+                       help="run the load on the workers of a running Dask scheduler")
+    load.add_argument("--rate", type=float, metavar="R",
+                      help="open loop: R requests per second in total, latency measured from "
+                           "each request's intended start (default: closed loop)")
+    load.add_argument("--service-url", metavar="URL",
+                      help="fastapi_service: load this running service instead of starting "
+                           "one (for --cluster workers on other hosts)")
+
+    report = commands.add_parser("report", help="HTML report from results files")
+    report.add_argument("results", nargs="*", type=Path, metavar="RESULTS")
+    report.add_argument("--latest", nargs="?", type=Path, const=storage.RESULTS_DIR,
+                        metavar="DIR", help="also the newest results file of every driver in "
+                                            "DIR (default: results/)")
+    report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR")
+
+    history = commands.add_parser("history", help="every case across the results files of a "
+                                                  "directory, in time order, with step changes")
+    history.add_argument("directory", type=Path, metavar="RESULTS_DIR")
+    history.add_argument("--output", type=Path, default=Path("reports/history"), metavar="DIR")
+
+    compare = commands.add_parser(
+        "compare", help="judge a change: paired ratios, exact counts, a noise floor")
+    compare.add_argument("base", nargs="+", type=Path, metavar="BASE",
+                         help="base results file(s); `BASE... -- NEW...` for several runs")
+    compare.add_argument("--new-side", nargs="+", type=Path, default=None,
+                         help=argparse.SUPPRESS)  # what follows `--` (see main)
+    _add_judging_options(compare)
+    compare.add_argument("--noise", type=Path, metavar="FILE",
+                         help="noise file of `sqla-bench calibrate`: per-case tolerance")
+
+    gate = commands.add_parser(
+        "gate", help="the CI gate: compare a pytest-benchmark JSON with the saved run before it")
+    gate.add_argument("new", type=Path, metavar="NEW_JSON")
+    gate.add_argument("--storage", type=Path, default=Path(".benchmarks"), metavar="DIR",
+                      help="pytest-benchmark's storage of saved runs (default .benchmarks)")
+    gate.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT")
+    gate.add_argument("--noise", type=Path, metavar="FILE")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="A/A: run cases K times and write each case's noise floor",
+        description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
+    calibrate.add_argument("--runs", type=int, default=5, help="runs, each its own process")
+    calibrate.add_argument("--output", type=Path, default=Path("results/noise.json"),
+                           metavar="FILE", help="the noise file (default results/noise.json)")
+
+    ab = commands.add_parser(
+        "ab", help="the same cases in two Python environments, alternated, judged at once",
+        description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
+    ab.add_argument("--base", required=True, metavar="PYTHON", help="the base interpreter")
+    ab.add_argument("--new", required=True, metavar="PYTHON", help="the new interpreter")
+    for side in ("base", "new"):
+        ab.add_argument(f"--{side}-env", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"an environment variable of the {side} side (repeatable)")
+        ab.add_argument(f"--{side}-scenarios-path", action="append", default=[],
+                        metavar="DIR", help=f"scenario modules of the {side} side")
+    ab.add_argument("--runs", type=int, default=4, help="runs per side (default 4)")
+    ab.add_argument("--output", type=Path, metavar="DIR",
+                    help="where base.json, new.json and comparison.json go "
+                         "(default results/ab-<time>)")
+    _add_judging_options(ab)
+    return parser
+
+
+def _add_judging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT",
+                        help=f"smallest change that matters (default {DEFAULT_THRESHOLD:g}%%)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 on a slower verdict or a changed count")
+    parser.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
+
+
+PASS_THROUGH = ("calibrate", "ab")  # commands whose other options are the workers' run options
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line, with `compare A... -- B...` and the pass-through run options."""
+    argv = _attach_values(argv)
+    if argv[:1] == ["compare"] and "--" in argv:
+        argv[argv.index("--")] = "--new-side"
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in PASS_THROUGH:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command in PASS_THROUGH:
+        if "--output" in extra:
+            parser.error(f"--output of {args.command} names its own output; the runs' files "
+                         "are its own")
+        parser.parse_args(["run", *extra])  # the run options are checked now, in one line
+        args.run_args = extra
+    return args
+
+
+def _attach_values(argv: Sequence[str]) -> list[str]:
+    """`--rtt -1ms` as `--rtt=-1ms`: argparse takes a value starting with '-' for an
+    option, and the user would hear "expected one argument" instead of what is wrong."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--rtt" and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"--rtt={arg}"
+        else:
+            out.append(arg)
+    return out

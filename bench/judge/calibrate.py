@@ -1,0 +1,114 @@
+"""`sqla-bench calibrate`: measure how much each case moves when nothing changes.
+
+The chosen cases run K times, each in a fresh process (A/A). For every case, each pair
+of runs gives a change of its paired ratio (and of its absolute median); the 99th
+percentile of those changes is the case's noise floor. `compare --noise FILE` uses it
+as that case's tolerance when it is larger than --threshold, so a case that wanders by
+8% on this machine is not called slower for moving 8%.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.judge.repeat import Side, alternate
+from bench.results import file as results
+from bench.results.records import RunRecord
+
+NOISE_VERSION = 1
+DEFAULT_RUNS = 5
+
+
+def spread(values: Sequence[float]) -> float | None:
+    """The 99th percentile of |change| between any two of the values, as a fraction."""
+    changes = [abs(math.log(b / a)) for a, b in itertools.combinations(values, 2) if a > 0 < b]
+    if not changes:
+        return None
+    return math.expm1(float(np.percentile(changes, 99)))
+
+
+def noise_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """Per case (ok in every run): its per-run figures and their spreads."""
+    by_key: dict[tuple[Any, ...], list[Any]] = {}
+    for doc in runs:
+        for case in doc["cases"]:
+            if case["status"] == "ok" and case["stats"] is not None:
+                by_key.setdefault(results.case_key(case), []).append(case)
+    out = []
+    for cases in by_key.values():
+        if len(cases) != len(runs):
+            continue  # failed in some run: no spread to speak of
+        first = cases[0]
+        medians = [c["stats"]["median"] / c["ops_per_round"] for c in cases]
+        ratios = [c["paired"]["median"] for c in cases if c["paired"]]
+        out.append({
+            "scenario": first["scenario"], "variant": first["variant"],
+            "params": first["params"], "driver": first["driver"],
+            "absolute_medians_ns": medians, "absolute_spread": spread(medians),
+            "ratio_medians": ratios,
+            "ratio_spread": spread(ratios) if len(ratios) == len(cases) else None,
+        })
+    return out
+
+
+def calibrate(side: Side, run_args: list[str], runs: int, directory: Path, output: Path,
+              progress: Callable[[str], None]) -> dict[str, Any]:
+    """Run the cases `runs` times and write the noise file; returns its document."""
+    if runs < 3:
+        raise results.ResultsFileError(f"--runs must be at least 3 for a spread, not {runs}")
+    side.check()
+    docs = alternate([side], runs, run_args, directory, progress)[side.label]
+    noise = {
+        "sqla_bench_noise": NOISE_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": runs,
+        "config": docs[0]["config"],
+        "environment": docs[0]["environment"],
+        "cases": noise_of(docs),
+    }
+    results.write_atomic(output, noise)
+    return noise
+
+
+def read_noise(path: Path) -> dict[tuple[Any, ...], dict[str, float]]:
+    """A noise file as {case key: {"ratio_spread": x, "absolute_spread": y}}."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise results.ResultsFileError(f"noise file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise results.ResultsFileError(
+            f"{path} is not a noise file of sqla-bench calibrate (not JSON)") from None
+    if not isinstance(data, dict) or data.get("sqla_bench_noise") != NOISE_VERSION \
+            or not isinstance(data.get("cases"), list):
+        raise results.ResultsFileError(f"{path} is not a noise file of sqla-bench calibrate")
+    out: dict[tuple[Any, ...], dict[str, float]] = {}
+    for entry in data["cases"]:
+        try:
+            key = results.case_key(entry)
+        except (KeyError, TypeError, AttributeError):
+            raise results.ResultsFileError(f"{path} is malformed: a case lacks its keys") from None
+        out[key] = {name: float(entry[name]) for name in ("ratio_spread", "absolute_spread")
+                    if isinstance(entry.get(name), (int, float))
+                    and not isinstance(entry.get(name), bool)}
+    return out
+
+
+def summary(noise: dict[str, Any]) -> str:
+    """Median and 90th percentile of the cases' noise floors, for the terminal."""
+    lines = []
+    for name in ("ratio_spread", "absolute_spread"):
+        values = [c[name] for c in noise["cases"] if c[name] is not None]
+        if values:
+            median, p90 = np.percentile(values, [50, 90])
+            lines.append(f"{name.replace('_', ' ')}: median {median:.1%}, p90 {p90:.1%} "
+                         f"over {len(values)} cases")
+    return "; ".join(lines) or "no case ran in every run"

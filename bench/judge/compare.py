@@ -1,0 +1,373 @@
+"""`sqla-bench compare BASE NEW` (or `BASE... -- NEW...`): did this change make it slower?
+
+Each case of the base side is paired with the new side's case of the same scenario,
+variant, parameters and driver, and judged on what stays put on a drifting machine
+(the rules are in bench.judge.verdicts):
+- its exact counts: statements per op, Python calls per op;
+- its paired ratio to its point's reference variant, base against new;
+- its absolute time only when each side has at least three runs (`ab` writes such
+  files; or several results files per side): across two separate runs, rounds are not
+  independent samples of the machine's noise, so one run per side judges no absolute.
+`--noise FILE` (from `sqla-bench calibrate`) raises each case's tolerance to its
+measured A/A spread. The gate (`--fail-on-regression`) fails on a count change or a
+`slower` verdict, naming the cases and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import JustifyMethod
+from rich.table import Table
+
+from bench.judge.verdicts import (
+    FASTER,
+    INCONCLUSIVE,
+    MIN_RUNS,
+    SAME,
+    SLOWER,
+    Change,
+    blocks_change,
+    calls_changed,
+    runs_change,
+    statements_changed,
+)
+from bench.measure.machine import compare_speed_line, speed_of_runs
+from bench.results import file as results
+from bench.results.records import CaseRecord, RunRecord, params_text
+from bench.results.units import fmt_duration
+from bench.run import environment
+
+NOT_JUDGED = ("absolute changes between separate runs are not judged: use `sqla-bench ab`, "
+              f"or give at least {MIN_RUNS} runs per side (compare A1 A2 A3 -- B1 B2 B3)")
+# Below this many blocks a one-run-a-side verdict is fragile: on the project's 2-core VM,
+# same-code quick runs (15 blocks) minutes apart were flagged about 1 case in 10; at 60
+# blocks, 1 in 29 (README, "What the machine allows").
+ADVISED_BLOCKS = 50
+
+
+def fewest_blocks(docs: Sequence[RunRecord]) -> int | None:
+    """The fewest timed blocks of any measured case in these runs (None: none measured)."""
+    counts = [len(set(case["blocks"])) for doc in docs for case in doc["cases"]
+              if case["status"] == "ok" and case["blocks"]]
+    return min(counts) if counts else None
+
+
+def few_blocks_advice(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
+    """A line for a one-run-a-side compare of runs with few blocks, else None."""
+    sides = [*base, *new]
+    merged = any(isinstance(doc["config"].get("runs"), int) and doc["config"]["runs"] > 1
+                 for doc in sides)  # a side `ab` or calibrate merged from several runs
+    if len(base) > 1 or len(new) > 1 or merged:
+        return None  # several runs a side: the runs are the samples
+    fewest = fewest_blocks(sides)
+    if fewest is None or fewest >= ADVISED_BLOCKS:
+        return None
+    return (f"few blocks ({fewest} in some cases): between runs taken minutes apart a "
+            "drifting machine moves ratios more than one run's interval shows; to gate, "
+            f"measure at least {ADVISED_BLOCKS} blocks (--rounds {ADVISED_BLOCKS} or "
+            "--profile standard), give several runs a side, or use `sqla-bench ab`")
+
+
+def machine_speed_line(base: Sequence[RunRecord], new: Sequence[RunRecord]) -> str | None:
+    """How fast the machine ran on each side (bench.measure.machine), for the reader."""
+    return compare_speed_line(speed_of_runs(base), speed_of_runs(new))
+
+
+@dataclass(frozen=True)
+class RunFigure:
+    """One run's figures of a case: its median per op (ns) and its paired-ratio median."""
+
+    median_ns: float
+    ratio: float | None
+
+
+@dataclass
+class SideCase:
+    """One side's measurements of one case: a case record per run (or a merged `ab` file
+    whose case keeps its per-run figures in extra.runs)."""
+
+    cases: list[CaseRecord]
+
+    @property
+    def first(self) -> CaseRecord:
+        return self.cases[0]
+
+    @property
+    def ok(self) -> bool:
+        return all(c["status"] == "ok" and c["stats"] is not None for c in self.cases)
+
+    def run_figures(self) -> list[RunFigure]:
+        """Per run: its median per op and paired-ratio median (a merged `ab` file keeps
+        them in its case's extra.runs)."""
+        merged = self.first["extra"].get("runs")
+        if len(self.cases) == 1 and isinstance(merged, list) and merged:
+            return [RunFigure(float(r["median_ns"]), r.get("ratio")) for r in merged]
+        return [RunFigure(_per_op_median(c), c["paired"]["median"] if c["paired"] else None)
+                for c in self.cases]
+
+    def block_ratios(self) -> list[float] | None:
+        """Every block's paired ratio, over the side's runs; None if any run has none."""
+        out: list[float] = []
+        for case in self.cases:
+            if case["paired"] is None:
+                return None
+            out.extend(case["paired"]["ratios"])
+        return out
+
+    def median_ns(self) -> float:
+        values = sorted(r.median_ns for r in self.run_figures())
+        return values[len(values) // 2]
+
+
+def _per_op_median(case: CaseRecord) -> float:
+    stats = case["stats"]
+    assert stats is not None, "only ok cases are compared"
+    return stats["median"] / max(1, case["ops_per_round"])
+
+
+@dataclass
+class Judgement:
+    scenario: str
+    variant: str
+    params: dict[str, Any]
+    driver: str
+    status: str = "compared"  # or: only in base / only in new / not comparable (...)
+    base_ns: float | None = None  # median per op
+    new_ns: float | None = None
+    reference: str | None = None
+    base_ratio: float | None = None  # paired ratio to the reference, each side
+    new_ratio: float | None = None
+    ratio: Change | None = None  # the paired ratio's change, judged
+    absolute: Change | None = None  # judged only with enough runs per side
+    noise: float | None = None  # the case's A/A spread from a noise file
+    counts: list[str] = field(default_factory=list)  # count changes, as sentences
+
+    @property
+    def verdict(self) -> str:
+        """The headline: a count change, else the ratio's verdict, else the absolute one."""
+        if self.status != "compared":
+            return self.status
+        if self.counts:
+            return "counts changed"
+        if self.ratio is not None:
+            return self.ratio.verdict
+        if self.absolute is not None:
+            return self.absolute.verdict
+        if self.reference == self.variant:
+            return "reference: times not judged"
+        return "no paired ratio: not judged"
+
+    @property
+    def fails(self) -> bool:
+        return bool(self.counts) or SLOWER in (
+            getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None))
+
+    def why(self) -> str:
+        """Why the gate fails on this case, in a few words."""
+        reasons = list(self.counts)
+        for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute)):
+            if change is not None and change.verdict == SLOWER:
+                reasons.append(f"{name} {_pct(change.estimate)} "
+                               f"({_pct(change.low)} to {_pct(change.high)}, "
+                               f"tolerance ±{change.delta:.0%})")
+        return "; ".join(reasons)
+
+    @property
+    def name(self) -> str:
+        return f"{self.scenario}/{self.variant} [{params_text(self.params)}] on {self.driver}"
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f}%"
+
+
+# -- pairing ----------------------------------------------------------------------------
+
+
+Key = tuple[Any, ...]
+
+
+def _keyed(side: Sequence[RunRecord], by_driver: bool) -> dict[Key, SideCase]:
+    out: dict[Key, SideCase] = {}
+    for doc in side:
+        driver = doc["config"].get("driver")
+        for case in doc["cases"]:
+            if case["status"] == "skipped":
+                continue
+            key = results.case_key(case, case.get("driver") or driver)
+            key = key if by_driver else key[:3]
+            out.setdefault(key, SideCase([])).cases.append(case)
+    return out
+
+
+def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold: float,
+                  noise: dict[Key, dict[str, float]] | None = None) -> list[Judgement]:
+    """Pair every case of both sides and judge it."""
+    drivers = {d["config"].get("driver") for d in [*base, *new]}
+    by_driver = len(drivers) == 1  # different drivers: pair on the case, to compare them
+    base_cases, new_cases = _keyed(base, by_driver), _keyed(new, by_driver)
+    judgements = []
+    for key in [*base_cases, *(k for k in new_cases if k not in base_cases)]:
+        b, n = base_cases.get(key), new_cases.get(key)
+        ref = (b or n)
+        assert ref is not None
+        first = ref.first
+        judgement = Judgement(first["scenario"], first["variant"], first["params"],
+                              str(first.get("driver") or "?"), reference=first.get("reference"))
+        if b is None or n is None:
+            judgement.status = "only in new" if b is None else "only in base"
+        elif not (b.ok and n.ok):
+            judgement.status = (f"not comparable (base {b.first['status']}, "
+                                f"new {n.first['status']})")
+        else:
+            case_noise = (noise or {}).get(results.case_key(first, judgement.driver), {})
+            _judge(judgement, b, n, threshold / 100, case_noise)
+        judgements.append(judgement)
+    return judgements
+
+
+def _polls(driver: str | None) -> bool:
+    """The driver's row says it polls (a driver sqla-bench does not know does not)."""
+    from bench.db.drivers import DRIVERS
+
+    row = DRIVERS.get(driver or "")
+    return row is not None and row.polls
+
+
+def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float,
+           noise: dict[str, float]) -> None:
+    b, n = base.first, new.first
+    judgement.base_ns, judgement.new_ns = base.median_ns(), new.median_ns()
+    if statements_changed(b["statements_per_op"], n["statements_per_op"]):
+        judgement.counts.append(f"statements per op {b['statements_per_op']:g} → "
+                                f"{n['statements_per_op']:g}")
+    if calls_changed(b["calls_per_op"], n["calls_per_op"], polling=_polls(judgement.driver)):
+        assert b["calls_per_op"] is not None and n["calls_per_op"] is not None
+        judgement.counts.append(f"Python calls per op {b['calls_per_op']:,.1f} → "
+                                f"{n['calls_per_op']:,.1f}")
+    ratio_delta = max(threshold, noise.get("ratio_spread", 0.0))
+    absolute_delta = max(threshold, noise.get("absolute_spread", 0.0))
+    judgement.noise = noise.get("ratio_spread")
+    base_runs, new_runs = base.run_figures(), new.run_figures()
+    if len(base_runs) >= MIN_RUNS and len(new_runs) >= MIN_RUNS:
+        base_ratios = [r.ratio for r in base_runs if r.ratio is not None]
+        new_ratios = [r.ratio for r in new_runs if r.ratio is not None]
+        if len(base_ratios) == len(base_runs) and len(new_ratios) == len(new_runs):
+            judgement.ratio = runs_change(base_ratios, new_ratios, ratio_delta)
+        judgement.absolute = runs_change([r.median_ns for r in base_runs],
+                                         [r.median_ns for r in new_runs], absolute_delta)
+    else:
+        base_blocks, new_blocks = base.block_ratios(), new.block_ratios()
+        if base_blocks and new_blocks:
+            judgement.ratio = blocks_change(base_blocks, new_blocks, ratio_delta)
+    if judgement.ratio is not None:
+        judgement.base_ratio = _median([r.ratio for r in base_runs])
+        judgement.new_ratio = _median([r.ratio for r in new_runs])
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    return present[len(present) // 2] if present else None
+
+
+# -- what the two sides ran on -------------------------------------------------------------
+
+
+def environment_differences(base: RunRecord, new: RunRecord) -> list[str]:
+    """What differs between the two runs' setups, worth a warning before reading numbers."""
+    differences = []
+    b_env, n_env = base["environment"], new["environment"]
+    checks = [
+        ("driver", base["config"].get("driver"), new["config"].get("driver")),
+        ("profile", base["config"].get("profile"), new["config"].get("profile")),
+        ("schedule", base["config"].get("schedule"), new["config"].get("schedule")),
+        ("event loop", b_env.get("event_loop"), n_env.get("event_loop")),
+        ("Python", b_env.get("python"), n_env.get("python")),
+        ("SQLAlchemy", b_env.get("sqlalchemy"), n_env.get("sqlalchemy")),
+        ("CPU", b_env.get("cpu_model"), n_env.get("cpu_model")),
+        ("server", _server(base), _server(new)),
+        ("driver version", b_env.get("driver_versions"), n_env.get("driver_versions")),
+    ]
+    for name, a, b in checks:
+        if a != b:
+            differences.append(f"{name} differs: {a} vs {b}")
+    # server settings that change results, and how busy the machine was
+    differences += environment.differences(dict(b_env), dict(n_env))
+    return differences
+
+
+def _server(doc: RunRecord) -> str:
+    server = doc["environment"].get("server") or {}
+    return f"{server.get('product', '?')} {server.get('version', '')}".strip()
+
+
+# -- showing it --------------------------------------------------------------------------------
+
+
+def _change_text(change: Change | None) -> str:
+    if change is None:
+        return "–"
+    return f"{_pct(change.estimate)} ({_pct(change.low)} to {_pct(change.high)})"
+
+
+def comparison_table(judgements: list[Judgement], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("scenario", "left"), ("params", "left"), ("variant", "left"),
+        ("base/op", "right"), ("new/op", "right"), ("vs ref: base → new", "right"),
+        ("ratio change (95% CI)", "right"), ("absolute change (95% CI)", "right"),
+        ("tolerance", "right"), ("verdict", "left"),
+    )
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
+    for j in judgements:
+        verdict = j.verdict
+        if j.counts:
+            verdict = "COUNTS: " + "; ".join(j.counts)
+        elif verdict == SLOWER:
+            verdict = "SLOWER"
+        style = "red" if j.fails else "green" if verdict in (FASTER, SAME) else None
+        ratios = ("–" if j.base_ratio is None or j.new_ratio is None
+                  else f"{j.base_ratio:.2f}× → {j.new_ratio:.2f}×")
+        judged = j.ratio or j.absolute
+        tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
+        table.add_row(j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
+                      fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
+                      _change_text(j.absolute), tolerance, verdict, style=style)
+    return table
+
+
+def _time_verdict(judgement: Judgement) -> str | None:
+    judged = judgement.ratio or judgement.absolute
+    return None if judged is None else judged.verdict
+
+
+def summary_line(judgements: list[Judgement]) -> str:
+    compared = [j for j in judgements if j.status == "compared"]
+    timed = [_time_verdict(j) for j in compared]
+    counts = sum(1 for j in compared if j.counts)
+    parts = [f"{timed.count(v)} {v}" for v in (SLOWER, FASTER, SAME, INCONCLUSIVE)]
+    return (f"{', '.join(parts)}, {counts} with changed counts "
+            f"({len(compared)} cases compared)")
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def dump_judgements(judgements: list[Judgement]) -> str:
+    """The verdicts as JSON, for scripts and for `ab`'s comparison file."""
+    def change(c: Change | None) -> dict[str, Any] | None:
+        return None if c is None else {"estimate": c.estimate, "low": c.low, "high": c.high,
+                                       "tolerance": c.delta, "verdict": c.verdict,
+                                       "from": c.samples}
+
+    return json.dumps([{
+        "scenario": j.scenario, "variant": j.variant, "params": j.params, "driver": j.driver,
+        "verdict": j.verdict, "fails": j.fails, "counts": j.counts, "base_ns": j.base_ns,
+        "new_ns": j.new_ns, "ratio": change(j.ratio), "absolute": change(j.absolute),
+        "noise": j.noise,
+    } for j in judgements], indent=1)

@@ -1,0 +1,143 @@
+"""Measuring one point: the same code for `sqla-bench run` and the pytest plug-in.
+
+Open a case per variant, run their rounds in the chosen order (bench.measure.schedule), the
+untimed extra rounds (Python calls, peak memory, a profile), then the case records:
+statistics (bench.measure.summary), the cross-variant data check (bench.measure.agreement) and the
+paired ratios to the point's reference.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench.api.family import CaseSkipped, Context, Variant
+from bench.measure.agreement import check_agreement, fingerprint, normalized_data
+from bench.measure.lifecycle import Case, PointSession, describe_error
+from bench.measure.plan import Point
+from bench.measure.schedule import Entry, RoundSource, ScheduleName, measure
+from bench.measure.summary import record_paired, record_rounds
+from bench.results.records import CaseRecord, new_case
+
+
+@dataclass
+class Measuring:
+    """How a point is measured."""
+
+    schedule: ScheduleName = "interleaved"
+    warmup: int = 1
+    rounds: int = 15
+    count_calls: bool = True
+    profile_to: Path | None = None  # a results file: profiles are saved beside it
+    explain: bool = False  # one more round, its statements' query plans recorded
+
+
+class MeasuredCase(RoundSource, Protocol):
+    """A case as measure_point reads it: bench.measure.lifecycle.Case in this process, or
+    bench.scale.distributed.DistributedCase on load workers."""
+
+    variant: Variant
+    ctx: Context | None
+    teardown_error: str | None
+
+    def histograms(self) -> dict[str, str]: ...
+
+    async def count_calls(self) -> int: ...
+
+    async def peak_memory(self) -> int: ...
+
+    async def extra_round(self, around: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+                          ) -> Any: ...
+
+
+OpenCase = Callable[[PointSession, Variant], MeasuredCase]
+
+
+def new_records(point: Point, driver: str) -> dict[str, CaseRecord]:
+    """A record per planned variant, and one per skipped variant with its reason."""
+    family = point.family
+    records = {}
+    for variant in point.variants:
+        records[variant.name] = new_case(family.name, variant.name, point.params,
+                                         unit=family.unit, ops_per_round=family.ops(point.params),
+                                         driver=driver)
+    for variant, reason in point.skipped:
+        record = new_case(family.name, variant.name, point.params, unit=family.unit,
+                          ops_per_round=family.ops(point.params), driver=driver)
+        record["error"] = f"skipped: {reason}"
+        records[variant.name] = record
+    return records
+
+
+async def measure_point(point: Point, session: PointSession, records: dict[str, CaseRecord],
+                        how: Measuring, rng: random.Random, *,
+                        on_round: Callable[[], None] = lambda: None,
+                        stop_check: Callable[[], None] = lambda: None,
+                        open_case: OpenCase = Case) -> dict[str, Any]:
+    """Measure the point's planned variants into their records; returns each ok case's
+    data (normalized: what the cross-variant check compared). `open_case` makes the
+    case of a variant: in this process by default."""
+    secrets = [session.url.password]
+    if session.setup_error is not None:
+        for variant in point.variants:
+            records[variant.name]["status"] = "error"
+            records[variant.name]["error"] = session.setup_error
+        return {}
+    cases = {v.name: open_case(session, v) for v in point.variants}
+    entries = [Entry(case) for case in cases.values()]
+
+    async def finish(entry: Entry) -> None:
+        """The untimed extra rounds, after a case's timed ones."""
+        case = cases[entry.source.name]
+        record = records[case.name]
+        if how.count_calls:
+            calls = await case.count_calls()
+            record["calls_per_op"] = round(calls / record["ops_per_round"], 6)
+        if point.family.measure_memory:
+            record["extra"]["peak_memory_bytes"] = await case.peak_memory()
+        if how.profile_to is not None:
+            from bench.measure import profiling
+
+            target = how.profile_to
+            record["extra"]["profile"] = await case.extra_round(
+                lambda call: profiling.capture(call, target, dict(record)))
+        if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
+            from bench.measure import explain
+
+            record["plans"] = await explain.explain_case(case, session.setup_engine)
+
+    await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
+                  rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)
+    data_by_variant: dict[str, Any] = {}
+    produced: dict[str, Any] = {}
+    for entry in entries:
+        case = cases[entry.source.name]
+        record = records[case.name]
+        record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
+        if case.ctx is not None:
+            record["extra"].update(case.ctx.extra)
+        if case.teardown_error is not None:
+            record["extra"]["case_teardown_error"] = case.teardown_error
+        histograms = case.histograms() if entry.rounds else {}
+        if histograms:
+            record["histograms"] = histograms
+        if isinstance(entry.error, CaseSkipped):
+            record["error"] = f"skipped: {entry.error}"
+            continue
+        if entry.error is not None:
+            record["status"] = "error"
+            record["error"] = describe_error(entry.error, secrets)
+            continue
+        record["status"] = "ok"
+        value = normalized_data(point.family, entry.last_data)
+        record["extra"].update(fingerprint(value))
+        produced[case.name] = value
+        if case.variant.check:
+            data_by_variant[case.name] = value
+    measured = [records[name] for name in cases]
+    check_agreement(measured, data_by_variant, point.reference)
+    record_paired(measured, point.reference)
+    return produced

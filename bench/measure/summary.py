@@ -1,0 +1,63 @@
+"""From measured rounds to case records: statistics, counts, CPU and paired ratios."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.measure.lifecycle import RoundResult
+from bench.results import stats
+from bench.results.records import CaseRecord
+
+
+def record_rounds(case: CaseRecord, rounds: Sequence[RoundResult], blocks: Sequence[int],
+                  machine_ns: Sequence[int] = ()) -> None:
+    """Put a case's timed rounds and what follows from them into its record; `machine_ns`
+    is the speed probe of each round's block (bench.measure.machine)."""
+    samples = [r.wall_ns for r in rounds]
+    waits = [r.wait_ns for r in rounds]
+    case["samples_ns"] = samples
+    case["blocks"] = list(blocks)
+    if machine_ns:
+        case["machine_ns"] = list(machine_ns)
+    case["cpu_ns"] = [r.cpu_ns for r in rounds]
+    case["wait_ns"] = None if any(w is None for w in waits) else [int(w or 0) for w in waits]
+    stray = sum(r.stray_tasks for r in rounds)
+    if stray:
+        case["extra"]["stray_tasks_cancelled"] = stray
+    if not samples:
+        return
+    ops = case["ops_per_round"]
+    summary = stats.summarize(samples)
+    statements = sum(r.statements for r in rounds)
+    case["stats"] = summary
+    case["unstable"] = stats.is_unstable(summary["cv"])
+    case["noisy_rounds"] = stats.noisy_rounds(samples, case["wait_ns"])
+    case["cpu_share"] = stats.cpu_share(samples, case["cpu_ns"])
+    case["statements_per_op"] = round(statements / (len(samples) * ops), 6)
+    case["extra"]["statements_per_round"] = round(statements / len(samples), 2)
+    case["throughput_per_s"] = ops / (summary["median"] / 1e9) if summary["median"] > 0 else None
+
+
+def record_paired(cases: Sequence[CaseRecord], reference: str | None) -> None:
+    """Every ok case's per-block ratio to the point's reference case (itself ok)."""
+    by_name = {c["variant"]: c for c in cases}
+    ref = by_name.get(reference or "")
+    for case in cases:
+        case["reference"] = reference
+    if ref is None or ref["status"] != "ok":
+        return
+    for case in cases:
+        if case is ref or case["status"] != "ok":
+            continue
+        ratios = stats.block_ratios(case["samples_ns"], case["blocks"], case["ops_per_round"],
+                                    ref["samples_ns"], ref["blocks"], ref["ops_per_round"])
+        if ratios:
+            median, low, high = stats.ratio_summary(ratios)
+            case["paired"] = {"reference": ref["variant"], "ratios": ratios,
+                              "median": median, "ci95_low": low, "ci95_high": high}
+
+
+def is_noisy(case: CaseRecord) -> bool:
+    """Many of the case's rounds waited for a CPU: its times say more about the machine."""
+    rounds = len(case["samples_ns"])
+    return rounds > 0 and case["noisy_rounds"] / rounds >= stats.NOISY_CASE_SHARE

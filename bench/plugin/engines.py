@@ -1,0 +1,121 @@
+"""The `sqla_engine` fixture's work: which drivers a user's test runs on, and their engines.
+
+A test that uses `sqla_engine` runs once per driver: the async drivers named by
+--sqla-driver, else every installed async driver whose server answers (the check of
+`sqla-bench doctor`), SQLite always. Server URLs are the CLI's (bench.db.database.resolve_url:
+BENCH_POSTGRES_URL, BENCH_MYSQL_URL or the defaults) and are shown only masked; SQLite
+gets a file in the test's temporary directory, never one in the user's project.
+
+An asyncio engine's connections belong to the event loop that opened them and must be
+closed in it. A plain `def` test runs its rounds on the plug-in's `sqla_loop`; an
+`async def` test on its async plug-in's loop, which pytest-asyncio and anyio may close
+before a plain fixture's teardown. So when the engine first connects inside a loop, a
+keeper task starts there whose only work is to dispose of the engine when cancelled: by
+the fixture's teardown while that loop is still open, or by the loop's runner, which
+cancels the tasks left over as it closes (asyncio.Runner does, under both plug-ins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.db.database import core_engine, dispose_engine, make_engine, resolve_url, server_info
+from bench.db.drivers import DRIVERS, Driver, get_driver
+
+PROBE_TIMEOUT = 3.0  # seconds a server gets to answer the collection-time check
+
+
+def split_names(values: list[str]) -> list[str]:
+    """--sqla-driver values, repeated or comma-separated: "asyncpg,psycopg"."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def engine_drivers(named: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The drivers a `sqla_engine` test runs on, and the async drivers left out with why.
+
+    Named drivers are taken as asked (a missing server then fails the test, since it was
+    asked for); sync ones are left out, as they have no AsyncEngine. With none named:
+    every installed async driver, servers checked once by connecting."""
+    if named:
+        chosen = [n for n in named if not get_driver(n).is_sync]
+        left_out = {n: "a sync driver: sqla_engine gives AsyncEngines" for n in named
+                    if n not in chosen}
+        return chosen, left_out
+    from bench.db.doctor import check_drivers
+
+    candidates = [d for d in DRIVERS.values() if not d.is_sync]
+    left_out = {d.name: f"not installed: pip install {d.distribution}"
+                for d in candidates if not d.installed()}
+    servers = [d for d in candidates if d.name not in left_out and d.connect_timeout_arg]
+    for check in check_drivers(servers, PROBE_TIMEOUT):
+        if not check["usable"]:
+            left_out[check["driver"]] = check["problem"]
+    return [d.name for d in candidates if d.name not in left_out], left_out
+
+
+def engine_url(driver: Driver, tmp_dir: Path | None) -> sa.URL:
+    """The CLI's URL for a server driver; a file in `tmp_dir` for SQLite."""
+    if driver.backend == "sqlite":
+        assert tmp_dir is not None
+        return resolve_url(driver, f"sqlite:///{tmp_dir / 'sqla_engine.sqlite3'}")
+    return resolve_url(driver)
+
+
+class LoopBoundEngine:
+    """An AsyncEngine disposed of in the event loop that opened its connections."""
+
+    def __init__(self, driver: Driver, url: sa.URL) -> None:
+        driver.require()
+        self.engine: AsyncEngine = make_engine(driver, url)
+        self._keepers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        event.listen(self.engine.sync_engine, "connect", self._connected)
+
+    def _connected(self, _dbapi_connection: Any, _record: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()  # the greenlet runs in the loop's thread
+        except RuntimeError:
+            return
+        if loop not in self._keepers:
+            self._keepers[loop] = loop.create_task(self._dispose_when_cancelled())
+
+    async def _dispose_when_cancelled(self) -> None:
+        try:
+            await asyncio.get_running_loop().create_future()  # never set: waits to be cancelled
+        finally:
+            try:
+                await dispose_engine(self.engine)
+            except Exception:  # noqa: BLE001 - a dead server has nothing left to close
+                pass
+
+    def close(self) -> None:
+        """At the fixture's teardown: dispose in every loop that is still open (a closed
+        loop's runner has cancelled its keeper, which disposed there)."""
+        for loop, keeper in self._keepers.items():
+            if keeper.done() or loop.is_closed():
+                continue
+            keeper.cancel()
+            loop.run_until_complete(asyncio.wait([keeper]))
+        self._keepers.clear()
+
+
+def driver_of(engine: AsyncEngine | sa.Engine) -> Driver | None:
+    """The registry's row for an engine's URL (None for a driver sqla-bench does not know)."""
+    drivername = core_engine(engine).url.drivername
+    is_sync = not isinstance(engine, AsyncEngine)
+    return next((d for d in DRIVERS.values()
+                 if d.scheme == drivername and d.is_sync == is_sync), None)
+
+
+async def read_server(engine: AsyncEngine | sa.Engine) -> dict[str, str]:
+    """The server's product and version, over one of the engine's connections."""
+    if isinstance(engine, AsyncEngine):
+        async with engine.connect() as conn:
+            return await conn.run_sync(server_info)
+    with engine.connect() as sync_conn:
+        return server_info(sync_conn)

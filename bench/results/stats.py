@@ -1,0 +1,144 @@
+"""Summaries of timing samples, and paired ratios between variants.
+
+The headline of a time is the median, with a bootstrap 95% confidence interval:
+benchmark timings are skewed (a floor and a long right tail), so the median and a
+distribution-free interval describe them better than mean +- stdev.
+
+The headline of a comparison between two variants is their *paired ratio*: rounds
+run in blocks (one round of every variant each), so a variant's round and its
+reference's round in the same block shared the machine's state of that moment. The
+ratio per block cancels the drift; its median and a bootstrap interval over blocks
+are what stays put from run to run on a machine whose speed wanders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.results.records import Stats
+
+UNSTABLE_CV = 0.10  # a case whose samples vary more than this is flagged
+NOISY_WAIT_SHARE = 0.10  # a round that waited for a CPU this share of its time is noisy
+NOISY_CASE_SHARE = 0.25  # a case with this share of noisy rounds says so
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261124  # fixed: the same samples always give the same interval
+
+STAT_FIELDS = (
+    "min",
+    "max",
+    "median",
+    "mean",
+    "stdev",
+    "iqr",
+    "p95",
+    "p99",
+    "cv",
+    "ci95_low",
+    "ci95_high",
+)
+
+
+def bootstrap_median_ci(
+    samples: Sequence[float] | np.ndarray,
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the median."""
+    data = np.asarray(samples, dtype=float)
+    if data.size == 0:
+        raise ValueError("no samples")
+    if data.size == 1:
+        return float(data[0]), float(data[0])
+    rng = np.random.default_rng(seed)
+    # Resample in blocks so a long run (100k samples) does not build one huge matrix.
+    medians = np.empty(resamples)
+    block = max(1, 2_000_000 // data.size)
+    for start in range(0, resamples, block):
+        stop = min(resamples, start + block)
+        draws = rng.choice(data, size=(stop - start, data.size), replace=True)
+        medians[start:stop] = np.median(draws, axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(medians, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def summarize(samples: Sequence[float]) -> Stats:
+    """Every statistic of the results file, in the samples' unit (ns)."""
+    data = np.asarray(samples, dtype=float)
+    if data.size == 0:
+        raise ValueError("no samples")
+    mean = float(data.mean())
+    stdev = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    q1, median, q3, p95, p99 = np.percentile(data, [25, 50, 75, 95, 99])
+    ci_low, ci_high = bootstrap_median_ci(data)
+    return {
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "median": float(median),
+        "mean": mean,
+        "stdev": stdev,
+        "iqr": float(q3 - q1),
+        "p95": float(p95),
+        "p99": float(p99),
+        "cv": stdev / mean if mean > 0 else 0.0,
+        "ci95_low": ci_low,
+        "ci95_high": ci_high,
+    }
+
+
+def block_ratios(samples: Sequence[float], blocks: Sequence[int], ops: int,
+                 ref_samples: Sequence[float], ref_blocks: Sequence[int],
+                 ref_ops: int) -> list[float]:
+    """Per block both ran in: (time per op of the variant) / (time per op of the reference)."""
+    reference = {b: s / ref_ops for s, b in zip(ref_samples, ref_blocks, strict=True) if s > 0}
+    return [(s / ops) / reference[b] for s, b in zip(samples, blocks, strict=True)
+            if b in reference]
+
+
+def ratio_summary(ratios: Sequence[float]) -> tuple[float, float, float]:
+    """Median of per-block ratios and its bootstrap 95% interval over blocks."""
+    data = np.asarray(ratios, dtype=float)
+    low, high = bootstrap_median_ci(data)
+    return float(np.median(data)), low, high
+
+
+def noisy_rounds(samples: Sequence[float], waits: Sequence[float] | None) -> int:
+    """Rounds whose time waiting for a CPU was a large share of their wall time."""
+    if not waits:
+        return 0
+    return sum(1 for s, w in zip(samples, waits, strict=True) if s > 0 and w / s > NOISY_WAIT_SHARE)
+
+
+def cpu_share(samples: Sequence[float], cpu: Sequence[float]) -> float | None:
+    """Median share of a round's wall time that the process spent on a CPU: client work
+    (Python, SQLAlchemy, the driver) rather than waiting for the database."""
+    shares = [c / s for s, c in zip(samples, cpu, strict=True) if s > 0]
+    return float(np.median(shares)) if shares else None
+
+
+def percentiles(
+    values: Sequence[float], points: Sequence[float] = (50, 95, 99)
+) -> dict[str, float | None]:
+    """Named percentiles (p50, p95, ...) of any list of values, e.g. latencies or pool waits."""
+    if len(values) == 0:
+        return {f"p{p:g}": None for p in points}  # JSON has no NaN
+    found = np.percentile(np.asarray(values, dtype=float), list(points))
+    return {f"p{p:g}": float(v) for p, v in zip(points, found, strict=True)}
+
+
+def is_unstable(cv: float) -> bool:
+    return cv > UNSTABLE_CV
+
+
+def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value; 1.0 when either side is too small to test."""
+    if len(base) < 2 or len(new) < 2:
+        return 1.0
+    if np.ptp(np.concatenate([np.asarray(base), np.asarray(new)])) == 0:
+        return 1.0  # identical constants: no evidence of any difference
+    from scipy import stats as scipy_stats  # 1.5 s to import: only compare needs it
+
+    return float(scipy_stats.mannwhitneyu(base, new, alternative="two-sided").pvalue)
