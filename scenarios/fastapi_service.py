@@ -64,6 +64,7 @@ family = Family(
     question="What does my FastAPI + async SQLAlchemy service sustain, and where does the "
              "time go?",
     unit="requests",
+    serves=True,
     params=[
         Param("concurrency", int, quick=[16], standard=[1, 16, 64],
               help="requests in flight at once (HTTP client workers)"),

@@ -69,6 +69,7 @@ family = Family(
     engine_options=lambda p: ({"pool_size": p["clients"], "max_overflow": 0,
                                "pool_timeout": 60} if p["mode"] == "throughput" else {}),
     scales=lambda p: p["mode"] == "throughput",
+    scales_when="mode=throughput",
     comparisons=[
         Comparison("orm_select", "raw_driver", "the ORM's cost over the bare driver",
                    at={"query": "pk_lookup", "mode": "cost"}),

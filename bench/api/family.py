@@ -212,6 +212,11 @@ class Family:
     # The parameter that is the number of processes a case runs in (pool_sizing's
     # app_processes: each process an application with its own pool).
     processes_param: str | None = None
+    # With a predicate for `scales`: the parameters at which it scales, as a user passes
+    # them to --param ("mode=throughput"), for messages that say how to choose them.
+    scales_when: str = ""
+    # The family loads a running web service, so --service-url may point it at one.
+    serves: bool = False
     # The data of a round from each process's share (bench.api.drive.LoadShare), merged into
     # what one process doing all the work returns: by default, items in their order.
     merge_shares: Callable[[list[Any]], Any] = interleave

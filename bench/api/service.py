@@ -15,17 +15,22 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-from typing import Any
 
 import httpx
 
 from bench.db.database import mask_text
+from bench.proc.child import (
+    OutputFile,
+    child_env,
+    exit_status,
+    free_port,
+    group_alive,
+    signal_group,
+)
 
 START_TIMEOUT = 30.0  # seconds for every worker of the server to start
 STOP_TIMEOUT = 10.0  # seconds for a graceful stop before SIGKILL
@@ -34,36 +39,8 @@ STOP_TIMEOUT = 10.0  # seconds for a graceful stop before SIGKILL
 # measurement). The client lets go of idle connections well before the server does.
 SERVER_KEEP_ALIVE = 120
 STARTUP_FAILED = "Application startup failed"  # what uvicorn logs when the lifespan raises
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `scenarios` imports from
 # "ValueError: ...", "sqlalchemy.exc.OperationalError: ...": the last line of a traceback
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout)\w*: ")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a live process remains in the process group (zombies do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True  # no /proc: the signal check is all there is
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # exited while we looked
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
 
 
 class Service:
@@ -77,7 +54,7 @@ class Service:
         self.secrets = secrets  # scrubbed from anything shown
         self.port = 0
         self.proc: subprocess.Popen | None = None
-        self._log: Any = None
+        self._log: OutputFile | None = None
         self._stats_dir: tempfile.TemporaryDirectory | None = None
 
     @property
@@ -94,14 +71,12 @@ class Service:
     def start(self) -> int:
         """Start the server; returns its process group id."""
         self._stats_dir = tempfile.TemporaryDirectory(prefix="sqlab-stats-")
-        self._log = tempfile.TemporaryFile()
+        self._log = OutputFile()
         self.port = free_port()
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, **self.settings, "SQLAB_APP_STATS_DIR": self._stats_dir.name,
-               "SQLAB_APP_PARENT_PID": str(os.getpid()),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), path]))}
+        env = child_env({**self.settings, "SQLAB_APP_STATS_DIR": self._stats_dir.name,
+                         "SQLAB_APP_PARENT_PID": str(os.getpid())})
         self.proc = subprocess.Popen(self.command(), env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdout=self._log.file, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         return self.proc.pid
 
@@ -130,20 +105,14 @@ class Service:
         return self.proc is not None and self.proc.poll() is None
 
     def exit_status(self) -> str:
-        code = None if self.proc is None else self.proc.poll()
-        if code is None:
-            return "not started" if self.proc is None else "running"
-        return describe_returncode(code)
+        return exit_status(self.proc)
 
     def _output(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
+        return "\n".join(self._log.lines()) if self._log is not None else ""
 
     def log_tail(self) -> str:
         """The server's last exception line (a traceback's verdict) and last two lines."""
-        lines = [line.strip() for line in self._output().splitlines() if line.strip()]
+        lines = self._log.lines() if self._log is not None else []
         verdicts = [line for line in lines if _EXCEPTION_LINE.match(line)]
         shown = verdicts[-1:] + [line for line in lines[-2:] if line not in verdicts[-1:]]
         return mask_text(" | ".join(shown), self.secrets) or "no output"
@@ -155,16 +124,16 @@ class Service:
         proc, self.proc = self.proc, None
         try:
             if proc is not None:
-                _signal_group(proc.pid, signal.SIGTERM)
+                signal_group(proc.pid, signal.SIGTERM)
                 try:
                     await asyncio.to_thread(proc.wait, STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
-                    _signal_group(proc.pid, signal.SIGKILL)
+                    signal_group(proc.pid, signal.SIGKILL)
                     await asyncio.to_thread(proc.wait)
                 deadline = time.monotonic() + STOP_TIMEOUT
                 while group_alive(proc.pid):
                     if time.monotonic() > deadline:
-                        _signal_group(proc.pid, signal.SIGKILL)
+                        signal_group(proc.pid, signal.SIGKILL)
                     await asyncio.sleep(0.05)
         finally:
             if self._log is not None:
@@ -173,20 +142,3 @@ class Service:
             if self._stats_dir is not None:
                 self._stats_dir.cleanup()
                 self._stats_dir = None
-
-
-def describe_returncode(code: int) -> str:
-    """How a child process ended: `exit code 1`, `killed by SIGKILL`."""
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass  # the whole group is gone already

@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-from bench.cli.common import UsageError, check_runs, progress_line
+from bench.cli.common import UsageError, check_runs, gate_status, progress_line
 from bench.judge.ab import run_ab
 from bench.judge.compare import comparison_table, summary_line
 from bench.judge.repeat import Side
@@ -31,13 +31,7 @@ def command(args: argparse.Namespace) -> int:
     if args.html is not None:
         write_compare_page(judgements, f"ab {base.name} → {new.name}", differences,
                            args.threshold, args.html)
-    failing = [j for j in judgements if j.fails]
-    if args.fail_on_regression and failing:
-        print(f"sqla-bench: the gate fails on {len(failing)} case(s):", file=sys.stderr)
-        for j in failing:
-            print(f"  {j.name}: {j.why()}", file=sys.stderr)
-        return 1
-    return 0
+    return gate_status(judgements, args.fail_on_regression)
 
 
 def _side_env(pairs: list[str], flag: str) -> dict[str, str]:

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def gate_status(judgements: Sequence[Any], fail_on_regression: bool) -> int:
+    """The gate's end: 1 with each failing case and why on stderr, when asked to fail."""
+    failing = [j for j in judgements if j.fails]
+    if not (fail_on_regression and failing):
+        return 0
+    print(f"sqla-bench: the gate fails on {len(failing)} case(s):", file=sys.stderr)
+    for j in failing:
+        print(f"  {j.name}: {j.why()}", file=sys.stderr)
+    return 1
 
 
 class UsageError(Exception):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.cli.common import UsageError
+from bench.cli.common import UsageError, gate_status
 from bench.judge import compare
 from bench.judge.calibrate import read_noise
 from bench.report.compare_page import write_compare_page
@@ -76,13 +76,7 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     if html_dir is not None:
         page = write_compare_page(judgements, title, warnings, threshold, html_dir)
         print(f"comparison page: {page}")
-    failing = [j for j in judgements if j.fails]
-    if fail_on_regression and failing:
-        print(f"sqla-bench: the gate fails on {len(failing)} case(s):", file=sys.stderr)
-        for j in failing:
-            print(f"  {j.name}: {j.why()}", file=sys.stderr)
-        return 1
-    return 0
+    return gate_status(judgements, fail_on_regression)
 
 
 def _names(paths: Sequence[Path]) -> str:

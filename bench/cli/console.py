@@ -8,8 +8,8 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from bench.measure.summary import is_noisy
-from bench.results.records import RunRecord, case_point_text
-from bench.results.units import fmt_duration, fmt_rate
+from bench.results.records import RunRecord, case_point_text, per_op
+from bench.results.units import fmt_count, fmt_duration, fmt_rate, ratio_cell
 
 
 def summary_table(doc: RunRecord) -> Table:
@@ -44,10 +44,9 @@ def summary_table(doc: RunRecord) -> Table:
         if case["status"] == "skipped":
             continue
         stats = case["stats"]
-        ops = case["ops_per_round"] or 1
         if stats:
-            median = fmt_duration(stats["median"] / ops)
-            low, high = stats["ci95_low"] / ops, stats["ci95_high"] / ops
+            median = fmt_duration(per_op(case))
+            low, high = per_op(case, "ci95_low"), per_op(case, "ci95_high")
             ci = f"{fmt_duration(low)} – {fmt_duration(high)}"
         else:
             median = ci = "-"
@@ -67,22 +66,15 @@ def summary_table(doc: RunRecord) -> Table:
             ci,
             f"{fmt_rate(case['throughput_per_s'])} {case['unit']}"
             if case["throughput_per_s"] else "-",
-            "-" if case["statements_per_op"] is None else f"{case['statements_per_op']:g}",
-            "-" if case["calls_per_op"] is None else f"{case['calls_per_op']:,.0f}",
+            fmt_count(case["statements_per_op"]),
+            fmt_count(case["calls_per_op"]),
             "-" if case["cpu_share"] is None else f"{case['cpu_share']:.0%}",
-            _ratio_cell(case),
+            ratio_cell(case, "ref"),
             "; ".join(flags),
         )
     return table
 
 
-def _ratio_cell(case: dict[str, Any] | Any) -> str:
-    paired = case["paired"]
-    if paired is not None:
-        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
-    if case["reference"] == case["variant"] and case["status"] == "ok":
-        return "ref"
-    return "-"
 
 
 def print_summary(doc: RunRecord, console: Console | None = None) -> None:

@@ -11,7 +11,10 @@ from bench.api.family import PROFILES
 from bench.cli.common import UsageError
 from bench.db.database import DEFAULT_CONNECT_TIMEOUT
 from bench.db.drivers import DRIVERS
+from bench.judge import ab as ab_runs
+from bench.judge import calibrate as calibrate_runs
 from bench.results import storage
+from bench.results.records import SCHEDULES
 
 DESCRIPTION = "Benchmark SQLAlchemy's asyncio extension on your own database."
 DEFAULT_THRESHOLD = 10.0  # percent: the smallest change compare calls a change
@@ -78,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="results file (default: results/<UTC timestamp>_<driver>.json)",
     )
-    run.add_argument("--schedule", choices=("interleaved", "blocked"), default="interleaved",
+    run.add_argument("--schedule", choices=SCHEDULES, default=SCHEDULES[0],
                      help="interleaved (default): rounds of a point's variants alternate in "
                           "shuffled blocks; blocked: one variant after another, to compare")
     run.add_argument("--no-count-calls", dest="count_calls", action="store_false",
@@ -147,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate", help="A/A: run cases K times and write each case's noise floor",
         description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
-    calibrate.add_argument("--runs", type=int, default=5, help="runs, each its own process")
+    calibrate.add_argument("--runs", type=int, default=calibrate_runs.DEFAULT_RUNS,
+                           help="runs, each its own process")
     calibrate.add_argument("--output", type=Path, default=Path("results/noise.json"),
                            metavar="FILE", help="the noise file (default results/noise.json)")
 
@@ -161,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"an environment variable of the {side} side (repeatable)")
         ab.add_argument(f"--{side}-scenarios-path", action="append", default=[],
                         metavar="DIR", help=f"scenario modules of the {side} side")
-    ab.add_argument("--runs", type=int, default=4, help="runs per side (default 4)")
+    ab.add_argument("--runs", type=int, default=ab_runs.DEFAULT_RUNS,
+                    help=f"runs per side (default {ab_runs.DEFAULT_RUNS})")
     ab.add_argument("--output", type=Path, metavar="DIR",
                     help="where base.json, new.json and comparison.json go "
                          "(default results/ab-<time>)")

@@ -82,7 +82,7 @@ def command(args: argparse.Namespace) -> int:
                        f"not run: {', '.join(async_only)}")
     if not runner.points:
         raise ScenarioError("nothing to run: no variant of the chosen scenarios matches")
-    _check_load_options(args, runner)
+    _check_load_options(args, runner, every_family)
     with storage.OutputLock(output):  # a second run on the same file refuses at once
         if not rtts:
             return _execute(runner, output, args.loop)
@@ -140,7 +140,8 @@ def _overrides(families: list[Any],
     return overrides
 
 
-def _check_load_options(args: argparse.Namespace, runner: Any) -> None:
+def _check_load_options(args: argparse.Namespace, runner: Any,
+                        families: dict[str, Any]) -> None:
     """--processes/--cluster/--rate only for families that measure what a service
     sustains; --service-url only for fastapi_service, as an http(s) URL."""
 
@@ -157,16 +158,17 @@ def _check_load_options(args: argparse.Namespace, runner: Any) -> None:
             if given:
                 raise UsageError(f"{option} looks at one round in this process: drop it or "
                                  f"{'/'.join(flags)}")
-        message = refusal(runner.points, "/".join(flags))
+        message = refusal(runner.points, "/".join(flags), families.values())
         if message is not None:
             raise UsageError(message)
     if args.service_url is not None:
         if not args.service_url.startswith(("http://", "https://")):
             raise UsageError(f"--service-url takes http://HOST:PORT, not "
                              f"{mask_text(args.service_url)!r}")
-        if any(p.family.name != "fastapi_service" for p in runner.points):
-            raise UsageError("--service-url is for fastapi_service alone: add "
-                             "--scenario fastapi_service")
+        serving = sorted(f.name for f in families.values() if f.serves)
+        if any(not p.family.serves for p in runner.points):
+            raise UsageError(f"--service-url is for families that load a running service "
+                             f"({', '.join(serving)}): choose them with --scenario")
 
 
 def _output_path(args: argparse.Namespace) -> Path:

@@ -154,11 +154,6 @@ def sync_drivers() -> list[str]:
     return [d.name for d in DRIVERS.values() if d.is_sync]
 
 
-def server_drivers() -> list[str]:
-    """The async drivers that talk to a database server over the network."""
-    return [d.name for d in DRIVERS.values() if not d.is_sync and d.connect_timeout_arg]
-
-
 # -- the rows ------------------------------------------------------------------------------
 
 register(Driver(

@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.judge.repeat import Side, alternate
 from bench.results import file as results
-from bench.results.records import RunRecord
+from bench.results.records import RunRecord, per_op
 
 NOISE_VERSION = 1
 DEFAULT_RUNS = 5
@@ -47,7 +47,7 @@ def noise_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
         if len(cases) != len(runs):
             continue  # failed in some run: no spread to speak of
         first = cases[0]
-        medians = [c["stats"]["median"] / c["ops_per_round"] for c in cases]
+        medians = [per_op(c) for c in cases]
         ratios = [c["paired"]["median"] for c in cases if c["paired"]]
         out.append({
             "scenario": first["scenario"], "variant": first["variant"],

@@ -16,6 +16,7 @@ measured A/A spread. The gate (`--fail-on-regression`) fails on a count change o
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ from bench.judge.verdicts import (
 )
 from bench.measure.machine import compare_speed_line, speed_of_runs
 from bench.results import file as results
-from bench.results.records import CaseRecord, RunRecord, params_text
+from bench.results.records import CaseRecord, RunRecord, params_text, per_op
 from bench.results.units import fmt_duration
 from bench.run import environment
 
@@ -106,7 +107,7 @@ class SideCase:
         merged = self.first["extra"].get("runs")
         if len(self.cases) == 1 and isinstance(merged, list) and merged:
             return [RunFigure(float(r["median_ns"]), r.get("ratio")) for r in merged]
-        return [RunFigure(_per_op_median(c), c["paired"]["median"] if c["paired"] else None)
+        return [RunFigure(per_op(c), c["paired"]["median"] if c["paired"] else None)
                 for c in self.cases]
 
     def block_ratios(self) -> list[float] | None:
@@ -119,14 +120,7 @@ class SideCase:
         return out
 
     def median_ns(self) -> float:
-        values = sorted(r.median_ns for r in self.run_figures())
-        return values[len(values) // 2]
-
-
-def _per_op_median(case: CaseRecord) -> float:
-    stats = case["stats"]
-    assert stats is not None, "only ok cases are compared"
-    return stats["median"] / max(1, case["ops_per_round"])
+        return statistics.median(r.median_ns for r in self.run_figures())
 
 
 @dataclass
@@ -270,8 +264,8 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
 
 
 def _median(values: Sequence[float | None]) -> float | None:
-    present = sorted(v for v in values if v is not None)
-    return present[len(present) // 2] if present else None
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 # -- what the two sides ran on -------------------------------------------------------------

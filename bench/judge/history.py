@@ -12,15 +12,15 @@ loading slower.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.judge.steps import Step, detect_steps
 from bench.results import file as results
 from bench.results import storage
-from bench.results.records import CaseRecord, RunRecord, params_text, per_op
+from bench.results.records import CaseRecord, RunRecord, case_point_text, per_op
 
 
 @dataclass
@@ -83,17 +83,16 @@ def collect(paths: Sequence[Path]) -> History:
     loaded.sort(key=lambda item: (item[0]["created_at"], item[1].name))
     runs = [RunInfo(path, doc["label"], doc["created_at"], doc["environment"].get("git_commit"))
             for doc, path in loaded]
-    series: dict[tuple[str, ...], Series] = {}
+    series: dict[tuple[Any, ...], Series] = {}
     for index, (doc, _path) in enumerate(loaded):
         for case in doc["cases"]:
             if case["status"] != "ok" or case["stats"] is None:
                 continue
             driver = case.get("driver") or doc["config"].get("driver", "?")
-            key = (case["scenario"], case["variant"], json.dumps(case["params"], sort_keys=True),
-                   driver)
+            key = results.case_key(case, driver)  # cases at another RTT are another series
             if key not in series:
                 series[key] = Series(case["scenario"], case["variant"],
-                                     params_text(case["params"]), driver, case["reference"])
+                                     case_point_text(case), driver, case["reference"])
             series[key].entries.append(_entry(index, case))
     for one in series.values():
         _find_steps(one)

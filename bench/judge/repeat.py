@@ -21,7 +21,7 @@ from bench.db.database import mask_text
 from bench.measure.lifecycle import RoundResult
 from bench.measure.summary import record_paired, record_rounds
 from bench.results import file as results
-from bench.results.records import CaseRecord, RunRecord
+from bench.results.records import CaseRecord, RunRecord, per_op
 
 
 class WorkerError(Exception):
@@ -131,6 +131,6 @@ def _merge_case(runs: list[CaseRecord], stride: int) -> CaseRecord:
     calls = [r["calls_per_op"] for r in runs if r["calls_per_op"] is not None]
     case["calls_per_op"] = sum(calls) / len(calls) if calls else None
     case["extra"]["runs"] = [
-        {"median_ns": r["stats"]["median"] / r["ops_per_round"],  # type: ignore[index]
+        {"median_ns": per_op(r),
          "ratio": r["paired"]["median"] if r["paired"] else None} for r in runs]
     return case

@@ -18,6 +18,7 @@ point's own uncertainty; this is the same idea, made small:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,12 +37,6 @@ class Step:
         return self.after / self.before
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def detect_steps(values: Sequence[float], lows: Sequence[float] | None = None,
                  highs: Sequence[float] | None = None) -> list[Step]:
     """The steps of a series of positive values, with optional 95% intervals."""
@@ -55,7 +50,7 @@ def detect_steps(values: Sequence[float], lows: Sequence[float] | None = None,
     penalty = 3 + 2 * math.log(len(values))
 
     def cost(start: int, stop: int) -> float:
-        level = _median(logs[start:stop])
+        level = statistics.median(logs[start:stop])
         return sum(abs(logs[i] - level) / sigmas[i] for i in range(start, stop))
 
     found: list[int] = []
@@ -65,7 +60,7 @@ def detect_steps(values: Sequence[float], lows: Sequence[float] | None = None,
             return
         whole = cost(start, stop)
         best, at = min((cost(start, k) + cost(k, stop), k) for k in range(start + 1, stop))
-        moved = abs(_median(logs[at:stop]) - _median(logs[start:at]))
+        moved = abs(statistics.median(logs[at:stop]) - statistics.median(logs[start:at]))
         if whole - best > penalty and moved >= math.log(1 + MIN_CHANGE):
             found.append(at)
             split(start, at)
@@ -73,5 +68,6 @@ def detect_steps(values: Sequence[float], lows: Sequence[float] | None = None,
 
     split(0, len(values))
     bounds = [0, *sorted(found), len(values)]
-    levels = [math.exp(_median(logs[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)]
+    levels = [math.exp(statistics.median(logs[a:b]))
+              for a, b in zip(bounds, bounds[1:], strict=False)]
     return [Step(index, levels[k], levels[k + 1]) for k, index in enumerate(sorted(found))]

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.results.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+
 SLOWER, FASTER, SAME, INCONCLUSIVE = "slower", "faster", "same", "inconclusive"
-TIME_VERDICTS = (SLOWER, FASTER, SAME, INCONCLUSIVE)
 # Python calls per op may move this much before it counts: 5% and at least 2 calls. The
 # count is exact for a given interleaving of tasks, but tasks that share a pool (and a
 # polling driver, which has its own tolerance below) take a few more or fewer turns from
@@ -42,8 +43,6 @@ CALLS_FLOOR = 2.0
 # number of polls follows the network: an A/A moved one such count by 14% (56 -> 64).
 POLLING_CALLS_TOLERANCE = 0.25
 MIN_RUNS = 3  # runs per side before per-run medians are judged
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261125
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,12 @@ def statements_changed(base: float | None, new: float | None) -> bool:
     if base is None or new is None:
         return False
     return not math.isclose(base, new, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def calls_tolerance_text() -> str:
+    """The calls-per-op tolerance as people read it, both of its values."""
+    return (f"{CALLS_TOLERANCE:.0%} and {CALLS_FLOOR:g} calls; {POLLING_CALLS_TOLERANCE:.0%} "
+            "for a driver that polls from Python")
 
 
 def calls_changed(base: float | None, new: float | None, *, polling: bool = False) -> bool:

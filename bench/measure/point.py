@@ -18,16 +18,16 @@ from bench.api.family import CaseSkipped, Context, Variant
 from bench.measure.agreement import check_agreement, fingerprint, normalized_data
 from bench.measure.lifecycle import Case, PointSession, describe_error
 from bench.measure.plan import Point
-from bench.measure.schedule import Entry, RoundSource, ScheduleName, measure
+from bench.measure.schedule import Entry, RoundSource, measure
 from bench.measure.summary import record_paired, record_rounds
-from bench.results.records import CaseRecord, new_case
+from bench.results.records import CaseRecord, Schedule, new_case
 
 
 @dataclass
 class Measuring:
     """How a point is measured."""
 
-    schedule: ScheduleName = "interleaved"
+    schedule: Schedule = "interleaved"
     warmup: int = 1
     rounds: int = 15
     count_calls: bool = True

@@ -20,13 +20,11 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from bench.measure.lifecycle import RoundResult
 from bench.measure.machine import probe_ns
-
-SCHEDULES = ("interleaved", "blocked")
-ScheduleName = Literal["interleaved", "blocked"]
+from bench.results.records import Schedule
 
 
 class RoundSource(Protocol):
@@ -66,7 +64,7 @@ class Entry:
 Finish = Callable[[Entry], Awaitable[None]]  # the untimed extra rounds of a finished case
 
 
-async def measure(entries: list[Entry], *, schedule: ScheduleName, warmup: int, rounds: int,
+async def measure(entries: list[Entry], *, schedule: Schedule, warmup: int, rounds: int,
                   rng: random.Random, finish: Finish,
                   on_round: Callable[[], None] = lambda: None,
                   stop_check: Callable[[], None] = lambda: None,

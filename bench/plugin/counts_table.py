@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.results.units import MISSING
+from bench.results.units import MISSING, fmt_count, fmt_paired
 
 HEADERS = ("benchmark", "statements/round", "Python calls/round", "vs reference")
 
 
-def _count(value: Any) -> str:
-    return MISSING if value is None else f"{value:g}"
-
-
 def _ratio(row: dict[str, Any]) -> str:
     paired = row.get("paired")
-    if not paired:
-        return MISSING
-    return (f"{paired['median']:.3g}x ({paired['ci95_low']:.3g}-{paired['ci95_high']:.3g}) "
-            f"of {paired['reference']}")
+    return f"{fmt_paired(paired)} of {paired['reference']}" if paired else MISSING
 
 
 def _title(driver: str, rows: list[dict[str, Any]]) -> str:
@@ -42,8 +35,8 @@ def counts_table(rows: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for driver, group in by_driver.items():
         cells = [HEADERS] + [
-            (row["name"], _count((row.get("extra") or {}).get("statements_per_round")),
-             _count(row.get("calls_per_op")), _ratio(row))
+            (row["name"], fmt_count((row.get("extra") or {}).get("statements_per_round")),
+             fmt_count(row.get("calls_per_op")), _ratio(row))
             for row in group
         ]
         widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS))]

@@ -19,7 +19,7 @@ from bench.report.findings import singular
 from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.svg import Scale, Svg, text_width, tick_label, x_axis, y_axis
 from bench.results.records import CaseRecord, per_op, rtt_text
-from bench.results.units import duration_unit, fmt_duration, fmt_rate
+from bench.results.units import duration_unit, fmt_duration, fmt_rate, ratio_cell
 
 PALETTE = [
     "#3b6ea8", "#e07b39", "#4a9e5c", "#c44e52", "#8172b2", "#937860",
@@ -29,7 +29,6 @@ REFERENCE_COLOUR = "#8c8c8c"  # the raw driver: the floor, drawn in grey everywh
 WIDTH = 920  # px: fits the page's 1180 px column with room to spare at 1400 px
 ROW = 24
 MAX_DOTS = 60  # rounds drawn per case: more are shown by their quantiles
-APP_PROCESSES = "app_processes"  # pool_sizing's axis of application processes (--processes)
 
 
 class Colours:
@@ -110,15 +109,8 @@ def variants_chart(group: Group, unit: str, colours: Colours) -> Markup | None:
         svg.line(scale(low), mid, scale(high), mid, cls="ci")
         for end in (low, high):
             svg.line(scale(end), mid - 4, scale(end), mid + 4, cls="ci")
-        svg.text(right + 10, mid + 4, _ratio_text(case), cls="val")
+        svg.text(right + 10, mid + 4, ratio_cell(case), cls="val")
     return svg.markup()
-
-
-def _ratio_text(case: CaseRecord) -> str:
-    paired = case["paired"]
-    if paired is not None:
-        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
-    return "reference" if case["reference"] == case["variant"] else "–"
 
 
 def drivers_chart(group_text: str, rows: dict[str, dict[str, CaseRecord]], columns: list[str],
@@ -201,11 +193,11 @@ SWEEP_METRICS: list[SweepMetric] = [
 
 def sweep_axes(view: FamilyView) -> list[str]:
     """Numeric parameters that take several values within one run of the family (but
-    app_processes: its throughput chart is bench.report.load's)."""
+    the one counting processes: its throughput chart is bench.report.load's)."""
     values: dict[str, set[Any]] = defaultdict(set)
     for group in view.groups:
         for key, value in group.params.items():
-            if key == APP_PROCESSES:
+            if key == view.processes_param:
                 continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[key].add(value)

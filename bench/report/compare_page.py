@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.judge.verdicts import CALLS_TOLERANCE, MIN_RUNS
+from bench.judge.verdicts import MIN_RUNS, calls_tolerance_text
 from bench.report.templating import environment
 from bench.results.file import ResultsFileError
 
@@ -19,7 +19,7 @@ def write_compare_page(judgements: list[Any], title: str, warnings: list[str],
         raise ResultsFileError(f"cannot create {output_dir}: {exc.strerror}") from None
     page = environment().get_template("compare.html").render(
         judgements=judgements, title=title, warnings=warnings, threshold=threshold,
-        calls_tolerance=CALLS_TOLERANCE, min_runs=MIN_RUNS)
+        calls_tolerance=calls_tolerance_text(), min_runs=MIN_RUNS)
     index = output_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -15,7 +15,7 @@ from typing import Literal
 from bench.report.model import FamilyView, Group, Run
 from bench.results import stats
 from bench.results.records import CaseRecord, ComparisonRecord
-from bench.results.units import fmt_bytes, fmt_duration
+from bench.results.units import fmt_bytes, fmt_count, fmt_duration
 
 Outcome = Literal["candidate", "against", "tie", "missing"]
 
@@ -45,10 +45,6 @@ def paired_ratio(case: CaseRecord, other: CaseRecord) -> tuple[float, float, flo
 
 def _x(value: float) -> str:
     return f"{value:.3g}"
-
-
-def _count(value: float | None) -> str:
-    return "?" if value is None else f"{value:g}"
 
 
 @dataclass
@@ -94,7 +90,7 @@ class Decision:
         """Statements per op (and peak memory) of the two cases, `first` named first."""
         assert self.cases is not None
         a, b = self.cases[first], self.cases[1 - first]
-        text = (f"{_count(a['statements_per_op'])} vs {_count(b['statements_per_op'])} "
+        text = (f"{fmt_count(a['statements_per_op'])} vs {fmt_count(b['statements_per_op'])} "
                 f"statements per {singular(self.unit)}")
         memory = [c["extra"].get("peak_memory_bytes") for c in (a, b)]
         if all(isinstance(m, (int, float)) for m in memory):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from bench.measure import hdr
-from bench.report.charts import APP_PROCESSES, Colours, Line, dashes_for, xy_chart
+from bench.report.charts import Colours, Line, dashes_for, xy_chart
 from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.results.records import CaseRecord, rtt_text
 from bench.results.units import duration_unit, fmt_duration, fmt_rate
@@ -56,12 +56,13 @@ def latency_spectrum_chart(group: Group, colours: Colours) -> Markup | None:
 
 
 def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup | None:
-    """Throughput of all processes against app_processes: one line per variant and value
-    of the other parameters that vary (pool_size, say)."""
-    groups = [g for g in view.groups_of(run) if APP_PROCESSES in g.params]
-    if len({g.params[APP_PROCESSES] for g in groups}) < 2:
+    """Throughput of all processes against the family's process count (pool_sizing's
+    app_processes): one line per variant and value of the other parameters that vary."""
+    axis = view.processes_param
+    groups = [g for g in view.groups_of(run) if axis is not None and axis in g.params]
+    if axis is None or len({g.params[axis] for g in groups}) < 2:
         return None
-    varying = varying_params(groups) - {APP_PROCESSES}
+    varying = varying_params(groups) - {axis}
     lines: dict[str, list[tuple[float, float]]] = defaultdict(list)
     style: dict[str, tuple[str, str]] = {}  # line -> (variant, the other parameters' values)
     several_rtts = len({g.rtt_ms for g in groups}) > 1
@@ -71,7 +72,7 @@ def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup 
         for case in group.ok_cases():
             if case["throughput_per_s"]:
                 name = case["variant"] + (f" · {rest}" if rest else "")
-                lines[name].append((group.params[APP_PROCESSES], case["throughput_per_s"]))
+                lines[name].append((group.params[axis], case["throughput_per_s"]))
                 style[name] = (case["variant"], rest)
     dashes = dashes_for({name: rest for name, (_, rest) in style.items()})
     drawn = [Line(name, colours(style[name][0]), sorted(points),

@@ -79,6 +79,8 @@ class FamilyView:
     name: str
     question: str
     unit: str
+    # the parameter that counts processes (the family declares it): not a sweep axis
+    processes_param: str | None = None
     groups: list[Group] = field(default_factory=list)
 
     def groups_of(self, run: Run) -> list[Group]:
@@ -137,7 +139,8 @@ def family_views(runs: list[Run]) -> list[FamilyView]:
             meta = families_meta.get(name)
             question = meta.get("question", "") if meta else ""
             view = views.setdefault(
-                name, FamilyView(name=name, question=question, unit=case.get("unit") or "")
+                name, FamilyView(name=name, question=question, unit=case.get("unit") or "",
+                                 processes_param=meta.get("processes_param") if meta else None)
             )
             view.question = view.question or question
             key = (name, params_key(case["params"]), rtt_of(case))

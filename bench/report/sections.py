@@ -19,7 +19,7 @@ from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
 from bench.results.records import CaseRecord, ComparisonRecord, per_op, rtt_text
-from bench.results.units import MISSING, fmt_bytes, fmt_duration, fmt_rate
+from bench.results.units import MISSING, fmt_bytes, fmt_count, fmt_duration, fmt_rate, ratio_cell
 
 
 def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
@@ -150,10 +150,9 @@ def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
         if stats and case["unstable"] else None,
         "noisy": f"noisy: {case['noisy_rounds']} of {len(case['samples_ns'])} rounds waited "
                  "for a CPU" if is_noisy(case) else None,
-        "statements": MISSING if case["statements_per_op"] is None
-        else f"{case['statements_per_op']:g}",
-        "calls": _count(case["calls_per_op"]),
-        "ratio": _ratio(case),
+        "statements": fmt_count(case["statements_per_op"]),
+        "calls": fmt_count(case["calls_per_op"]),
+        "ratio": ratio_cell(case),
         "memory": fmt_bytes(extra.get("peak_memory_bytes")),
         "profile": profiles.get(id(case)),
         "notes": notes,
@@ -172,21 +171,6 @@ def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
             if case["throughput_per_s"] else MISSING,
         )
     return row
-
-
-def _count(value: float | None) -> str:
-    """A count per op: whole above 10 (1,461), three digits below (0.12 calls per row)."""
-    if value is None:
-        return MISSING
-    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
-
-
-def _ratio(case: CaseRecord) -> str:
-    paired = case["paired"]
-    if paired is not None:
-        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
-    return "reference" if case["reference"] == case["variant"] and case["status"] == "ok" \
-        else MISSING
 
 
 def _notes(extra: dict[str, Any]) -> list[str]:

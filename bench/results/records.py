@@ -8,11 +8,12 @@ reads, validates, migrates and writes them; everything else uses these types.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 CaseStatus = Literal["ok", "error", "wrong", "skipped"]
 RunStatus = Literal["running", "complete", "interrupted"]
 Schedule = Literal["interleaved", "blocked"]
+SCHEDULES: tuple[Schedule, ...] = get_args(Schedule)  # the default first
 
 
 class Stats(TypedDict):
@@ -113,6 +114,9 @@ class FamilyRecord(TypedDict):
     unit: str
     reference: list[str]  # the names the family's reference is chosen from, in order
     comparisons: NotRequired[list[ComparisonRecord]]
+    # The parameter that counts the processes a case runs in (bench.api.family's
+    # processes_param: pool_sizing's app_processes); absent in files before 0.3.
+    processes_param: NotRequired[str | None]
 
 
 class Environment(TypedDict, total=False):

@@ -25,21 +25,6 @@ NOISY_CASE_SHARE = 0.25  # a case with this share of noisy rounds says so
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261124  # fixed: the same samples always give the same interval
 
-STAT_FIELDS = (
-    "min",
-    "max",
-    "median",
-    "mean",
-    "stdev",
-    "iqr",
-    "p95",
-    "p99",
-    "cv",
-    "ci95_low",
-    "ci95_high",
-)
-
-
 def bootstrap_median_ci(
     samples: Sequence[float] | np.ndarray,
     confidence: float = 0.95,
@@ -131,14 +116,3 @@ def percentiles(
 
 def is_unstable(cv: float) -> bool:
     return cv > UNSTABLE_CV
-
-
-def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value; 1.0 when either side is too small to test."""
-    if len(base) < 2 or len(new) < 2:
-        return 1.0
-    if np.ptp(np.concatenate([np.asarray(base), np.asarray(new)])) == 0:
-        return 1.0  # identical constants: no evidence of any difference
-    from scipy import stats as scipy_stats  # 1.5 s to import: only compare needs it
-
-    return float(scipy_stats.mannwhitneyu(base, new, alternative="two-sided").pvalue)

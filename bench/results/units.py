@@ -6,6 +6,9 @@ print the same figure the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 MISSING = "–"
 
 
@@ -42,3 +45,26 @@ def fmt_bytes(value: float | None) -> str:
         if value >= limit:
             return f"{value / limit:.3g} {unit}"
     return f"{value:.0f} B"
+
+
+def fmt_count(value: float | None) -> str:
+    """A count per op: whole above 10 (1,461), three digits below (0.12 calls per row)."""
+    if value is None:
+        return MISSING
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
+def fmt_paired(paired: Mapping[str, Any] | None) -> str:
+    """A paired ratio with its 95% interval: `5.32× (5.16–5.55)`."""
+    if not paired:
+        return MISSING
+    return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
+
+
+def ratio_cell(case: Mapping[str, Any], reference: str = "reference") -> str:
+    """A case's ratio column: its paired ratio, `reference` for the point's reference."""
+    if case.get("paired"):
+        return fmt_paired(case["paired"])
+    if case.get("reference") == case.get("variant") and case.get("status") == "ok":
+        return reference
+    return MISSING

@@ -15,27 +15,25 @@ proxy's CPU time and how late it released what it held are read into the point's
 from __future__ import annotations
 
 import json
-import os
 import select
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench.api.service import describe_returncode
 from bench.db.database import DatabaseError, default_port, describe_connect_error, mask_text
 from bench.db.drivers import Driver
 from bench.db.raw import RawConnection, maybe_await
 from bench.measure.lifecycle import close_quietly
+from bench.proc.child import OutputFile, child_env, exit_status, signal_group
 from bench.results.records import CaseRecord, rtt_text
 from bench.rtt.proxy import RttError, parse_rtts
 
@@ -48,7 +46,6 @@ CALIBRATION_WARMUP = 5
 CALIBRATION_SAMPLES = 50
 CALIBRATION_BUDGET_NS = 2_000_000_000  # at large RTTs fewer samples: about 2 s per RTT
 LISTEN_HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class NetworkError(Exception):
@@ -105,7 +102,7 @@ class DelayProxy:
         self.ports: dict[int, int] = {}
         self.facts: dict[str, Any] = {}  # what the proxy said of itself when ready
         self.proc: subprocess.Popen[str] | None = None
-        self._log: IO[bytes] | None = None
+        self._log: OutputFile | None = None
 
     def command(self) -> list[str]:
         host, port = self.target
@@ -121,15 +118,12 @@ class DelayProxy:
         self.stop()
 
     def start(self) -> None:
-        self._log = tempfile.TemporaryFile()
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), path]))}
+        self._log = OutputFile()
         # A session of its own: the terminal's Ctrl-C goes to the harness, which still
         # needs the proxy to finish the round in flight and clean up.
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     env=env, start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self._log.file, text=True,
+                                     env=child_env(), start_new_session=True)
         try:
             ready = self._answer(START_TIMEOUT)
         except NetworkError:
@@ -151,17 +145,10 @@ class DelayProxy:
         return self.proc is not None and self.proc.poll() is None
 
     def exit_status(self) -> str:
-        if self.proc is None:
-            return "not started"
-        code = self.proc.poll()
-        return "running" if code is None else describe_returncode(code)
+        return exit_status(self.proc)
 
     def log_tail(self) -> str:
-        if self._log is None:
-            return "no output"
-        self._log.seek(0)
-        lines = [line.strip() for line in self._log.read().decode(errors="replace").splitlines()
-                 if line.strip()]
+        lines = self._log.lines() if self._log is not None else []
         return mask_text(" | ".join(lines[-2:]), [self.url.password]) or "no output"
 
     def stats(self) -> dict[str, Any] | None:
@@ -201,10 +188,7 @@ class DelayProxy:
             try:
                 proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.results.records import CaseRecord, case_point_text
+from bench.results.records import CaseRecord, case_point_text, per_op
 from bench.results.units import fmt_duration
 
 
@@ -49,7 +49,7 @@ def case_outcome(case: CaseRecord) -> str:
     """A case's result in a few words: time per op and ratio to the reference, or its error."""
     if case["status"] not in ("ok",) or case["stats"] is None:
         return f"{case['status'].upper()}: {case['error']}"
-    text = f"{fmt_duration(case['stats']['median'] / case['ops_per_round'])}/op"
+    text = f"{fmt_duration(per_op(case))}/op"
     paired = case["paired"]
     if paired is not None:
         text += (f", {paired['median']:.2f}× {paired['reference']} "

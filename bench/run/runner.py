@@ -46,9 +46,8 @@ from bench.db.drivers import Driver
 from bench.measure.lifecycle import PointSession, describe_error, hooks_engine
 from bench.measure.plan import Point, case_count, plan
 from bench.measure.point import MeasuredCase, Measuring, OpenCase, measure_point, new_records
-from bench.measure.schedule import ScheduleName
 from bench.results import file as results
-from bench.results.records import NetworkRecord, RunRecord, params_text, rtt_text
+from bench.results.records import NetworkRecord, RunRecord, Schedule, params_text, rtt_text
 from bench.rtt import control as network
 from bench.run import environment
 from bench.run.progress import LineProgress, Progress
@@ -72,7 +71,7 @@ class RunConfig:
     loop: str = "asyncio"
     output: Path = Path("results/run.json")
     profile_code: bool = False
-    schedule: ScheduleName = "interleaved"
+    schedule: Schedule = "interleaved"
     count_calls: bool = True
     label: str | None = None
     proxy: network.DelayProxy | None = None  # --rtt: started and stopped by the caller
@@ -305,7 +304,8 @@ class Runner:
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
                                   else list(f.reference),
-                                  "comparisons": [c.record() for c in f.comparisons]}
+                                  "comparisons": [c.record() for c in f.comparisons],
+                                  "processes_param": f.processes_param}
                          for f in cfg.families},
             "cases": [],
         }

@@ -259,7 +259,7 @@ def test_an_unreachable_scheduler_is_one_line(postgres_url, tmp_path):
     (["--scenario", "concurrent_sessions", "--processes", "2", "--profile-code"],
      ["--profile-code"]),
     (["--scenario", "concurrent_sessions", "--service-url", "http://127.0.0.1:1"],
-     ["--service-url is for fastapi_service"]),
+     ["--service-url is for families that load a running service (fastapi_service)"]),
 ])
 def test_bad_load_options_are_one_line(args, expected, tmp_path):
     proc = cli("run", "--driver", "aiosqlite", "--url", f"sqlite:///{tmp_path / 'db'}",

@@ -34,7 +34,7 @@ def test_one_benchmark_per_driver_whose_server_answers(pytester, monkeypatch, po
         assert info["server"]["product"] in PRODUCTS[get_driver(name).backend]
         assert len(info["paired"]["ratios"]) == 20 and info["reference"] == "core_select"
         assert re.search(rf"^{re.escape(name)} on {info['server']['product']} ", text, re.M)
-        assert re.search(rf"test_item_by_id\[{re.escape(name)}\]\s+1\s+\d+\s+[\d.]+x ", text)
+        assert re.search(rf"test_item_by_id\[{re.escape(name)}\]\s+1\s+\d+\s+[\d.]+× ", text)
     # a table per driver from pytest-benchmark, and the run saved for --benchmark-compare
     assert len(re.findall(r"benchmark 'sqla_driver=\w+': 1 tests", text)) == len(found)
     (saved,) = pytester.path.glob(".benchmarks/*/0001_*.json")

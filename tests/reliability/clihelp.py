@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.db.drivers import DRIVERS
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "Sekr1t-Pa55-xyzzy"  # a password distinctive enough to grep for
+# the async drivers that talk to a database server over the network
+SERVER_DRIVERS = [d.name for d in DRIVERS.values() if not d.is_sync and d.backend != "sqlite"]
 
 # Make an import fail in the subprocess, as if the package were not installed.
 BLOCK_IMPORT = """

@@ -143,7 +143,7 @@ def test_a_slower_variant_fails_the_gate_and_says_why(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1 slower" in captured.out and "SLOWER" in captured.out
     assert "the gate fails on 1 case(s):" in captured.err
-    assert "knob_work/orm [ops=10] on aiosqlite: paired ratio +29.9% (+27.8% to" in captured.err
+    assert "knob_work/orm [ops=10] on aiosqlite: paired ratio +29.9% (+27.7% to" in captured.err
     assert "Traceback" not in captured.err
     assert main(["compare", base, new]) == 0  # the same verdict, exit 0 without the gate
 

@@ -71,3 +71,21 @@ def test_history_needs_a_directory_of_results(tmp_path, capsys):
     assert "is not a directory" in capsys.readouterr().err
     assert main(["history", str(tmp_path), "--output", str(tmp_path / "o")]) == 2
     assert "no results files in" in capsys.readouterr().err
+
+
+def test_cases_at_two_rtts_are_two_series(tmp_path):
+    from bench.judge.history import collect
+
+    paths = []
+    for day, rtt in ((1, 0.0), (2, 2.0)):
+        doc = _history_doc(day, 5.4, f"{day}" * 10)
+        for case in doc["cases"]:
+            case["rtt_ms"] = rtt
+        paths.append(tmp_path / f"{day}.json")
+        paths[-1].write_text(json.dumps(doc))
+    history = collect(paths)
+    lazy = [s for s in history.series if s.variant == "lazy_n_plus_1" and "parents=10 " in
+            s.params + " "]
+    # one series per RTT, each with its one run: never a step between 0 and 2 ms
+    assert sorted(s.params for s in lazy) == ["parents=10 rtt=0", "parents=10 rtt=2ms"]
+    assert all(len(s.entries) == 1 for s in lazy)

@@ -87,7 +87,7 @@ def test_pytest_asyncio_strict_mode_with_a_reference(pytester):
     # the plug-in's table: counts per round and the ratio, under the driver
     text = result.stdout.str()
     assert re.search(r"^aiosqlite on SQLite ", text, re.M)
-    assert re.search(r"test_item_by_id\[aiosqlite\]\s+1\s+\d+\s+[\d.]+x \([\d.]+-[\d.]+\) "
+    assert re.search(r"test_item_by_id\[aiosqlite\]\s+1\s+\d+\s+[\d.]+× \([\d.]+–[\d.]+\) "
                      r"of core_select", text)
 
 
@@ -245,7 +245,7 @@ def test_counts_table_is_per_driver_in_run_order():
     assert counts_table(rows) == [
         "asyncpg on PostgreSQL 17.2",
         "  benchmark        statements/round  Python calls/round  vs reference",
-        "  test_a[asyncpg]                 2                 812  1.23x (1.1-1.4) of core",
+        "  test_a[asyncpg]                 2                 812  1.23× (1.10–1.40) of core",
         "  test_c[asyncpg]               1.5                  40  –",
         "(no engine watched)",
         "  benchmark  statements/round  Python calls/round  vs reference",

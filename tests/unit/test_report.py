@@ -327,7 +327,8 @@ def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
                 point.append(case)
             cases += _point(point)
     doc = _doc(cases, families={"pool_sizing": {"question": "How big a pool?", "unit": "units",
-                                                "reference": ["raw_driver"]}})
+                                                "reference": ["raw_driver"],
+                                                "processes_param": "app_processes"}})
     page = _page(tmp_path, doc)
     load = re.findall(r'<div class="chart load" data-family="pool_sizing">(.*?)</div>', page,
                       re.S)

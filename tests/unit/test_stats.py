@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from scipy import stats as scipy_stats
 
 from bench.results import stats
 
@@ -77,13 +76,3 @@ def test_named_percentiles_and_empty_values():
                                                   "p99": pytest.approx(4.96)}
     assert stats.percentiles([]) == {"p50": None, "p95": None, "p99": None}
 
-
-def test_mann_whitney_matches_scipy_and_handles_degenerate_input():
-    rng = np.random.default_rng(4)
-    a = rng.normal(100, 5, size=30)
-    b = rng.normal(130, 5, size=30)
-    expected = scipy_stats.mannwhitneyu(a, b, alternative="two-sided").pvalue
-    assert stats.mann_whitney_p(a, b) == pytest.approx(expected)
-    assert stats.mann_whitney_p(a, b) < 0.01
-    assert stats.mann_whitney_p([1], [2]) == 1.0
-    assert stats.mann_whitney_p([5, 5, 5], [5, 5, 5]) == 1.0
