@@ -19,7 +19,7 @@ RUNS ?= 5
 NOISE ?= $(wildcard results/noise.json)
 NOISE_ARG := $(if $(NOISE),--noise $(NOISE),)
 
-.PHONY: install bench bench-all report history compare test bench-ci calibrate lint clean
+.PHONY: install bench bench-all report history compare test bench-ci calibrate lint docs clean
 
 # The venv is (re)built when pyproject.toml changes.
 install: $(VENV)/.installed
@@ -93,5 +93,9 @@ lint: install
 	$(BIN)/ruff check bench scenarios tests
 	$(BIN)/mypy
 
+# The documentation site (mkdocs.yml, docs/) into site/; a broken link or anchor fails it.
+docs: install
+	$(BIN)/mkdocs build --strict -d site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks
+	rm -rf $(VENV) .pytest_cache .benchmarks site

@@ -1,8 +1,9 @@
-"""A user's project for the pytest plug-in's tests: the README's plug-in samples, verbatim.
+"""A user's project for the pytest plug-in's tests: the documentation's samples, verbatim.
 
-A sample in README.md is a fenced block preceded by `<!-- sample: FILENAME -->`; the tests
-write the ones they need into a pytester directory and run pytest on it in a subprocess
-(its own event loops and plug-in set, as a user's run has).
+A sample in README.md or a page of docs/ is a fenced block preceded by
+`<!-- sample: FILENAME -->`; the tests write the ones they need into a pytester directory
+and run pytest on it in a subprocess (its own event loops and plug-in set, as a user's run
+has), or run them as the file they name (tests/integration/test_readme_examples.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 _SAMPLE = re.compile(r"<!-- sample: (\S+) -->\n```\w*\n(.*?)```", re.S)
 
 # Plug-ins to switch off per run: the async plug-ins a run is not about.
@@ -48,15 +51,29 @@ def pytest_runtest_teardown(item, nextitem):
 """
 
 
-def readme_samples() -> dict[str, str]:
-    return dict(_SAMPLE.findall(README.read_text()))
+def doc_files() -> list[Path]:
+    """The pages that may hold samples: README.md and every page under docs/."""
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def doc_samples() -> dict[str, str]:
+    """Every named sample of the documentation, by name; a name is used once only."""
+    samples: dict[str, str] = {}
+    where: dict[str, Path] = {}
+    for page in doc_files():
+        for name, text in _SAMPLE.findall(page.read_text()):
+            assert name not in samples, (
+                f"sample {name} is named in {where[name].relative_to(ROOT)} "
+                f"and {page.relative_to(ROOT)}")
+            samples[name], where[name] = text, page
+    return samples
 
 
 def write_samples(pytester: pytest.Pytester, *names: str) -> None:
-    """The named README samples, and the leak-checking conftest.py, into the project."""
-    samples = readme_samples()
+    """The named documentation samples, and the leak-checking conftest.py, into the project."""
+    samples = doc_samples()
     missing = [n for n in names if n not in samples]
-    assert not missing, f"README.md has no sample {missing}"
+    assert not missing, f"no page of README.md or docs/ has the sample {missing}"
     for name in names:
         (pytester.path / name).write_text(samples[name])
     (pytester.path / "conftest.py").write_text(LEAK_CHECK)

@@ -3,7 +3,7 @@ variant is, an N+1 creeping back in fails on its count, and ab judges absolute t
 Verdicts are asserted, never wall-clock limits. A test may share its machine with other
 work, which moves even paired ratios (contention slows CPU-bound ORM code more than a
 driver waiting on its socket): the tolerance here is 20% and the knob +60%; the +25%
-figures of the README come from a quiet machine."""
+figures of docs/method.md come from a quiet machine."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.reliability.clihelp import REPO
 
 FIXTURES = str(REPO / "tests" / "fixtures_scenarios")
 # 60 blocks: at quick's 15 a same-code pair is flagged about 1 time in 10 on the 2-core
-# machine (README, "What the machine allows"); at 60, 1 in 29 at a 10% tolerance.
+# machine (docs/method.md, "What the machine allows"); at 60, 1 in 29 at a 10% tolerance.
 RUN = ["--driver", "asyncpg", "--scenarios-path", FIXTURES, "--scenario", "knob_work",
        "--rounds", "60", "--warmup", "2"]
 TOLERANCE = ["--threshold", "20"]

@@ -1,4 +1,4 @@
-"""The pytest plug-in's per-driver engines against the real servers: the README's
+"""The pytest plug-in's per-driver engines against the real servers: the docs'
 pytest-asyncio sample, run as a user runs it, gives one benchmark per async driver, each
 with its server, statements per round and paired ratio, saved by --benchmark-autosave."""
 

@@ -1,6 +1,6 @@
 """Adding a driver is one registry row: a toy row (an existing driver under another
 name) runs a family through the real CLI and runner, named as itself in the results,
-with the cross-variant check passing. The README's "Adding a driver" points here."""
+with the cross-variant check passing. docs/adding-a-driver.md points here."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Its timing is checked only from below: a round trip through the proxy can never be
 shorter than the RTT it was asked for (noise only adds), so these assertions cannot
 fail on a busy machine. How close to the RTT it stays is measured, not asserted: see
-the README's --rtt section.
+docs/method.md, "Network distance".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pytest plug-in inside a user's project: the README's samples run verbatim with no
+"""The pytest plug-in inside a user's project: the docs' samples run verbatim with no
 async plug-in, under pytest-asyncio (strict and auto) and under anyio, on SQLite; misuses
 fail with one line. (tests/integration/test_plugin_drivers.py: the same against servers.)"""
 
@@ -14,8 +14,8 @@ from tests.plugin_project import (
     NO_ASYNC_PLUGINS,
     assert_measured,
     benchmarks,
+    doc_samples,
     failure_messages,
-    readme_samples,
     run,
     write_samples,
 )
@@ -49,11 +49,11 @@ def test_no_engine(async_benchmark):
 """
 
 
-def test_the_readme_holds_every_sample_the_tests_run():
-    assert set(readme_samples()) == {"models.py", "test_asyncio_strict.py", "pytest.ini",
-                                     "test_asyncio_auto.py", "test_anyio.py", "test_plain.py",
-                                     # run by tests/integration/test_readme_examples.py
-                                     "count_users.py", "driver_row.py"}
+def test_the_docs_hold_every_sample_the_tests_run():
+    assert set(doc_samples()) == {"models.py", "test_asyncio_strict.py", "pytest.ini",
+                                  "test_asyncio_auto.py", "test_anyio.py", "test_plain.py",
+                                  # run by tests/integration/test_readme_examples.py
+                                  "count_users.py", "driver_row.py"}
 
 
 def test_plain_def_tests_without_an_async_plugin(pytester):
