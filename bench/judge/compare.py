@@ -46,7 +46,7 @@ NOT_JUDGED = ("absolute changes between separate runs are not judged: use `sqla-
               f"or give at least {MIN_RUNS} runs per side (compare A1 A2 A3 -- B1 B2 B3)")
 # Below this many blocks a one-run-a-side verdict is fragile: on the project's 2-core VM,
 # same-code quick runs (15 blocks) minutes apart were flagged about 1 case in 10; at 60
-# blocks, 1 in 29 (README, "What the machine allows").
+# blocks, 1 in 29 (docs/method.md, "What the machine allows").
 ADVISED_BLOCKS = 50
 
 

@@ -24,7 +24,7 @@ LOOPBACK = ("127.", "localhost", "[::1]")
 # A Dask worker samples its task threads' stacks every 10 ms (its statistical profiler)
 # and, where gilknocker is installed, knocks on the GIL every millisecond: CPU and GIL
 # taken from the load it runs. Workers of a LocalCluster get this config from us; workers
-# started by hand take the same settings from the environment (see the README).
+# started by hand take the same settings from the environment (see docs/scaling-out.md).
 QUIET_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
                        "distributed.admin.system-monitor.gil.enabled": False}
 

@@ -8,6 +8,7 @@ the source with `ast`, so a test, not a reviewer, catches a wrong arrow.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -135,3 +136,13 @@ def test_scenario_files_import_only_the_public_api():
                 wrong.append(f"{path.name}: {name}")
     # `from bench.api import X` is recorded as bench.api and bench.api.X: both fine.
     assert not wrong, wrong
+
+
+def test_the_documented_layout_is_the_real_one():
+    """docs/layout.md's tree names every sub-package of bench, and no other."""
+    text = (ROOT / "docs" / "layout.md").read_text()
+    block = text[text.index("<!-- layout:start -->"):text.index("<!-- layout:end -->")]
+    documented = re.findall(r"^bench/(\w+)/\s+\S", block, re.M)
+    real = sorted(p.name for p in BENCH.iterdir() if (p / "__init__.py").exists())
+    assert sorted(documented) == real
+    assert len(documented) == len(set(documented))
