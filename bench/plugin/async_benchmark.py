@@ -37,10 +37,8 @@ from bench.measure.point import Measuring, measure_point, new_records
 from bench.measure.schedule import Entry, measure
 from bench.measure.summary import record_paired, record_rounds
 from bench.plugin.engines import driver_of, read_server
-from bench.results.records import CaseRecord, new_case
+from bench.results.records import CASE_FIGURES, PER_ROUND_FIGURES, CaseRecord, new_case
 
-ROUND_FIELDS_FOR_EXTRA = ("statements_per_op", "calls_per_op", "cpu_share", "noisy_rounds",
-                          "reference", "paired", "unit", "ops_per_round")
 USER_SCENARIO = "pytest-benchmark"  # the scenario of a user's function in its case record
 MISUSED = "async_benchmark (not run)"  # pytest-benchmark's mode for a fixture used in vain
 
@@ -357,10 +355,9 @@ class AsyncBenchmark:
 def round_info(record: CaseRecord) -> dict[str, Any]:
     """What a measured case records in pytest-benchmark's extra_info: counts, CPU share,
     blocks, the machine-speed probe and the paired ratio, under the case record's own keys."""
-    info: dict[str, Any] = {key: record[key]  # type: ignore[literal-required]
-                            for key in ROUND_FIELDS_FOR_EXTRA}
-    info["blocks"] = record["blocks"]
-    info["machine_ns"] = record.get("machine_ns", [])
+    info: dict[str, Any] = {key: record.get(key)
+                            for key in (*CASE_FIGURES, "unit", "ops_per_round")}
+    info.update({key: record.get(key, []) for key in PER_ROUND_FIGURES})
     info["extra"] = {k: v for k, v in record["extra"].items() if k != "profile"}
     return info
 

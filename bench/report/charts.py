@@ -193,7 +193,7 @@ SWEEP_METRICS: list[SweepMetric] = [
 
 def sweep_axes(view: FamilyView) -> list[str]:
     """Numeric parameters that take several values within one run of the family (but
-    the one counting processes: its throughput chart is bench.report.load's)."""
+    the one counting processes: its throughput chart is bench.report.load_charts')."""
     values: dict[str, set[Any]] = defaultdict(set)
     for group in view.groups:
         for key, value in group.params.items():

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bench.measure.summary import is_noisy
-from bench.report import charts, load, plans, rtt
+from bench.report import charts, load_charts, plans, rtt
 from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
@@ -122,8 +122,8 @@ def _run_section(view: FamilyView, run: Run, colours: Colours,
         "sweeps": sweeps,
         "rtt_finding": rtt.rtt_finding(view, run),
         "rtt_charts": rtt.rtt_charts(view, run, colours),
-        "load_charts": load.load_charts(view, run, colours),
-        "bottlenecks": load.bottlenecks(view, run),
+        "load_charts": load_charts.load_charts(view, run, colours),
+        "bottlenecks": load_charts.bottlenecks(view, run),
         "plans": _plans(groups),
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.results import stats
-from bench.results.records import CaseRecord, new_case
+from bench.results.records import CASE_FIGURES, PER_ROUND_FIGURES, CaseRecord, new_case
 from bench.results.schema import SCHEMA_VERSION, ResultsFileError
 
 UNGROUPED = "pytest-benchmark"
@@ -102,10 +102,10 @@ def _case(bench: dict[str, Any], several_drivers: bool, source: str) -> CaseReco
     if summary["median"] > 0:
         case["throughput_per_s"] = case["ops_per_round"] / (summary["median"] / 1e9)
     # What sqla-bench's plug-in recorded beside the rounds: counts, blocks, paired ratio.
-    for key in ("statements_per_op", "calls_per_op", "cpu_share", "reference", "paired"):
+    for key in CASE_FIGURES:
         if info.get(key) is not None:
-            case[key] = info[key]
-    for key in ("blocks", "machine_ns"):  # per-sample lists, kept when they match the rounds
+            case[key] = info[key]  # type: ignore[literal-required]
+    for key in PER_ROUND_FIGURES:  # per-sample lists, kept when they match the rounds
         values = info.get(key)
         if isinstance(values, list) and len(values) == len(samples):
             case[key] = values  # type: ignore[literal-required]

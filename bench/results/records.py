@@ -203,6 +203,14 @@ class RunRecord(TypedDict):
     network: NotRequired[NetworkRecord]  # with --rtt only
 
 
+# What a measured case carries through pytest-benchmark's extra_info (the plug-in writes
+# them, bench.results.from_pytest reads them back): figures of the whole case, and lists
+# with one value per round. A new measured field joins one of these two.
+CASE_FIGURES = ("statements_per_op", "calls_per_op", "cpu_share", "noisy_rounds", "reference",
+                "paired")
+PER_ROUND_FIGURES = ("blocks", "machine_ns")
+
+
 def new_case(scenario: str, variant: str, params: dict[str, Any], *, unit: str,
              ops_per_round: int, driver: str) -> CaseRecord:
     """A case record with every field present, not yet measured."""

@@ -264,7 +264,7 @@ def point_figures(before: dict[str, Any] | None, after: dict[str, Any] | None,
     return figures
 
 
-async def calibrate(driver: Driver, direct: URL, paths: list[NetworkPath],
+async def measure_added_delay(driver: Driver, direct: URL, paths: list[NetworkPath],
                     connect_timeout: float) -> list[dict[str, Any]]:
     """The raw driver's `SELECT 1`, direct and through each proxy port in turn (after a
     warmup that prepares it): what the proxy adds to one round trip, as the median of the

@@ -201,7 +201,7 @@ class Runner:
         """What the proxy says of itself, and what it adds to a round trip, measured."""
         cfg = self.config
         try:
-            calibration = await network.calibrate(cfg.driver, cfg.url, self.paths,
+            calibration = await network.measure_added_delay(cfg.driver, cfg.url, self.paths,
                                                   cfg.connect_timeout)
         except Exception as exc:  # noqa: BLE001 - every driver raises its own kinds
             raise network.NetworkError(
