@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
+from bench.db.drivers import DRIVERS
+from bench.measure.machine import run_speed_line, speed_of_runs
 from bench.measure.summary import is_noisy
 from bench.results.records import RunRecord, case_point_text, per_op
 from bench.results.units import fmt_count, fmt_duration, fmt_rate, ratio_cell
@@ -78,8 +80,6 @@ def summary_table(doc: RunRecord) -> Table:
 
 
 def print_summary(doc: RunRecord, console: Console | None = None) -> None:
-    from bench.measure.machine import run_speed_line, speed_of_runs
-
     console = console or Console(width=200)
     console.print(summary_table(doc))
     speed = run_speed_line(speed_of_runs([doc]))
@@ -89,8 +89,6 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
 
 def print_listing(families: dict[str, Any], console: Console | None = None) -> None:
     """Every family with its question, variants and parameters, then the drivers."""
-    from bench.db.drivers import DRIVERS
-
     console = console or Console(width=200)
     for family in families.values():
         console.print(

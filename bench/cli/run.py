@@ -15,12 +15,13 @@ from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db.database import mask_text, resolve_url
 from bench.db.drivers import get_driver
+from bench.measure.plan import refusal
 from bench.results import file as results
 from bench.results import storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
 from bench.run import progress
 from bench.run.runner import RunConfig, RunInterrupted, Runner
-from bench.scale.distributed import refusal
+from bench.scale.cluster import check_address
 
 LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600),
           "processes": (1, 1_024), "rate": (0.1, 10_000_000)}
@@ -149,8 +150,6 @@ def _check_load_options(args: argparse.Namespace, runner: Any,
                                       ("--cluster", args.cluster), ("--rate", args.rate))
              if value is not None]
     if args.cluster is not None:
-        from bench.scale.cluster import check_address
-
         check_address(args.cluster)
     if flags:
         for option, given in (("--profile-code", args.profile_code),

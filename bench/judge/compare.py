@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import JustifyMethod
 from rich.table import Table
 
+from bench.db.drivers import DRIVERS
 from bench.judge.verdicts import (
     FASTER,
     INCONCLUSIVE,
@@ -226,8 +227,6 @@ def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold
 
 def _polls(driver: str | None) -> bool:
     """The driver's row says it polls (a driver sqla-bench does not know does not)."""
-    from bench.db.drivers import DRIVERS
-
     row = DRIVERS.get(driver or "")
     return row is not None and row.polls
 

@@ -10,7 +10,7 @@ asks for more processes (pool_sizing's app_processes) than the run has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,3 +73,26 @@ def point_for(family: Family, driver: Driver, params: dict[str, Any],
 
 def case_count(points: list[Point]) -> int:
     return sum(len(p.variants) for p in points)
+
+
+def refusal(points: Sequence[Point], flags: str, families: Iterable[Family]) -> str | None:
+    """Why the chosen points cannot run with `flags` (--processes/--cluster/--rate), or
+    None: only families that measure what a service sustains spread their load (the
+    `families` known to the run are named as the ones to choose)."""
+    fixed = sorted({p.family.name for p in points if not p.family.scales_at(p.params)})
+    if not fixed:
+        return None
+    scaling = sorted({p.family.name for p in points if p.family.scales_at(p.params)})
+    return (f"{', '.join(fixed)} measure{'s' if len(fixed) == 1 else ''} a cost per operation: "
+            f"it runs in one quiet process (more load processes only add noise), so {flags} "
+            "does not apply; choose scenarios that measure throughput with --scenario "
+            f"({_scaling_names(families)})"
+            + (f"; chosen here: {', '.join(scaling)}" if scaling else ""))
+
+
+def _scaling_names(families: Iterable[Family]) -> str:
+    """`concurrent_sessions, pool_sizing; raw_queries at some parameters`."""
+    always = [f.name for f in families if f.scales is True]
+    sometimes = [f"{f.name} with --param {f.scales_when}" if f.scales_when
+                 else f"{f.name} at some parameters" for f in families if callable(f.scales)]
+    return "; ".join([", ".join(always), *sometimes])

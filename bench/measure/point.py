@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.api.family import CaseSkipped, Context, Variant
+from bench.measure import explain
 from bench.measure.agreement import check_agreement, fingerprint, normalized_data
 from bench.measure.lifecycle import Case, PointSession, describe_error
 from bench.measure.plan import Point
@@ -99,14 +100,12 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
         if point.family.measure_memory:
             record["extra"]["peak_memory_bytes"] = await case.peak_memory()
         if how.profile_to is not None:
-            from bench.measure import profiling
+            from bench.measure import profiling  # pyinstrument only when asked for
 
             target = how.profile_to
             record["extra"]["profile"] = await case.extra_round(
                 lambda call: profiling.capture(call, target, dict(record)))
         if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
-            from bench.measure import explain
-
             record["plans"] = await explain.explain_case(case, session.setup_engine)
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,

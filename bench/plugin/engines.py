@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.db.database import core_engine, dispose_engine, make_engine, resolve_url, server_info
+from bench.db.doctor import check_drivers
 from bench.db.drivers import DRIVERS, Driver, get_driver
 
 PROBE_TIMEOUT = 3.0  # seconds a server gets to answer the collection-time check
@@ -47,8 +48,6 @@ def engine_drivers(named: list[str]) -> tuple[list[str], dict[str, str]]:
         left_out = {n: "a sync driver: sqla_engine gives AsyncEngines" for n in named
                     if n not in chosen}
         return chosen, left_out
-    from bench.db.doctor import check_drivers
-
     candidates = [d for d in DRIVERS.values() if not d.is_sync]
     left_out = {d.name: f"not installed: pip install {d.distribution}"
                 for d in candidates if not d.installed()}

@@ -205,10 +205,12 @@ def _check_case(case: Any, index: int, source: str) -> None:
 
 def _check_families(families: dict[str, Any], source: str) -> None:
     for name, meta in families.items():
-        if isinstance(meta, dict) and not _is(meta.get("processes_param"), (str, type(None))):
+        if not isinstance(meta, dict):
+            raise ResultsFileError(f"{source} is malformed: family {name} is not an object")
+        if not _is(meta.get("processes_param"), (str, type(None))):
             raise ResultsFileError(f"{source} is malformed: family {name} has a malformed "
                                    "processes_param")
-        comparisons = meta.get("comparisons") if isinstance(meta, dict) else None
+        comparisons = meta.get("comparisons")
         if comparisons is None:
             continue
         if not isinstance(comparisons, list) or not all(

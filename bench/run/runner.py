@@ -181,7 +181,7 @@ class Runner:
     async def _start_cluster(self) -> None:
         """Start or reach the load workers, check their versions, and plan for as many
         processes as there are workers."""
-        from bench.scale.cluster import LoadCluster
+        from bench.scale.cluster import LoadCluster  # Dask only for --processes/--cluster
 
         cfg = self.config
         if cfg.cluster is not None:
@@ -367,7 +367,7 @@ class Runner:
         family = point.family
         if self.cluster is None or not family.scales_at(point.params):
             return None
-        from bench.scale.distributed import DistributedCase
+        from bench.scale.distributed import DistributedCase  # Dask: only with workers
 
         cluster, cfg = self.cluster, self.config
         workers = await cluster.ready_workers()

@@ -122,7 +122,7 @@ class LoadCluster:
 
     async def check_versions(self) -> None:
         """Refuse workers whose sqla-bench, SQLAlchemy or Python differ from ours."""
-        from bench.scale import worker as loadworker
+        from bench.scale import worker as loadworker  # imports Dask: only once connected
 
         ours = loadworker.versions()
         theirs: dict[str, dict[str, str]] = await self.client.run(loadworker.versions)

@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from distributed import Event
 
-from bench.api.family import Context, Family, Variant
+from bench.api.family import Context, Variant
 from bench.api.share import LoadShare
 from bench.measure import hdr
 from bench.measure.lifecycle import PointSession, RoundResult, describe_error
-from bench.measure.plan import Point
 from bench.scale import worker as loadworker
 from bench.scale.cluster import LoadCluster
 
@@ -46,29 +45,6 @@ CLOSE_TIMEOUT = 120.0
 
 class WorkerLost(Exception):
     """A worker of the case died or left the cluster."""
-
-
-def refusal(points: Sequence[Point], flags: str, families: Iterable[Family]) -> str | None:
-    """Why the chosen points cannot run with `flags` (--processes/--cluster/--rate), or
-    None: only families that measure what a service sustains spread their load (the
-    `families` known to the run are named as the ones to choose)."""
-    fixed = sorted({p.family.name for p in points if not p.family.scales_at(p.params)})
-    if not fixed:
-        return None
-    scaling = sorted({p.family.name for p in points if p.family.scales_at(p.params)})
-    return (f"{', '.join(fixed)} measure{'s' if len(fixed) == 1 else ''} a cost per operation: "
-            f"it runs in one quiet process (more load processes only add noise), so {flags} "
-            "does not apply; choose scenarios that measure throughput with --scenario "
-            f"({_scaling_names(families)})"
-            + (f"; chosen here: {', '.join(scaling)}" if scaling else ""))
-
-
-def _scaling_names(families: Iterable[Family]) -> str:
-    """`concurrent_sessions, pool_sizing; raw_queries at some parameters`."""
-    always = [f.name for f in families if f.scales is True]
-    sometimes = [f"{f.name} with --param {f.scales_when}" if f.scales_when
-                 else f"{f.name} at some parameters" for f in families if callable(f.scales)]
-    return "; ".join([", ".join(always), *sometimes])
 
 
 @dataclass
