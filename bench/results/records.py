@@ -113,6 +113,7 @@ class FamilyRecord(TypedDict):
     unit: str
     reference: list[str]  # the names the family's reference is chosen from, in order
     comparisons: NotRequired[list[ComparisonRecord]]
+    sweeps: NotRequired[list[str]]  # parameters the question needs several values of
 
 
 class Environment(TypedDict, total=False):

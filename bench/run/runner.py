@@ -48,7 +48,7 @@ from bench.measure.plan import Point, case_count, plan
 from bench.measure.point import MeasuredCase, Measuring, OpenCase, measure_point, new_records
 from bench.measure.schedule import ScheduleName
 from bench.results import file as results
-from bench.results.records import NetworkRecord, RunRecord, params_text, rtt_text
+from bench.results.records import FamilyRecord, NetworkRecord, RunRecord, params_text, rtt_text
 from bench.rtt import control as network
 from bench.run import environment
 from bench.run.progress import LineProgress, Progress
@@ -302,11 +302,7 @@ class Runner:
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
             },
-            "families": {f.name: {"question": f.question, "unit": f.unit,
-                                  "reference": [f.reference] if isinstance(f.reference, str)
-                                  else list(f.reference),
-                                  "comparisons": [c.record() for c in f.comparisons]}
-                         for f in cfg.families},
+            "families": {f.name: _family_record(f) for f in cfg.families},
             "cases": [],
         }
 
@@ -379,3 +375,17 @@ class Runner:
                                    scenarios_path=cfg.scenarios_path)
 
         return open_case
+
+
+def _family_record(family: Family) -> FamilyRecord:
+    """What the results file says of a family: its question, unit, reference, decisions
+    and the parameters its question needs a sweep of."""
+    record: FamilyRecord = {
+        "question": family.question, "unit": family.unit,
+        "reference": [family.reference] if isinstance(family.reference, str)
+        else list(family.reference),
+        "comparisons": [c.record() for c in family.comparisons],
+    }
+    if family.sweeps:
+        record["sweeps"] = list(family.sweeps)
+    return record
