@@ -169,8 +169,8 @@ def test_a_variant_keeps_one_colour_on_the_page(tmp_path):
     colours = {}
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         # a dot: its tooltip group, then the marker's fill
-        for name, colour in re.findall(r'<g id="[^"]+-t\d+">\s*<title>(\w+):.*?fill: (#[0-9a-f]{6})',
-                                       svg, re.S):
+        dots = r'<g id="[^"]+-t\d+">\s*<title>(\w+):.*?fill: (#[0-9a-f]{6})'
+        for name, colour in re.findall(dots, svg, re.S):
             colours.setdefault(name, set()).add(colour)
     assert set(colours) == {"raw_driver", "selectinload", "lazy_n_plus_1", "joinedload"}
     assert all(len(c) == 1 for c in colours.values()), colours
@@ -368,3 +368,121 @@ def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
     assert re.search(r'<p class="callout bottleneck">queue_pool at app_processes=4 pool_size=10: '
                      r"load worker tcp://127.0.0.1:1 above 90% CPU</p>", page)
     assert "vs app_processes" not in page  # the processes axis is drawn once: the load chart
+
+
+# -- charts that cannot mislead, one precision signal, one point only (issue 25) ----------
+
+
+def _chart_of(page, point):
+    """The loading chart at `point`, as the page has it."""
+    charts = re.findall(r'<div class="chart" data-family="loading">(.*?)</div>', page, re.S)
+    (chart,) = [c for c in charts if f">loading at {point}</text>" in c]
+    return chart
+
+
+def test_variants_are_ratio_dots_fastest_first_with_the_reference_marked(tmp_path):
+    from bench.report.charts import FamilyScale, variant_colours, variants_chart
+    from bench.report.model import family_views, load_runs
+
+    path = _write(tmp_path, "run.json", _doc(_loading(lazy=5.4, joined=1.2)))
+    view = family_views(load_runs([path]))[0]
+    colours = variant_colours([view])
+    scale = FamilyScale(view.groups)
+    specs = [variants_chart(g, view.unit, colours, scale).spec for g in view.groups]
+    for spec in specs:
+        assert spec.rows == ["raw_driver", "selectinload", "joinedload", "lazy_n_plus_1"]
+        assert spec.marked == "raw_driver" and spec.reference_line == 1.0
+        assert [round(d.value, 1) for d in spec.dots] == [1.0, 3.0, 3.6, 16.2]
+        # 1 to 16.2×: within 20×, so a linear axis, and the label does not claim a log one
+        assert not spec.log and "log scale" not in spec.x_label
+        assert "multiple of raw_driver's (paired by block)" in spec.x_label
+    assert specs[0].x_limits == specs[1].x_limits  # one scale for the family's charts
+    page = _page(tmp_path, _doc(_loading(lazy=5.4, joined=1.2)))
+    assert ">raw_driver (reference)</text>" in _chart_of(page, "parents=100")
+
+
+def test_a_log_axis_only_past_twenty_times_and_then_it_says_so(tmp_path):
+    page = _page(tmp_path, _doc(_loading(lazy=10.0)))  # 30× the raw driver
+    chart = _chart_of(page, "parents=100")
+    assert "interval — log scale</text>" in chart
+    narrow = _page(tmp_path, _doc(_loading(lazy=5.0)))  # 15×
+    assert "log scale" not in _chart_of(narrow, "parents=100")
+
+
+def test_a_percentile_is_drawn_only_where_the_requests_support_it():
+    from bench.report.load import supported
+
+    assert supported(90, 32) and not supported(99, 32)  # 32 requests: p90, never p99
+    assert supported(99.9, 1000) and not supported(99.99, 1000)
+    assert supported(99.5, 200)  # exactly one request beyond it
+
+
+def _with_spread(cases, variant, spread):
+    """Rounds of `variant` alternately `spread` above and below its level: the paired
+    ratio's interval widens by about that much."""
+    for case in cases:
+        if case["variant"] == variant:
+            case["samples_ns"] = [int(v * (1 + spread if k % 2 else 1 - spread))
+                                  for k, v in enumerate(case["samples_ns"])]
+            case["stats"] = stats.summarize(case["samples_ns"])
+    points = {}
+    for case in cases:
+        points.setdefault(json.dumps(case["params"]), []).append(case)
+    for point in points.values():
+        record_paired(point, "raw_driver")
+    return cases
+
+
+def test_a_ratio_interval_wider_than_15_percent_is_the_one_flag_with_advice_on_top(tmp_path):
+    from bench.results import quality
+
+    tight = _loading()
+    for case in tight:  # rounds 30% apart: a CV the old flag called unstable
+        if case["variant"] == "selectinload":
+            case["stats"]["cv"] = 0.3
+    page = _page(tmp_path, _doc(tight))
+    assert 'class="callout quality"' not in page and "unstable" not in page
+    assert "30.0%" in page  # the CV stays in the detail rows, unflagged
+    wide = _with_spread(_loading(), "joinedload", 0.4)
+    page = _page(tmp_path, _doc(wide))
+    advice = re.search(r'<p class="callout quality">(.*?)</p>', page, re.S).group(1)
+    assert "2 of 6 ratios to the reference have a 95% interval wider than ±15%" in advice
+    assert "--rounds" in advice and "--profile standard" in advice and "quieter machine" in advice
+    assert page.index("callout quality") < page.index('id="decisions"')  # at the top
+    flagged = re.findall(r'<td class="num warn" title="(interval ±\d+%)[^"]*">', page)
+    assert len(flagged) == 2
+    assert "too wide to decide on" in _text(page)  # the decision read at it says so
+    assert quality.advice(wide) in _text(advice)  # the terminal's words are the page's
+
+
+def test_a_family_needing_a_sweep_with_one_point_says_use_the_standard_profile(tmp_path):
+    families = {"pool_sizing": {"question": "How big a pool?", "unit": "units",
+                                "reference": ["raw_driver"], "sweeps": ["pool_size"],
+                                "comparisons": []}}
+
+    def pool(sizes):
+        cases = []
+        for size in sizes:
+            cases += _point([_case("pool_sizing", v, {"pool_size": size, "concurrency": 10},
+                                   1_000_000 * (k + 1), unit="units")
+                             for k, v in enumerate(("raw_driver", "queue_pool"))])
+        return cases
+
+    text = _text(_page(tmp_path, _doc(pool([5]), families=families)))
+    assert ("One point only (pool_size=5): this question needs several values of pool_size, "
+            "so the decisions below hold at this point alone; use --profile standard") in text
+    assert "One point only: use --profile standard." in text  # and on its headline
+    assert "One point only" not in _text(_page(tmp_path, _doc(pool([5, 10]), families=families)))
+
+
+def test_a_cost_over_the_bare_driver_is_neutral_not_a_loss(tmp_path):
+    families = {"loading": {**LOADING, "comparisons": [
+        {"candidate": "selectinload", "against": "raw_driver",
+         "sentence": "the ORM's cost over the bare driver", "at": {"parents": 100},
+         "largest": []}, *LOADING["comparisons"]]}}
+    page = _page(tmp_path, _doc(_loading(), families=families))
+    section = page[page.index('<section id="loading"'):]
+    (overhead,) = re.findall(r'<li class="o-(\w+)">the ORM&#39;s cost over the bare driver: '
+                             r'selectinload takes 3× \(3–3×\) the time of raw_driver', section)
+    assert overhead == "overhead"
+    assert '<li class="o-candidate">selectinload instead of lazy loading' in section
