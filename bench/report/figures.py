@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -28,6 +29,7 @@ PNG_DPI = 110
 INK, MUTED, GRID = "#1d232b", "#5f6b7a", "#e6e9ee"
 FONT = ["DejaVu Sans", "sans-serif"]  # ships with matplotlib: the PNG looks the same anywhere
 CHAR_IN = 0.08  # inches per character of 9 pt text: the label column's width
+TITLE_CHARS = 95  # a longer title (a point with many parameters) wraps
 
 
 def spans_widely(values: list[float]) -> bool:
@@ -128,6 +130,12 @@ def draw(spec: Spec, slug: str) -> tuple[str, bytes]:
     return _with_tips(svg_out.getvalue(), slug, tips), png_out.getvalue()
 
 
+def _title(text: str) -> tuple[str, float]:
+    """The title wrapped to the figure's width, and the inches its extra lines take."""
+    lines = textwrap.wrap(text, TITLE_CHARS) or [""]
+    return "\n".join(lines), 0.18 * (len(lines) - 1)
+
+
 def _gid(slug: str, tips: list[str], tip: str) -> str:
     tips.append(tip)
     return f"{slug}-t{len(tips) - 1}"
@@ -161,6 +169,8 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
     series = max(1, len(spec.series))
     row_in = 0.26 if series == 1 else 0.1 + 0.1 * series
     legend_in = 0.3 if spec.series else 0.0
+    title, title_in = _title(spec.title)
+    legend_in += title_in
     height = 0.95 + legend_in + row_in * len(spec.rows)
     labels = [f"{r} (reference)" if r == spec.marked else r for r in spec.rows]
     label_in = min(3.4, 0.3 + CHAR_IN * max((len(label) for label in labels), default=8))
@@ -169,7 +179,7 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
     figure.subplots_adjust(left=label_in / WIDTH_IN, right=1 - notes_in / WIDTH_IN,
                            top=1 - (0.32 + legend_in) / height, bottom=0.55 / height)
     ax = figure.add_subplot()
-    ax.set_title(spec.title, fontsize=9.5, pad=4 + legend_in * 72)
+    ax.set_title(title, fontsize=9.5, pad=4 + (legend_in - title_in) * 72)
     positions = {row: index for index, row in enumerate(spec.rows)}
     for dot in spec.dots:
         y = positions[dot.row] + (dot.series - (series - 1) / 2) * (0.7 / series)
@@ -211,12 +221,13 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
 def _lines(Figure: Any, spec: LineSpec, tips: list[str], slug: str) -> Any:
     legend_in = min(3.0, 0.45 + CHAR_IN * max((len(line.name) for line in spec.lines),
                                               default=8))
-    height = 2.9
+    title, title_in = _title(spec.title)
+    height = 2.9 + title_in
     figure = Figure(figsize=(WIDTH_IN, height))
     figure.subplots_adjust(left=0.75 / WIDTH_IN, right=1 - legend_in / WIDTH_IN,
-                           top=1 - 0.35 / height, bottom=0.6 / height)
+                           top=1 - (0.35 + title_in) / height, bottom=0.6 / height)
     ax = figure.add_subplot()
-    ax.set_title(spec.title, fontsize=9.5)
+    ax.set_title(title, fontsize=9.5)
     xs = sorted({x for line in spec.lines for x, _ in line.points})
     ys = [y for line in spec.lines for _, y in line.points] + [
         v for line in spec.lines for interval in (line.intervals or []) for v in interval]

@@ -86,8 +86,10 @@ class Decision:
     def _precision(self) -> str:
         if not self.wide or self.ratio is None:
             return ""
-        return (f" The 95% interval reaches ±{quality.spread(*self.ratio):.0%} of the ratio: "
-                "too wide to decide on.")
+        # the spread of the figure the sentence gives: the winner's factor, or the ratio
+        shown = self.factor() if self.outcome == "candidate" and not self.overhead else self.ratio
+        return (f" Its 95% interval reaches ±{quality.spread(*shown):.0%} of it: too wide to "
+                "decide on.")
 
     @property
     def outcome(self) -> Outcome:
