@@ -190,6 +190,27 @@ def drivers_chart(family: str, group_text: str, rows: dict[str, dict[str, CaseRe
     return Chart(spec, f"{family}-{group_text}")
 
 
+def family_chart(family: str, question: str, parts: list[tuple[Group, Chart]]) -> Chart | None:
+    """A family's points in one chart on its one axis: a heading per point naming only
+    the parameters that vary between them. A single point keeps its own chart."""
+    if len(parts) <= 1:
+        return parts[0][1] if parts else None
+    varying = varying_params([g for g, _ in parts])
+    headings = []
+    for group, chart in parts:
+        shown = {k: v for k, v in group.params.items() if k in varying}
+        text = " ".join(f"{k}={v}" for k, v in shown.items()) or group.params_text
+        if group.rtt_ms is not None:
+            text += f" {rtt_text(group.rtt_ms)}"
+        assert isinstance(chart.spec, DotSpec)
+        headings.append((text, chart.spec))
+    first = headings[0][1]
+    spec = DotSpec(f"{family}: {question}" if question else family, [], [], first.x_label,
+                   first.x_limits, first.log, first.reference_line, series=first.series,
+                   parts=headings)
+    return Chart(spec, family)
+
+
 def driver_limits(points: Iterable[dict[str, dict[str, CaseRecord]]]
                   ) -> tuple[float, float, bool, float, str]:
     """The family's one time axis over all its points and runs."""

@@ -109,26 +109,32 @@ def one_point(view: FamilyView, runs: list[Run]) -> str | None:
 
 
 def _variant_charts(view: FamilyView, colours: Colours) -> list[dict[str, Any]]:
+    """One chart for the family: its points under one axis (charts.family_chart)."""
     scale = charts.FamilyScale(view.groups)  # one axis for every point of the family
     drawn = [(g, charts.variants_chart(g, view.unit, colours, scale)) for g in view.groups]
-    return [{"params": g.params_text, "svg": svg} for g, svg in drawn if svg is not None]
+    chart = charts.family_chart(view.name, view.question,
+                                [(g, c) for g, c in drawn if c is not None])
+    return [] if chart is None else [{"svg": chart}]
 
 
 def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours
                    ) -> list[dict[str, Any]]:
     points: dict[str, dict[str, dict[str, CaseRecord]]] = defaultdict(lambda: defaultdict(dict))
+    first: dict[str, Group] = {}
     for group in view.groups:
+        first.setdefault(group.params_text, group)
         for case in group.ok_cases():
             points[group.params_text][case["variant"]][group.run.column] = case
     columns = [r.column for r in runs]
     limits = charts.driver_limits(points.values())  # one axis for every point of the family
-    out = []
+    parts = []
     for point, rows in points.items():
-        svg = charts.drivers_chart(view.name, point, rows, columns, view.unit, run_colours,
-                                   limits)
-        if svg is not None:
-            out.append({"params": point, "svg": svg})
-    return out
+        chart = charts.drivers_chart(view.name, point, rows, columns, view.unit, run_colours,
+                                     limits)
+        if chart is not None:
+            parts.append((first[point], chart))
+    chart = charts.family_chart(view.name, view.question, parts)
+    return [] if chart is None else [{"svg": chart}]
 
 
 def _run_section(view: FamilyView, run: Run, colours: Colours,
