@@ -297,8 +297,8 @@ def _lines(Figure: Any, spec: LineSpec, tips: list[str], slug: str) -> Any:
         ax.minorticks_off()
     for x, label, colour in spec.marks:
         ax.axvline(x, color=colour, linestyle="--", linewidth=1)
-        ax.text(x, 1.0, f" {label}", transform=ax.get_xaxis_transform(), va="top",
-                fontsize=8, color=colour)
+        ax.annotate(label, (x, 1.0), xycoords=ax.get_xaxis_transform(), xytext=(3, 0),
+                    textcoords="offset points", va="top", fontsize=8, color=colour)
     _lean(ax)
     ax.grid(color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
