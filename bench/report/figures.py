@@ -29,6 +29,7 @@ PNG_DPI = 100  # 900 px wide: sharp in a pull request, and a third cheaper than 
 INK, MUTED, GRID = "#1d232b", "#5f6b7a", "#e6e9ee"
 FONT = ["DejaVu Sans", "sans-serif"]  # ships with matplotlib: the PNG looks the same anywhere
 CHAR_IN = 0.08  # inches per character of 9 pt text: the label column's width
+LEGEND_COLUMNS = 5
 TITLE_CHARS = 95  # a longer title (a point with many parameters) wraps
 
 
@@ -199,7 +200,7 @@ def _dash(pattern: str | None) -> Any:
 def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
     series = max(1, len(spec.series))
     row_in = 0.25 if series == 1 else 0.08 + 0.07 * series
-    legend_in = 0.3 if spec.series else 0.0
+    legend_in = 0.1 + 0.2 * math.ceil(len(spec.series) / LEGEND_COLUMNS) if spec.series else 0.0
     title, title_in = _title(spec.title)
     legend_in += title_in
     rows, marked, headings, dots = spec.flat()
@@ -250,7 +251,7 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
         handles = [Line2D([], [], marker="o", color=colour, linestyle="none", label=name)
                    for name, colour in spec.series]
         ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0),
-                  ncol=min(len(handles), 5), frameon=False, fontsize=8.5,
+                  ncol=min(len(handles), LEGEND_COLUMNS), frameon=False, fontsize=8.5,
                   borderaxespad=0.2, handletextpad=0.2, columnspacing=1.2)
     return figure
 
