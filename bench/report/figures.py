@@ -124,6 +124,7 @@ def _style(plt_rc: Any) -> None:
     plt_rc.update({
         "svg.fonttype": "none", "font.family": FONT, "font.size": 9,
         "text.parse_math": False,  # a "$" in a variant name is text, never TeX
+        "text.hinting": "no_hinting",  # glyph hinting is a sixth of a chart's time
         "axes.edgecolor": "#8a94a3", "axes.labelcolor": INK, "text.color": INK,
         "xtick.color": MUTED, "ytick.color": INK, "axes.titlesize": 10,
         "axes.titleweight": "bold", "axes.titlelocation": "left", "svg.hashsalt": "sqla-bench",
@@ -147,7 +148,9 @@ def draw(spec: Spec, slug: str) -> tuple[str, bytes]:
     svg_out = io.StringIO()
     figure.savefig(svg_out, format="svg", metadata={"Date": None, "Creator": None})
     png_out = io.BytesIO()
-    figure.savefig(png_out, format="png", dpi=PNG_DPI)
+    # light compression: the PNG is a file beside the page, and encoding it was a tenth
+    # of a chart's time at the default level
+    figure.savefig(png_out, format="png", dpi=PNG_DPI, pil_kwargs={"compress_level": 1})
     return _with_tips(svg_out.getvalue(), slug, tips), png_out.getvalue()
 
 
