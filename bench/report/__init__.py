@@ -50,9 +50,13 @@ def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Pa
     profiles = _copy_profiles(runs, output_dir)
     multi = len(runs) > 1
     decided = {view.name: sections.verdicts(view, runs) for view in views}
-    families = [sections.family(view, runs, decided[view.name], colours, run_colours, profiles)
-                for view in views]
-    render.render(render.charts_in(families), output_dir, pool)
+    drawing = render.Drawing(output_dir, pool)
+    families = []
+    for view in views:  # each family's charts are drawn while the next one is built
+        families.append(sections.family(view, runs, decided[view.name], colours, run_colours,
+                                        profiles))
+        drawing.add(render.charts_in(families[-1]))
+    drawing.finish()
     page = (
         environment()
         .get_template("index.html")

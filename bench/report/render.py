@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,27 +91,42 @@ def start_pool() -> Executor | None:
     return pool
 
 
+class Drawing:
+    """The page's charts being drawn: `add` names a batch and hands it to the pool at
+    once (so a family's charts are drawn while the next family is built), `finish`
+    waits for them all. Without a pool, `finish` draws them here."""
+
+    def __init__(self, output_dir: Path, pool: Executor | None) -> None:
+        self.directory = output_dir / CHARTS_DIR
+        self.directory.mkdir(exist_ok=True)
+        for stale in [*self.directory.glob("*.svg"), *self.directory.glob("*.png")]:
+            stale.unlink()  # a chart of an earlier report must not be taken for this one's
+        self.pool = pool
+        self.used: dict[str, int] = {}
+        self.pending: list[tuple[Chart, Future[str] | None]] = []
+
+    def add(self, charts: Iterable[Chart]) -> None:
+        for chart in charts:
+            base = slug(chart.name)
+            self.used[base] = self.used.get(base, 0) + 1
+            chart.slug = base if self.used[base] == 1 else f"{base}-{self.used[base]}"
+            future = (None if self.pool is None else
+                      self.pool.submit(_draw_to, chart.spec, chart.slug, str(self.directory)))
+            self.pending.append((chart, future))
+
+    def finish(self) -> None:
+        for chart, future in self.pending:
+            svg = (future.result() if future is not None
+                   else _draw_to(chart.spec, chart.slug, str(self.directory)))
+            chart.svg = Markup(svg)
+        self.pending = []
+
+
 def render(charts: Iterable[Chart], output_dir: Path, pool: Executor | None) -> None:
     """Name, draw and write every chart; give each its SVG."""
-    charts = list(charts)
-    directory = output_dir / CHARTS_DIR
-    directory.mkdir(exist_ok=True)
-    for stale in [*directory.glob("*.svg"), *directory.glob("*.png")]:
-        stale.unlink()  # a chart of an earlier report must not be taken for this one's
-    used: dict[str, int] = {}
-    for chart in charts:
-        base = slug(chart.name)
-        used[base] = used.get(base, 0) + 1
-        chart.slug = base if used[base] == 1 else f"{base}-{used[base]}"
-    if pool is None or len(charts) < IN_PROCESS:
-        for chart in charts:
-            chart.svg = _draw_to(chart.spec, chart.slug, str(directory))
-    else:
-        futures = [pool.submit(_draw_to, c.spec, c.slug, str(directory)) for c in charts]
-        for chart, future in zip(charts, futures, strict=True):
-            chart.svg = future.result()
-    for chart in charts:
-        chart.svg = Markup(chart.svg)
+    drawing = Drawing(output_dir, pool)
+    drawing.add(charts)
+    drawing.finish()
 
 
 def render_all(charts: Iterable[Chart], output_dir: Path) -> None:
