@@ -59,6 +59,7 @@ family = Family(
     engine_options=lambda p: {"pool_size": min(p["concurrency"], 20), "max_overflow": 0,
                               "pool_timeout": 60},
     scales=True,
+    sweeps=("concurrency",),
     comparisons=[
         Comparison("gather_N", "sequential", "concurrent requests instead of one after another"),
         Comparison("shared_engine_one_session_each", "gather_N",

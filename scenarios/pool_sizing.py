@@ -82,6 +82,7 @@ family = Family(
     release_between_rounds=True,
     scales=True,
     processes_param="app_processes",
+    sweeps=("pool_size", "concurrency"),
     comparisons=[
         Comparison("queue_pool", "null_pool", "a connection pool instead of NullPool"),
         Comparison("pre_ping", "queue_pool", "pool_pre_ping on every checkout"),

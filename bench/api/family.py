@@ -222,6 +222,9 @@ class Family:
     merge_shares: Callable[[list[Any]], Any] = interleave
     # The decisions the family answers, read by the report (see Comparison).
     comparisons: list[Comparison] = field(default_factory=list)
+    # Parameters the question needs several values of ("how big should my pool be?" needs
+    # pool sizes): a run measuring one value of one of them gets "one point only" in the report.
+    sweeps: tuple[str, ...] = ()
     variants: dict[str, Variant] = field(default_factory=dict)
     # The same work in plain synchronous code, run on the sync baseline drivers
     # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"

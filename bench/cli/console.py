@@ -10,6 +10,7 @@ from rich.table import Table
 from bench.db.drivers import DRIVERS
 from bench.measure.machine import run_speed_line, speed_of_runs
 from bench.measure.summary import is_noisy
+from bench.results import quality
 from bench.results.records import RunRecord, case_point_text, per_op
 from bench.results.units import fmt_count, fmt_duration, fmt_rate, ratio_cell
 
@@ -55,8 +56,9 @@ def summary_table(doc: RunRecord) -> Table:
         flags = []
         if case["status"] != "ok":
             flags.append(f"{case['status'].upper()}: {case['error']}")
-        if stats and case["unstable"]:
-            flags.append("unstable (CV {:.0%})".format(stats["cv"]))
+        wide = quality.flag(case)  # the one precision signal (CV stays in the file)
+        if wide:
+            flags.append(f"{wide}: too wide")
         if is_noisy(case):
             flags.append(f"noisy ({case['noisy_rounds']} of {len(case['samples_ns'])} rounds "
                          "waited for a CPU)")

@@ -17,7 +17,7 @@ from bench.db.database import mask_text, resolve_url
 from bench.db.drivers import get_driver
 from bench.measure.plan import refusal
 from bench.results import file as results
-from bench.results import storage
+from bench.results import quality, storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
 from bench.run import progress
 from bench.run.runner import RunConfig, RunInterrupted, Runner
@@ -206,6 +206,9 @@ def _execute(runner: Any, output: Path, loop: str) -> int:
         )
         return EXIT_INTERRUPTED
     print_summary(doc)
+    precision = quality.advice(doc["cases"])  # as the report says it at its top
+    if precision:
+        print(f"precision: {precision}")
     print(f"results: {output}")
     fell_back = doc.get("network", {}).get("fell_back")
     if fell_back:  # said at the end too (also with --quiet): these cases are not at the RTT

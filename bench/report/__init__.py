@@ -1,10 +1,12 @@
 """`sqla-bench report`: one self-contained HTML page from results files.
 
-The page needs nothing but itself: CSS inline, charts inline SVG (bench.report.svg),
-profiles copied beside it. Every string taken from a results file goes through jinja2's
-autoescaping. It opens on what the reader came for: with several runs, which driver
-(the heat map, bench.report.heatmap); then the decisions each family declares
-(bench.report.findings); then a section per family.
+The page needs nothing but itself: CSS inline, charts inline SVG drawn by matplotlib
+(bench.report.charts says what they show, bench.report.render draws them, also as
+charts/*.png and *.svg beside the page), profiles copied beside it. Every string
+taken from a results file goes through jinja2's autoescaping. It opens on what the
+reader came for: how precise the run was (bench.results.quality), with several runs
+which driver (the heat map, bench.report.heatmap); then the decisions each family
+declares (bench.report.findings); then a section per family.
 """
 
 from __future__ import annotations
@@ -12,24 +14,35 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from markupsafe import Markup
 
-from bench.report import heatmap, runinfo, sections
+from bench.report import heatmap, render, runinfo, sections
 from bench.report.charts import Colours, variant_colours
 from bench.report.model import Run, family_views, load_runs
 from bench.report.templating import environment
+from bench.results import quality
 from bench.results.file import ResultsFileError
 from bench.results.records import params_text
 
 
 def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
     """Write output_dir/index.html from the results files; return its path."""
-    runs = load_runs(paths)
     output_dir = prepare_output_dir(output_dir)
+    pool = render.start_pool()  # its workers import matplotlib while the files are read
+    try:
+        return _write(paths, output_dir, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Path:
+    runs = load_runs(paths)
     views = family_views(runs)
     colours = variant_colours(views)
     run_colours = Colours()
@@ -37,6 +50,13 @@ def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
     profiles = _copy_profiles(runs, output_dir)
     multi = len(runs) > 1
     decided = {view.name: sections.verdicts(view, runs) for view in views}
+    drawing = render.Drawing(output_dir, pool)
+    families = []
+    for view in views:  # each family's charts are drawn while the next one is built
+        families.append(sections.family(view, runs, decided[view.name], colours, run_colours,
+                                        profiles))
+        drawing.add(render.charts_in(families[-1]))
+    drawing.finish()
     page = (
         environment()
         .get_template("index.html")
@@ -44,13 +64,15 @@ def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
             css=page_css(),
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             multi=multi,
+            advice=quality.advice(c for run in runs for c in run.doc["cases"]),
+            wide_percent=f"{quality.WIDE_INTERVAL:.0%}",
             runs=[runinfo.context(run) for run in runs],
             columns=[{"name": r.column, "label": r.label, "sync": r.sync,
                       "colour": run_colours(r.column)} for r in runs],
             heat=heatmap.heat_map(views, runs) if multi else [],
-            headlines=[decided[view.name][0] for view in views],
-            families=[sections.family(view, runs, decided[view.name], colours, run_colours,
-                                      profiles) for view in views],
+            headlines=[{**decided[view.name][0], "one_point": family["one_point"]}
+                       for view, family in zip(views, families, strict=True)],
+            families=families,
         )
     )
     index = output_dir / "index.html"

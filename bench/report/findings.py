@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bench.api.family import RAW_VARIANT
 from bench.report.model import FamilyView, Group, Run
-from bench.results import stats
+from bench.results import quality, stats
 from bench.results.records import CaseRecord, ComparisonRecord
 from bench.results.units import fmt_bytes, fmt_count, fmt_duration
 
@@ -68,6 +69,25 @@ class Decision:
         return self.comparison["against"]
 
     @property
+    def overhead(self) -> bool:
+        """A cost read against the bare driver (the floor): a fact to know, not a choice
+        the user wins or loses, so the page shows it in a neutral colour."""
+        return RAW_VARIANT in (self.candidate, self.against)
+
+    @property
+    def wide(self) -> bool:
+        """The ratio's interval is too wide to decide on (bench.results.quality)."""
+        return quality.ratio_too_wide(self.ratio)
+
+    def _precision(self) -> str:
+        if not self.wide or self.ratio is None:
+            return ""
+        # the spread of the figure the sentence gives: the winner's factor, or the ratio
+        shown = self.factor() if self.outcome == "candidate" and not self.overhead else self.ratio
+        return (f" Its 95% interval reaches ±{quality.spread(*shown):.0%} of it: too wide to "
+                "decide on.")
+
+    @property
     def outcome(self) -> Outcome:
         if self.ratio is None:
             return "missing"
@@ -103,25 +123,34 @@ class Decision:
         if self.outcome == "missing":
             return f"{head}: {self.missing}."
         median, low, high = self.ratio or (0.0, 0.0, 0.0)
+        if self.overhead:
+            return (f"{head}: {self.candidate} takes {_x(median)}× ({_x(low)}–{_x(high)}×) the "
+                    f"time of {self.against} at {self.point}; {self._pair_details(0)}."
+                    + self._precision())
         if self.outcome == "tie":
             return (f"{head}: no clear winner at {self.point} ({self.candidate} takes "
                     f"{_x(median)}× the time of {self.against}, 95% interval "
-                    f"{_x(low)}–{_x(high)}×); {self._pair_details(0)}.")
+                    f"{_x(low)}–{_x(high)}×); {self._pair_details(0)}." + self._precision())
         winner_first = 0 if self.outcome == "candidate" else 1
         winner, loser = ((self.candidate, self.against) if winner_first == 0
                          else (self.against, self.candidate))
         factor, f_low, f_high = self.factor()
         return (f"{head}: {winner} is {_x(factor)}× ({_x(f_low)}–{_x(f_high)}×) faster than "
-                f"{loser} at {self.point}; {self._pair_details(winner_first)}.")
+                f"{loser} at {self.point}; {self._pair_details(winner_first)}."
+                + self._precision())
 
     def short(self) -> str:
         """The verdict in a table cell, read with the comparison's sentence."""
         if self.outcome == "missing":
             return "not measured"
+        imprecise = f" (±{quality.spread(*self.ratio):.0%})" if self.wide and self.ratio else ""
+        if self.overhead and self.ratio is not None:
+            return f"{_x(self.ratio[0])}× the time{imprecise}"
         if self.outcome == "tie":
-            return "no clear winner"
+            return "no clear winner" + imprecise
         factor = _x(self.factor()[0])
-        return f"{factor}× faster" if self.outcome == "candidate" else f"{factor}× slower"
+        return (f"{factor}× faster" if self.outcome == "candidate"
+                else f"{factor}× slower") + imprecise
 
 
 def decide(view: FamilyView, run: Run, comparison: ComparisonRecord,

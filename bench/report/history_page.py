@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.api.family import RAW_VARIANT
 from bench.judge.history import History, Series
-from bench.report import page_css, prepare_output_dir
+from bench.report import page_css, prepare_output_dir, render
 from bench.report.charts import REFERENCE_COLOUR, Colours, HistoryPoint, history_chart
 from bench.report.templating import environment
 from bench.results.units import duration_unit
@@ -22,6 +22,9 @@ def write_history_page(history: History, directory: Path, output: Path) -> Path:
     for series in history.series:
         points[series.point].append(series)
     labels = [run.short for run in history.runs]
+    drawn = [_point(key, group, labels, colours) for key, group in points.items()
+             if len({e.run for s in group for e in s.entries}) >= 2]
+    render.render_all(render.charts_in(drawn), output)
     page = environment().get_template("history.html").render(
         css=page_css(),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -30,8 +33,7 @@ def write_history_page(history: History, directory: Path, output: Path) -> Path:
         skipped=history.skipped,
         steps=_steps(history),
         counts=_count_changes(history),
-        points=[_point(key, group, labels, colours) for key, group in points.items()
-                if len({e.run for s in group for e in s.entries}) >= 2],
+        points=drawn,
     )
     index = output / "index.html"
     index.write_text(page, encoding="utf-8")
@@ -79,9 +81,9 @@ def _point(key: tuple[str, str, str], group: list[Series], labels: list[str],
         "title": title,
         "scenario": scenario,
         "charts": [chart for chart in (
-            history_chart(f"paired ratio to {reference}", labels, ratios, ratio_steps, colours,
-                          "× the reference's time"),
-            history_chart("median per op", labels, medians, median_steps, colours,
-                          f"median per op ({unit})"),
+            history_chart(f"{title}: paired ratio to {reference}", labels, ratios, ratio_steps,
+                          colours, "× the reference's time", name=f"{title}-ratio"),
+            history_chart(f"{title}: median per op", labels, medians, median_steps, colours,
+                          f"median per op ({unit})", name=f"{title}-median"),
         ) if chart is not None],
     }

@@ -1,10 +1,11 @@
 """Load from several processes (`--processes`, `--cluster`): what the report draws of it.
 
 A load case carries merged HDR histograms of its requests (bench.measure.hdr), so the report
-draws the whole latency spectrum, p50 to p99.99, rather than the two percentiles the
-table has room for; pool_sizing's app_processes axis (one pool per process) is drawn
-as throughput against processes. Where a load worker was CPU-bound, the load generator
-rather than the database may have set the ceiling: the page says so beside the charts.
+draws the latency spectrum from p50 up to the percentile its request count supports,
+rather than the two percentiles the table has room for; pool_sizing's app_processes axis
+(one pool per process) is drawn as throughput against processes. Where a load worker was
+CPU-bound, the load generator rather than the database may have set the ceiling: the page
+says so beside the charts.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from markupsafe import Markup
-
 from bench.measure import hdr
 from bench.report.charts import Colours, Line, dashes_for, xy_chart
 from bench.report.model import FamilyView, Group, Run, varying_params
+from bench.report.render import Chart
 from bench.results.records import CaseRecord, rtt_text
 from bench.results.units import duration_unit, fmt_duration, fmt_rate
 
@@ -25,37 +25,55 @@ SPECTRUM_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99)
 MAX_SPECTRA = 4  # per family and run: the points with the most variants
 
 
+def supported(percentile: float, count: int) -> bool:
+    """Whether `count` requests can show this percentile: at least one request must lie
+    beyond it (n·(1 − p) ≥ 1). Past that the value is the largest request, or one read
+    off the histogram's bucket edges: p99.99 of 32 requests is not a measurement."""
+    return count * (1 - percentile / 100) >= 1 - 1e-9
+
+
 def _tail_x(percentile: float) -> float:
     """Where a percentile sits on the x axis: log10 of 1 / (1 - p), so p90, p99, p99.9
     and p99.99 are evenly spaced and the tail gets the room."""
     return math.log10(1 / (1 - percentile / 100))
 
 
-def latency_spectrum_chart(group: Group, colours: Colours) -> Markup | None:
-    """Latency at p50 ... p99.99 per variant, from each case's HDR histogram, on a log
-    time axis."""
+def latency_spectrum_chart(group: Group, colours: Colours) -> Chart | None:
+    """Latency at p50 ... p99.99 per variant, from each case's HDR histogram, up to the
+    highest percentile each case's request count supports."""
     cases = group.ok_cases()
     key = next((k for k in SPECTRUM_KEYS if any(k in c.get("histograms", {}) for c in cases)),
                None)
     if key is None:
         return None
-    spectra = {c["variant"]: hdr.spectrum(c["histograms"][key]) for c in cases
-               if key in c.get("histograms", {})}
-    spectra = {name: points for name, points in spectra.items() if points}
+    spectra: dict[str, list[tuple[float, float]]] = {}
+    counts: dict[str, int] = {}
+    for case in cases:
+        encoded = case.get("histograms", {}).get(key)
+        if encoded is None:
+            continue
+        count = hdr.decode(encoded).get_total_count()
+        points = [(p, v) for p, v in hdr.spectrum(encoded) if supported(p, count)]
+        if len(points) >= 2:
+            spectra[case["variant"]], counts[case["variant"]] = points, count
     if not spectra:
         return None
     divisor, label = duration_unit(max(v for points in spectra.values() for _, v in points))
     what = "checkout wait" if key == "checkout_wait_ns" else "latency"
-    lines = [Line(name, colours(name), [(_tail_x(p), v / divisor) for p, v in points],
-                  tips=[f"{name}: p{p:g} {fmt_duration(v)}" for p, v in points])
+    lines = [Line(f"{name} (n={counts[name]:,})", colours(name),
+                  [(_tail_x(p), v / divisor) for p, v in points],
+                  tips=[f"{name}: p{p:g} {fmt_duration(v)} of {counts[name]:,} requests"
+                        for p, v in points])
              for name, points in spectra.items()]
+    highest = max(p for points in spectra.values() for p, _ in points)
+    ticks = [(_tail_x(p), f"p{p:g}") for p in SPECTRUM_TICKS if p <= highest]
     return xy_chart(f"{group.family} at {group.params_text}: {what} percentiles", lines,
-                    x_title="percentile (all requests of the timed rounds, every process)",
-                    y_title=f"{what} ({label}, log scale)",
-                    x_ticks=[(_tail_x(p), f"p{p:g}") for p in SPECTRUM_TICKS], y_log=True)
+                    x_title="percentile of all requests in the timed rounds (shown while "
+                            "n·(1 − p) ≥ 1)", y_title=f"{what} ({label})", x_ticks=ticks,
+                    name=f"{group.family}-{group.params_text}-{what}")
 
 
-def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup | None:
+def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Chart | None:
     """Throughput of all processes against the family's process count (pool_sizing's
     app_processes): one line per variant and value of the other parameters that vary."""
     axis = view.processes_param
@@ -86,7 +104,7 @@ def app_processes_chart(view: FamilyView, run: Run, colours: Colours) -> Markup 
                     y_title=f"{view.unit or 'ops'} per second, all processes")
 
 
-def load_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
+def load_charts(view: FamilyView, run: Run, colours: Colours) -> list[Chart]:
     """Throughput vs app processes, then the latency spectra of the points whose cases
     have histograms (those with the most variants first)."""
     charts = [svg for svg in [app_processes_chart(view, run, colours)] if svg is not None]

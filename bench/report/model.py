@@ -49,6 +49,11 @@ class Run:
         meta = self.doc["families"].get(family)
         return list(meta.get("comparisons") or []) if meta else []
 
+    def sweeps(self, family: str) -> list[str]:
+        """The parameters the family's question needs several values of."""
+        meta = self.doc["families"].get(family)
+        return list(meta.get("sweeps") or []) if meta else []
+
 
 @dataclass
 class Group:

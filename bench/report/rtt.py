@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup
-
 from bench.api.family import RAW_VARIANT
 from bench.report.charts import Colours, Line, wants_throughput, xy_chart
 from bench.report.findings import paired_ratio, read_point, singular
 from bench.report.model import FamilyView, Group, Run, params_key, varying_params
+from bench.report.render import Chart
 from bench.results.records import ComparisonRecord, params_text, per_op, rtt_text
 from bench.results.units import duration_unit, fmt_duration, fmt_rate
 from bench.rtt.proxy import LATE_EDGES_US
@@ -169,7 +168,7 @@ def proxy_note(extra: dict[str, Any]) -> str | None:
 # -- charts --------------------------------------------------------------------------------
 
 
-def rtt_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
+def rtt_charts(view: FamilyView, run: Run, colours: Colours) -> list[Chart]:
     """Lines against RTT: each variant's time (throughput for load-shaped families) and
     the declared comparisons' ratios (each variant's ratio to the reference when the
     family declares none), per point; then the best pool size per RTT."""
@@ -190,7 +189,7 @@ def rtt_charts(view: FamilyView, run: Run, colours: Colours) -> list[Markup]:
     return drawn
 
 
-def _level_chart(view: FamilyView, sweep: RttSweep, colours: Colours) -> Markup:
+def _level_chart(view: FamilyView, sweep: RttSweep, colours: Colours) -> Chart:
     """Each variant's median per op (with its 95% CI) against RTT; for a load-shaped
     family its operations per second, where a faster op is more per second."""
     cases: dict[str, list[tuple[float, Any]]] = defaultdict(list)
@@ -221,7 +220,7 @@ def _level_chart(view: FamilyView, sweep: RttSweep, colours: Colours) -> Markup:
 
 
 def _ratio_chart(view: FamilyView, run: Run, sweep: RttSweep,
-                 colours: Colours) -> Markup | None:
+                 colours: Colours) -> Chart | None:
     series: dict[str, list[tuple[float, Ratio]]] = defaultdict(list)
     pairs = ratio_pairs(run, view, sweep)
     for group in sweep.groups:

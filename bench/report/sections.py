@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from markupsafe import Markup
-
 from bench.measure.summary import is_noisy
 from bench.report import charts, load_charts, plans, rtt
 from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
+from bench.report.render import Chart
+from bench.results import quality
 from bench.results.records import CaseRecord, ComparisonRecord, per_op, rtt_text
 from bench.results.units import MISSING, fmt_bytes, fmt_count, fmt_duration, fmt_rate, ratio_cell
 
@@ -34,7 +34,13 @@ def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
 def _cell(decision: Decision | None) -> dict[str, str]:
     if decision is None:
         return {"short": MISSING, "outcome": "missing", "tip": "the run has no such family"}
-    return {"short": decision.short(), "outcome": decision.outcome, "tip": decision.text()}
+    return {"short": decision.short(), "outcome": _tone(decision), "tip": decision.text()}
+
+
+def _tone(decision: Decision) -> str:
+    """The colour class of a decision: its outcome, or neutral for a cost over the bare
+    driver (a floor to know, not a choice won or lost)."""
+    return "overhead" if decision.overhead and decision.ratio is not None else decision.outcome
 
 
 def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
@@ -59,7 +65,7 @@ def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
                 "family": view.name,
                 "sentence": comparison["sentence"] + at,
                 "text": first.text() if first else comparison["sentence"],
-                "outcome": first.outcome if first else "missing",
+                "outcome": _tone(first) if first else "missing",
                 "cells": [_cell(decided.get(r.label)) for r in runs],
                 "across": None,
             })
@@ -79,37 +85,63 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
         "verdicts": decided,
         "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
         "callouts": _callouts(view, multi),
+        "one_point": one_point(view, runs),
         "charts": (_driver_charts(view, ran, run_colours) if multi
                    else _variant_charts(view, colours)),
         "runs": [_run_section(view, run, colours, profiles) for run in ran],
     }
 
 
+def one_point(view: FamilyView, runs: list[Run]) -> str | None:
+    """What the page says when a run measured one value of a parameter the family's
+    question needs a sweep of (pool_sizing's pool sizes under the quick profile)."""
+    for run in runs:
+        groups = [g for g in view.groups_of(run) if g.ok_cases()]
+        needed = [p for p in run.sweeps(view.name) if any(p in g.params for g in groups)]
+        single = [p for p in needed if len({repr(g.params.get(p)) for g in groups}) < 2]
+        if single:
+            values = ", ".join(f"{p}={groups[0].params[p]}" for p in single)
+            where = f" in {run.column}" if len(runs) > 1 else ""
+            return (f"One point only ({values}{where}): this question needs several values of "
+                    f"{' and '.join(single)}, so the decisions below hold at this point alone; "
+                    "use --profile standard for the sweep.")
+    return None
+
+
 def _variant_charts(view: FamilyView, colours: Colours) -> list[dict[str, Any]]:
-    drawn = [(g, charts.variants_chart(g, view.unit, colours)) for g in view.groups]
-    return [{"params": g.params_text, "svg": svg} for g, svg in drawn if svg is not None]
+    """One chart for the family: its points under one axis (charts.family_chart)."""
+    scale = charts.FamilyScale(view.groups)  # one axis for every point of the family
+    drawn = [(g, charts.variants_chart(g, view.unit, colours, scale)) for g in view.groups]
+    chart = charts.family_chart(view.name, view.question,
+                                [(g, c) for g, c in drawn if c is not None])
+    return [] if chart is None else [{"svg": chart}]
 
 
 def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours
                    ) -> list[dict[str, Any]]:
     points: dict[str, dict[str, dict[str, CaseRecord]]] = defaultdict(lambda: defaultdict(dict))
+    first: dict[str, Group] = {}
     for group in view.groups:
+        first.setdefault(group.params_text, group)
         for case in group.ok_cases():
             points[group.params_text][case["variant"]][group.run.column] = case
     columns = [r.column for r in runs]
-    out = []
+    limits = charts.driver_limits(points.values())  # one axis for every point of the family
+    parts = []
     for point, rows in points.items():
-        svg = charts.drivers_chart(point, rows, columns, view.unit, run_colours)
-        if svg is not None:
-            out.append({"params": point, "svg": svg})
-    return out
+        chart = charts.drivers_chart(view.name, point, rows, columns, view.unit, run_colours,
+                                     limits)
+        if chart is not None:
+            parts.append((first[point], chart))
+    chart = charts.family_chart(view.name, view.question, parts)
+    return [] if chart is None else [{"svg": chart}]
 
 
 def _run_section(view: FamilyView, run: Run, colours: Colours,
                  profiles: dict[int, str]) -> dict[str, Any]:
     groups = view.groups_of(run)
     counts = Counter(c["status"] for g in groups for c in g.cases)
-    sweeps: list[Markup] = [svg for axis in charts.sweep_axes(view)
+    sweeps: list[Chart] = [svg for axis in charts.sweep_axes(view)
                             for svg in charts.sweep_charts(view, axis, run, view.unit, colours)]
     return {
         "label": run.label,
@@ -146,8 +178,8 @@ def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:
         "status": case["status"],
         "error": case["error"],
         # flags on the figures they concern, explained in their tooltips
-        "unstable": f"unstable: rounds vary by {stats['cv']:.0%} (CV above 10%)"
-        if stats and case["unstable"] else None,
+        "wide": f"{quality.flag(case)}: wider than ±{quality.WIDE_INTERVAL:.0%}, too wide to "
+                "decide on" if quality.too_wide(case) else None,
         "noisy": f"noisy: {case['noisy_rounds']} of {len(case['samples_ns'])} rounds waited "
                  "for a CPU" if is_noisy(case) else None,
         "statements": fmt_count(case["statements_per_op"]),

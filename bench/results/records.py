@@ -117,6 +117,7 @@ class FamilyRecord(TypedDict):
     # The parameter that counts the processes a case runs in (bench.api.family's
     # processes_param: pool_sizing's app_processes); absent in files before 0.3.
     processes_param: NotRequired[str | None]
+    sweeps: NotRequired[list[str]]  # parameters the question needs several values of
 
 
 class Environment(TypedDict, total=False):

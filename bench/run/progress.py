@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.results import quality
 from bench.results.records import CaseRecord, case_point_text, per_op
 from bench.results.units import fmt_duration
 
@@ -54,8 +55,9 @@ def case_outcome(case: CaseRecord) -> str:
     if paired is not None:
         text += (f", {paired['median']:.2f}× {paired['reference']} "
                  f"({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})")
-    if case["unstable"]:
-        text += " (unstable)"
+    wide = quality.flag(case)
+    if wide:
+        text += f" ({wide}: too wide)"
     return text
 
 

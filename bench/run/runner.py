@@ -47,7 +47,14 @@ from bench.measure.lifecycle import PointSession, describe_error, hooks_engine
 from bench.measure.plan import Point, case_count, plan
 from bench.measure.point import MeasuredCase, Measuring, OpenCase, measure_point, new_records
 from bench.results import file as results
-from bench.results.records import NetworkRecord, RunRecord, Schedule, params_text, rtt_text
+from bench.results.records import (
+    FamilyRecord,
+    NetworkRecord,
+    RunRecord,
+    Schedule,
+    params_text,
+    rtt_text,
+)
 from bench.rtt import control as network
 from bench.run import environment
 from bench.run.progress import LineProgress, Progress
@@ -301,12 +308,7 @@ class Runner:
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
             },
-            "families": {f.name: {"question": f.question, "unit": f.unit,
-                                  "reference": [f.reference] if isinstance(f.reference, str)
-                                  else list(f.reference),
-                                  "comparisons": [c.record() for c in f.comparisons],
-                                  "processes_param": f.processes_param}
-                         for f in cfg.families},
+            "families": {f.name: _family_record(f) for f in cfg.families},
             "cases": [],
         }
 
@@ -379,3 +381,18 @@ class Runner:
                                    scenarios_path=cfg.scenarios_path)
 
         return open_case
+
+
+def _family_record(family: Family) -> FamilyRecord:
+    """What the results file says of a family: its question, unit, reference, decisions,
+    the parameter counting processes and the parameters its question needs a sweep of."""
+    record: FamilyRecord = {
+        "question": family.question, "unit": family.unit,
+        "reference": [family.reference] if isinstance(family.reference, str)
+        else list(family.reference),
+        "comparisons": [c.record() for c in family.comparisons],
+        "processes_param": family.processes_param,
+    }
+    if family.sweeps:
+        record["sweeps"] = list(family.sweeps)
+    return record

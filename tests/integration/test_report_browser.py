@@ -59,8 +59,11 @@ def test_report_of_a_real_run_renders_offline_with_charts_and_failures(tmp_path)
 
     assert "sqla-bench report" in dom
     for family in families:
-        assert re.search(rf'class="chart[^"]*" data-family="{family}"><div[^>]*>[^<]*</div><svg',
-                         dom), family
+        # matplotlib's SVG inline, linked to the PNG written beside the page
+        link = re.search(rf'class="chart[^"]*" data-family="{family}"><a class="chart-png" '
+                         r'href="(charts/[^"]+\.png)"[^>]*><svg', dom)
+        assert link, family
+        assert (tmp_path / "report" / link.group(1)).stat().st_size > 5_000
     # Nothing in the page points at a network: no http(s) or protocol-relative src/href.
     assert not re.findall(r'(?:src|href)="(?:https?:)?//[^"]*"', dom)
     assert "RuntimeError: deliberate failure in a variant" in dom

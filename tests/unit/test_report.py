@@ -90,8 +90,17 @@ def _text(page):
 
 def test_report_is_self_contained_with_charts_and_no_script(tmp_path):
     page = _page(tmp_path, _doc(_loading()))
-    assert page.count('class="chart"') == 2  # a chart per point where variants compare
-    assert "<svg" in page and "matplotlib" not in page
+    # one chart for the family's question: its two points under one axis, a heading each
+    (chart,) = re.findall(r'<div class="chart" data-family="loading">(.*?)</div>', page, re.S)
+    assert ">parents=10</text>" in chart and ">parents=100</text>" in chart
+    # matplotlib's SVG inline, its text kept as text (no glyphs drawn as paths), linked
+    # to the PNG written beside the page, with an SVG file of its own
+    assert chart.startswith('<a class="chart-png" href="charts/loading.png"')
+    assert "<svg" in chart and ">selectinload</text>" in chart
+    assert "DejaVuSans-" not in chart  # font glyphs as <path> defs: text turned to shapes
+    png = tmp_path / "out" / "charts" / "loading.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+    assert "selectinload</text>" in png.with_suffix(".svg").read_text()
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
     assert "<link" not in page and "<script" not in page
     assert "How much does N+1 cost?" in page
@@ -150,15 +159,18 @@ def test_no_chart_for_a_point_with_nothing_to_compare(tmp_path):
                      _case("caches", "orm_cached", {"cache": "compiled"}, 5000)])
     page = _page(tmp_path, _doc(cases, families={}))
     assert page.count('class="chart"') == 1
-    assert 'aria-label="caches at cache=compiled"' in page
+    assert ">caches at cache=compiled</text>" in page
+    assert [p.name for p in (tmp_path / "out" / "charts").glob("*.png")] == [
+        "caches-cache=compiled.png"]
 
 
 def test_a_variant_keeps_one_colour_on_the_page(tmp_path):
     page = _page(tmp_path, _doc(_loading()))
     colours = {}
-    for svg in re.findall(r"<svg.*?</svg>", page):
-        for colour, name in re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"[^>]*><title>(\w+):',
-                                       svg):
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        # a dot: its tooltip group, then the marker's fill
+        dots = r'<g id="[^"]+-t\d+">\s*<title>(\w+):.*?fill: (#[0-9a-f]{6})'
+        for name, colour in re.findall(dots, svg, re.S):
             colours.setdefault(name, set()).add(colour)
     assert set(colours) == {"raw_driver", "selectinload", "lazy_n_plus_1", "joinedload"}
     assert all(len(c) == 1 for c in colours.values()), colours
@@ -339,18 +351,138 @@ def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
         assert processes.count(f"<title>{name}: ") == 3
     assert re.search(r"<title>queue_pool · pool_size=10: 3\.85k/s at 4 processes</title>",
                      processes)
-    # one colour per variant, one dash per pool size: the pool size=10 lines are dashed
-    dashed = re.findall(r'<polyline [^>]*stroke-dasharray="6 3"', processes)
-    assert len(dashed) == 2 and processes.count("<polyline") == 4
+    # one colour per variant, one dash per pool size: the two pool_size=10 lines are dashed
+    # (and their two keys in the legend); the pool_size=5 ones are solid
+    assert len(re.findall(r"stroke-dasharray", processes)) == 4
     spectra = [svg for svg in load if "latency percentiles" in svg]
     assert len(spectra) == 4  # at most four points
     for svg in spectra:
-        for tick in ("p50", "p90", "p99", "p99.9", "p99.99"):
+        # 200 requests support p99.5 (one request beyond it), never p99.9 or p99.99
+        for tick in ("p50", "p90", "p99"):
             assert f">{tick}</text>" in svg
-        assert "log scale" in svg and ">raw_driver</text>" in svg
-        assert re.search(r"<title>raw_driver: p99\.99 [\d.]+ ms</title>", svg)
+        assert "p99.9" not in svg and "p99.99" not in svg
+        assert re.search(r"<title>raw_driver: p99\.5 [\d.]+ ms of 200 requests</title>", svg)
+        assert ">raw_driver (n=200)</text>" in svg
+        assert "log scale" not in svg  # 1 to 10 ms: less than 20× apart, a linear axis
     # the bottleneck: on the case's row and named beside the charts
     assert "above 90% CPU" in page
     assert re.search(r'<p class="callout bottleneck">queue_pool at app_processes=4 pool_size=10: '
                      r"load worker tcp://127.0.0.1:1 above 90% CPU</p>", page)
     assert "vs app_processes" not in page  # the processes axis is drawn once: the load chart
+
+
+# -- charts that cannot mislead, one precision signal, one point only (issue 25) ----------
+
+
+def _chart_of(page):
+    """The loading chart, as the page has it."""
+    (chart,) = re.findall(r'<div class="chart" data-family="loading">(.*?)</div>', page, re.S)
+    return chart
+
+
+def test_variants_are_ratio_dots_fastest_first_with_the_reference_marked(tmp_path):
+    from bench.report.charts import FamilyScale, variant_colours, variants_chart
+    from bench.report.model import family_views, load_runs
+
+    path = _write(tmp_path, "run.json", _doc(_loading(lazy=5.4, joined=1.2)))
+    view = family_views(load_runs([path]))[0]
+    colours = variant_colours([view])
+    scale = FamilyScale(view.groups)
+    specs = [variants_chart(g, view.unit, colours, scale).spec for g in view.groups]
+    assert len(specs) == 2
+    for spec in specs:
+        assert spec.rows == ["raw_driver", "selectinload", "joinedload", "lazy_n_plus_1"]
+        assert spec.marked == "raw_driver" and spec.reference_line == 1.0
+        assert [round(d.value, 1) for d in spec.dots] == [1.0, 3.0, 3.6, 16.2]
+        # 1 to 16.2×: within 20×, so a linear axis, and the label does not claim a log one
+        assert not spec.log and "log scale" not in spec.x_label
+        assert "multiple of raw_driver's (paired by block)" in spec.x_label
+    assert specs[0].x_limits == specs[1].x_limits  # one scale for the family's charts
+    page = _page(tmp_path, _doc(_loading(lazy=5.4, joined=1.2)))
+    assert _chart_of(page).count(">raw_driver (reference)</text>") == 2
+
+
+def test_a_log_axis_only_past_twenty_times_and_then_it_says_so(tmp_path):
+    page = _page(tmp_path, _doc(_loading(lazy=10.0)))  # 30× the raw driver
+    assert "interval — log scale</text>" in _chart_of(page)
+    narrow = _page(tmp_path, _doc(_loading(lazy=5.0)))  # 15×
+    assert "log scale" not in _chart_of(narrow)
+
+
+def test_a_percentile_is_drawn_only_where_the_requests_support_it():
+    from bench.report.load_charts import supported
+
+    assert supported(90, 32) and not supported(99, 32)  # 32 requests: p90, never p99
+    assert supported(99.9, 1000) and not supported(99.99, 1000)
+    assert supported(99.5, 200)  # exactly one request beyond it
+
+
+def _with_spread(cases, variant, spread):
+    """Rounds of `variant` alternately `spread` above and below its level: the paired
+    ratio's interval widens by about that much."""
+    for case in cases:
+        if case["variant"] == variant:
+            case["samples_ns"] = [int(v * (1 + spread if k % 2 else 1 - spread))
+                                  for k, v in enumerate(case["samples_ns"])]
+            case["stats"] = stats.summarize(case["samples_ns"])
+    points = {}
+    for case in cases:
+        points.setdefault(json.dumps(case["params"]), []).append(case)
+    for point in points.values():
+        record_paired(point, "raw_driver")
+    return cases
+
+
+def test_a_ratio_interval_wider_than_15_percent_is_the_one_flag_with_advice_on_top(tmp_path):
+    from bench.results import quality
+
+    tight = _loading()
+    for case in tight:  # rounds 30% apart: a CV the old flag called unstable
+        if case["variant"] == "selectinload":
+            case["stats"]["cv"] = 0.3
+    page = _page(tmp_path, _doc(tight))
+    assert 'class="callout quality"' not in page and "unstable" not in page
+    assert "30.0%" in page  # the CV stays in the detail rows, unflagged
+    wide = _with_spread(_loading(), "joinedload", 0.4)
+    page = _page(tmp_path, _doc(wide))
+    advice = re.search(r'<p class="callout quality">(.*?)</p>', page, re.S).group(1)
+    assert "2 of 6 ratios to the reference have a 95% interval wider than ±15%" in advice
+    assert "--rounds" in advice and "--profile standard" in advice and "quieter machine" in advice
+    assert page.index("callout quality") < page.index('id="decisions"')  # at the top
+    flagged = re.findall(r'<td class="num warn" title="(interval ±\d+%)[^"]*">', page)
+    assert len(flagged) == 2
+    assert "too wide to decide on" in _text(page)  # the decision read at it says so
+    assert quality.advice(wide) in _text(advice)  # the terminal's words are the page's
+
+
+def test_a_family_needing_a_sweep_with_one_point_says_use_the_standard_profile(tmp_path):
+    families = {"pool_sizing": {"question": "How big a pool?", "unit": "units",
+                                "reference": ["raw_driver"], "sweeps": ["pool_size"],
+                                "comparisons": []}}
+
+    def pool(sizes):
+        cases = []
+        for size in sizes:
+            cases += _point([_case("pool_sizing", v, {"pool_size": size, "concurrency": 10},
+                                   1_000_000 * (k + 1), unit="units")
+                             for k, v in enumerate(("raw_driver", "queue_pool"))])
+        return cases
+
+    text = _text(_page(tmp_path, _doc(pool([5]), families=families)))
+    assert ("One point only (pool_size=5): this question needs several values of pool_size, "
+            "so the decisions below hold at this point alone; use --profile standard") in text
+    assert "One point only: use --profile standard." in text  # and on its headline
+    assert "One point only" not in _text(_page(tmp_path, _doc(pool([5, 10]), families=families)))
+
+
+def test_a_cost_over_the_bare_driver_is_neutral_not_a_loss(tmp_path):
+    families = {"loading": {**LOADING, "comparisons": [
+        {"candidate": "selectinload", "against": "raw_driver",
+         "sentence": "the ORM's cost over the bare driver", "at": {"parents": 100},
+         "largest": []}, *LOADING["comparisons"]]}}
+    page = _page(tmp_path, _doc(_loading(), families=families))
+    section = page[page.index('<section id="loading"'):]
+    (overhead,) = re.findall(r'<li class="o-(\w+)">the ORM&#39;s cost over the bare driver: '
+                             r'selectinload takes 3× \(3–3×\) the time of raw_driver', section)
+    assert overhead == "overhead"
+    assert '<li class="o-candidate">selectinload instead of lazy loading' in section
