@@ -15,6 +15,7 @@ from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db.database import mask_text, resolve_url
 from bench.db.drivers import get_driver
+from bench.db.names import did_you_mean
 from bench.results import file as results
 from bench.results import storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
@@ -112,13 +113,15 @@ def _parse_params(pairs: list[str]) -> list[tuple[str, str]]:
 def _select_families(args: argparse.Namespace, families: dict[str, Any]) -> list[Any]:
     for name in args.scenario:
         if name not in families:
-            raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(families)}")
+            raise ScenarioError(f"unknown scenario {name!r}{did_you_mean(name, families)}; "
+                                f"known: {', '.join(families)}")
     chosen = [families[n] for n in args.scenario] if args.scenario else list(families.values())
     known_variants = {v for f in chosen for v in f.variants}
     for name in args.variant:
         if name not in known_variants:
             raise ScenarioError(
-                f"unknown variant {name!r} in {', '.join(f.name for f in chosen)}; "
+                f"unknown variant {name!r}{did_you_mean(name, sorted(known_variants))} in "
+                f"{', '.join(f.name for f in chosen)}; "
                 f"known: {', '.join(sorted(known_variants))}"
             )
     return chosen
@@ -133,7 +136,8 @@ def _overrides(families: list[Any],
         if not owners:
             known = sorted({p.name for f in families for p in f.params})
             raise ScenarioError(
-                f"unknown parameter {key!r}; the chosen scenarios take: {', '.join(known)}"
+                f"unknown parameter {key!r}{did_you_mean(key, known)}; the chosen scenarios "
+                f"take: {', '.join(known)}"
             )
         for family in owners:
             overrides.setdefault(family.name, {}).update(parse_overrides(family, [(key, value)]))

@@ -34,7 +34,7 @@ def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
 def _cell(decision: Decision | None) -> dict[str, str]:
     if decision is None:
         return {"short": MISSING, "outcome": "missing", "tip": "the run has no such family"}
-    return {"short": decision.short(), "outcome": decision.outcome, "tip": decision.text()}
+    return {"short": decision.short(), "outcome": decision.tone, "tip": decision.text()}
 
 
 def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
@@ -59,7 +59,7 @@ def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
                 "family": view.name,
                 "sentence": comparison["sentence"] + at,
                 "text": first.text() if first else comparison["sentence"],
-                "outcome": first.outcome if first else "missing",
+                "outcome": first.tone if first else "missing",
                 "cells": [_cell(decided.get(r.label)) for r in runs],
                 "across": None,
             })

@@ -106,6 +106,7 @@ class ComparisonRecord(TypedDict):
     sentence: str
     at: dict[str, Any]  # the parameter values the decision is read at
     largest: list[str]  # parameters taken at their largest measured value
+    overhead: NotRequired[bool]  # a cost to know, not a choice: stated in a neutral tone
 
 
 class FamilyRecord(TypedDict):
@@ -113,6 +114,7 @@ class FamilyRecord(TypedDict):
     unit: str
     reference: list[str]  # the names the family's reference is chosen from, in order
     comparisons: NotRequired[list[ComparisonRecord]]
+    note: NotRequired[str]  # what to know on this run's backend (Family.notes)
 
 
 class Environment(TypedDict, total=False):

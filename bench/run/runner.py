@@ -48,7 +48,7 @@ from bench.measure.plan import Point, case_count, plan
 from bench.measure.point import MeasuredCase, Measuring, OpenCase, measure_point, new_records
 from bench.measure.schedule import ScheduleName
 from bench.results import file as results
-from bench.results.records import NetworkRecord, RunRecord, params_text, rtt_text
+from bench.results.records import FamilyRecord, NetworkRecord, RunRecord, params_text, rtt_text
 from bench.rtt import control as network
 from bench.run import environment
 from bench.run.progress import LineProgress, Progress
@@ -158,11 +158,15 @@ class Runner:
             self._write()
             passes = len(self.paths)
             rounds = passes * sum(len(p.variants) for p in self.points) * (cfg.warmup + cfg.rounds)
+            left_out = passes * sum(len(p.skipped) for p in self.points)
+            skipped = f" ({left_out} more the driver cannot run: skipped)" if left_out else ""
+            # The counter counts the cases the header names; the skipped ones are listed
+            # by name at the end of the run.
             self.progress.start(
-                f"sqla-bench: {self.total_cases} cases in {len(self.points) * passes} points on "
-                f"{cfg.driver.name} at {mask(cfg.url)}{self._rtt_note()}, profile {cfg.profile}, "
-                f"{cfg.schedule} schedule, {cfg.warmup} warmup + {cfg.rounds} timed rounds each",
-                rounds, self.total_cases + passes * sum(len(p.skipped) for p in self.points))
+                f"sqla-bench: {self.total_cases} cases{skipped} in {len(self.points) * passes} "
+                f"points on {cfg.driver.name} at {mask(cfg.url)}{self._rtt_note()}, profile "
+                f"{cfg.profile}, {cfg.schedule} schedule, {cfg.warmup} warmup + {cfg.rounds} "
+                "timed rounds each", rounds, self.total_cases)
             await check_engine.dispose()
             for path in self.paths:
                 if not self._fell_back:
@@ -178,6 +182,17 @@ class Runner:
             if self.cluster is not None:
                 await self.cluster.close()
         return doc
+
+    def _family_record(self, family: Family) -> FamilyRecord:
+        record: FamilyRecord = {
+            "question": family.question, "unit": family.unit,
+            "reference": ([family.reference] if isinstance(family.reference, str)
+                          else list(family.reference)),
+            "comparisons": [c.record() for c in family.comparisons]}
+        note = family.notes.get(self.config.driver.backend)
+        if note:
+            record["note"] = note
+        return record
 
     async def _start_cluster(self) -> None:
         """Start or reach the load workers, check their versions, and plan for as many
@@ -302,11 +317,7 @@ class Runner:
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
             },
-            "families": {f.name: {"question": f.question, "unit": f.unit,
-                                  "reference": [f.reference] if isinstance(f.reference, str)
-                                  else list(f.reference),
-                                  "comparisons": [c.record() for c in f.comparisons]}
-                         for f in cfg.families},
+            "families": {f.name: self._family_record(f) for f in cfg.families},
             "cases": [],
         }
 
@@ -359,7 +370,10 @@ class Runner:
         finished = sorted(records.values(), key=lambda c: order.index(c["variant"]))
         self._document()["cases"].extend(finished)
         self._write()
+        left_out = {variant.name for variant, _why in point.skipped}
         for case in finished:
+            if case["variant"] in left_out:
+                continue  # never planned, so not counted: named at the end of the run
             self.progress.case_finished(case)
 
     async def _case_opener(self, point: Point) -> OpenCase | None:
