@@ -155,6 +155,15 @@ def natural_width(console: Console, table: Table) -> int:
     return Measurement.get(console, console.options.update(max_width=100_000), table).maximum
 
 
+def print_fitted(console: Console, build: Callable[[bool], Table]) -> None:
+    """`build(False)`, the wide table, when it fits the console unwrapped; else
+    `build(True)`, the narrow one."""
+    table = build(False)
+    if natural_width(console, table) > console.width:
+        table = build(True)
+    console.print(table)
+
+
 def fitted_table(console: Console, family: str, points: list[Point], question: str) -> Table:
     """The family's table with as many columns as the console's width holds unwrapped."""
     columns = tuple(COLUMNS)
