@@ -49,7 +49,7 @@ family = Family(
              "grow with load?",
     unit="requests",
     params=[
-        Param("concurrency", int, quick=[1, 4, 12], standard=[1, 8, 32, 128],
+        Param("concurrency", int, quick=[1, 4, 8], standard=[1, 8, 32, 128],
               help="requests in flight at once"),
         Param("requests", int, quick=[12], standard=[256], full=[1024],
               help="requests per round, each on its own user"),

@@ -65,7 +65,7 @@ family = Family(
               help="application processes, each with its own pool (a worker each)"),
         Param("pool_size", int, quick=[2, 5, 10], standard=[1, 5, 10, 20],
               help="connections kept by each process's pool"),
-        Param("concurrency", int, quick=[4, 16], standard=[1, 10, 50, 100],
+        Param("concurrency", int, quick=[4, 10], standard=[1, 10, 50, 100],
               help="tasks sharing the pools, spread over the processes"),
         Param("units", int, quick=[4], standard=[10], help="units of work per task per round"),
         Param("pool_timeout", float, quick=[5.0], help="seconds a checkout may wait"),
