@@ -129,7 +129,7 @@ def family_table(family: str, points: list[Point], columns: tuple[Column, ...],
     table = Table(title=f"[bold]{family}[/bold]" + (f" — {question}" if question else ""),
                   title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
                   caption=("at " + params_text(fixed)) if fixed else None, pad_edge=False,
-                  collapse_padding=True)
+                  collapse_padding=True, show_edge=False)
     for column in columns:
         table.add_column(column.header, justify=column.justify, no_wrap=True)
     longest = max((len(c["variant"]) for p in points for c in p.cases), default=0)
@@ -176,10 +176,11 @@ def fitted_table(console: Console, family: str, points: list[Point], question: s
         columns = tuple(c for c in columns if c is not worst)
 
 
-def header_line(doc: RunRecord) -> str:
+def header_lines(doc: RunRecord) -> list[str]:
     cfg = doc["config"]
-    return (f"sqla-bench · {doc['label']} · {cfg.get('url')} · profile {cfg.get('profile')} "
-            f"({cfg.get('rounds')} rounds, {cfg.get('schedule', 'interleaved')})")
+    return [f"sqla-bench · {doc['label']}",
+            f"profile {cfg.get('profile')}: {cfg.get('rounds')} rounds a case, "
+            f"{cfg.get('schedule', 'interleaved')}", f"database {cfg.get('url')}"]
 
 
 def decision_text(decision: Decision, keys: set[str]) -> Text:
@@ -243,7 +244,8 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
     from bench.measure.machine import run_speed_line, speed_of_runs
 
     console = console or Console()
-    console.print(header_line(doc), markup=False, highlight=False)
+    for line in header_lines(doc):
+        console.print(line, markup=False, highlight=False)
     points = run_points(doc)
     keys = {family: varying(family_points) for family, family_points in points.items()}
     for family, family_points in points.items():
@@ -251,7 +253,9 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
             continue
         meta = doc["families"].get(family)
         question = meta["question"] if meta else ""
+        console.print()
         console.print(fitted_table(console, family, family_points, question))
+    console.print()
     errors = error_lines(doc)
     if errors:
         console.print("[bold red]failed[/bold red]")

@@ -17,11 +17,13 @@ from bench.results import storage
 DESCRIPTION = "Benchmark SQLAlchemy's asyncio extension on your own database."
 EXAMPLES = """\
 examples:
-  sqla-bench list                                   every scenario, variant, parameter, driver
-  sqla-bench list loading                           one scenario, its reference marked
-  sqla-bench run --driver aiosqlite                 the quick profile on SQLite (no server)
-  sqla-bench run --driver asyncpg --url postgresql://me@db.local/app --scenario loading
-  sqla-bench run --driver aiosqlite --scenario pool_sizing --param pool_size=5,20 --rounds 10
+  sqla-bench list                     scenarios, variants, parameters, drivers
+  sqla-bench list loading             one scenario, its reference marked
+  sqla-bench run --driver aiosqlite   the quick profile on SQLite (no server)
+  sqla-bench run --driver asyncpg --url postgresql://me@db.local/app \\
+      --scenario loading              one family on your PostgreSQL
+  sqla-bench run --driver aiosqlite --scenario pool_sizing \\
+      --param pool_size=5,20 --rounds 10
   sqla-bench report results/*.json --output reports/latest
   sqla-bench compare results/base.json results/new.json
 """
