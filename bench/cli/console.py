@@ -20,7 +20,13 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from bench.judge.decisions import Decision, Point, run_decisions, run_points
+from bench.judge.decisions import (
+    Decision,
+    Point,
+    one_point_note,
+    run_decisions,
+    run_points,
+)
 from bench.measure.summary import is_noisy
 from bench.results.records import CaseRecord, RunRecord, params_text
 from bench.results.units import fmt_duration, fmt_rate
@@ -264,18 +270,29 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
     shown = {f for case in doc["cases"] if case["status"] != "skipped" for f in flags(case)}
     for flag in (f for f in FLAG_LEGEND if f in shown):
         console.print(Text(f"{flag}: ", style="bold") + Text(FLAG_LEGEND[flag]))
+    single = [family for family, family_points in points.items()
+              if one_point_note(family_points, None) is not None
+              and any(c["status"] != "skipped" for p in family_points for c in p.cases)]
     answers = decisions_grid(doc, run_decisions(doc), keys)
     if answers:
         console.print("[bold underline]decisions[/bold underline] (paired ratio of time per "
                       "op, 95% interval)")
         for answer in answers:
             console.print(answer, highlight=False)
+    if single:
+        console.print(Text(f"one point only (profile {doc['config'].get('profile')}): "
+                           f"{', '.join(single)}: their answers hold at that point; "
+                           "--profile standard sweeps the parameters", style="dim"))
     skipped = skipped_lines(doc)
     if skipped:
         console.print("[bold]skipped[/bold] (the driver cannot run them; status skipped in "
                       "the results file)")
+        listing = Table.grid(padding=(0, 1), pad_edge=False)
+        listing.add_column(no_wrap=True)
+        listing.add_column(ratio=1)
         for line in skipped:
-            console.print(f"  {line}", markup=False, highlight=False)
+            listing.add_row(" ", Text(line))
+        console.print(listing)
     advice = quality_advice(doc)
     if advice:
         console.print(advice, markup=False, highlight=False)

@@ -301,6 +301,16 @@ def run_decisions(doc: RunRecord) -> list[Decision]:
     return out
 
 
+def one_point_note(points: list[Any], profile: str | None) -> str | None:
+    """What to say of a family a run measured at one parameter point: its answers hold
+    there only. None when the run swept it."""
+    if len({json.dumps(p.params, sort_keys=True) for p in points}) != 1:
+        return None
+    where = f" in profile {profile}" if profile else ""
+    return (f"one point only{where}: the answers hold at this point; --profile standard "
+            "sweeps the parameters")
+
+
 def undeclared(points: list[Any]) -> str:
     """What is said of a family that declares no comparison (a user's family, a
     pytest-benchmark file): its fastest variant against the reference, paired."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from bench.judge.decisions import one_point_note
 from bench.measure.summary import is_noisy
 from bench.report import charts, load, plans, rtt
 from bench.report.charts import Colours
@@ -78,7 +79,7 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
         "question": view.question,
         "verdicts": decided,
         "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
-        "callouts": _callouts(view, multi),
+        "callouts": _reading_notes(view, ran) + _callouts(view, multi),
         "charts": (_driver_charts(view, ran, run_colours) if multi
                    else _variant_charts(view, colours)),
         "runs": [_run_section(view, run, colours, profiles) for run in ran],
@@ -235,6 +236,21 @@ def _plans(groups: list[Group]) -> list[dict[str, Any]]:
                                for r in records],
             })
     return out
+
+
+def _reading_notes(view: FamilyView, runs: list[Run]) -> list[str]:
+    """What to know to read the family's answers: a run that measured one point only,
+    the family's note for a run's backend (SQLite's single writer)."""
+    out = []
+    for run in runs:
+        where = f" ({run.column})" if len(runs) > 1 else ""
+        one = one_point_note(view.groups_of(run), run.doc["config"].get("profile"))
+        if one is not None:
+            out.append(one + where)
+        meta = run.doc["families"].get(view.name)
+        if meta and meta.get("note"):
+            out.append(meta["note"] + where)
+    return list(dict.fromkeys(out))
 
 
 def _callouts(view: FamilyView, multi: bool) -> list[str]:

@@ -353,3 +353,19 @@ def test_load_charts_latency_spectrum_and_throughput_vs_app_processes(tmp_path):
     assert re.search(r'<p class="callout bottleneck">queue_pool at app_processes=4 pool_size=10: '
                      r"load worker tcp://127.0.0.1:1 above 90% CPU</p>", page)
     assert "vs app_processes" not in page  # the processes axis is drawn once: the load chart
+
+
+def test_one_point_families_and_backend_notes_are_said(tmp_path):
+    """A run that measured a family at one point says its answers hold there only; a
+    family's note for the run's backend (SQLite's single writer) is on the page; an
+    overhead comparison is in the neutral tone, not red."""
+    one_point = [c for c in _loading() if c["params"]["parents"] == 100]
+    families = {"loading": {**LOADING, "note": "SQLite lets one connection write at a time",
+                            "comparisons": [{**LOADING["comparisons"][0], "overhead": True}]}}
+    page = _page(tmp_path, _doc(one_point, families=families))
+    text = _text(page)
+    assert "one point only in profile quick: the answers hold at this point" in text
+    assert "SQLite lets one connection write at a time" in text
+    assert 'class="o-overhead"' in page and "takes 0.185× the time of lazy_n_plus_1" in text
+    swept = _text(_page(tmp_path, _doc(_loading())))
+    assert "one point only" not in swept
