@@ -29,7 +29,7 @@ from bench.judge.decisions import (
 )
 from bench.measure.summary import is_noisy
 from bench.results.records import CaseRecord, RunRecord, params_text
-from bench.results.units import fmt_duration, fmt_rate
+from bench.results.units import fmt_count, fmt_duration, fmt_rate
 
 NARROW = 120  # below this many columns: the fewest columns, errors under the table
 
@@ -100,7 +100,7 @@ COLUMNS = (
     Column("per op", _per_op, drop=1),
     Column("vs ref (95% CI)", _ratio_cell),
     Column("stmts", lambda c: "-" if c["statements_per_op"] is None
-           else f"{c['statements_per_op']:g}"),
+           else fmt_count(c["statements_per_op"])),
     Column("flags", lambda c: ", ".join(flags(c)), "left"),
     Column("calls/op", lambda c: "-" if c["calls_per_op"] is None
            else f"{c['calls_per_op']:,.0f}", drop=3),

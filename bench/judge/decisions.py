@@ -27,7 +27,7 @@ from bench.results.records import (
     rtt_of,
     rtt_text,
 )
-from bench.results.units import fmt_bytes, fmt_duration
+from bench.results.units import fmt_bytes, fmt_count, fmt_duration
 
 Outcome = Literal["candidate", "against", "tie", "missing"]
 Tone = Literal["candidate", "against", "tie", "missing", "overhead"]
@@ -111,7 +111,7 @@ def _x(value: float) -> str:
 
 
 def _count(value: float | None) -> str:
-    return "?" if value is None else f"{value:g}"
+    return "?" if value is None else fmt_count(value)
 
 
 @dataclass

@@ -42,3 +42,11 @@ def fmt_bytes(value: float | None) -> str:
         if value >= limit:
             return f"{value / limit:.3g} {unit}"
     return f"{value:.0f} B"
+
+
+def fmt_count(value: float) -> str:
+    """A count per operation: whole when it is (101), else three significant digits
+    (0.333, 0.0002)."""
+    if float(value).is_integer() or abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
