@@ -9,7 +9,6 @@ left out, least useful first, so a row never wraps. Then the family's declared d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from bench.judge.decisions import (
     one_point_note,
     run_decisions,
     run_points,
+    varying_params,
 )
 from bench.measure.summary import is_noisy
 from bench.results.records import CaseRecord, RunRecord, params_text
@@ -110,15 +110,6 @@ COLUMNS = (
 )
 
 
-def varying(points: list[Point]) -> set[str]:
-    """The parameters that take two values or more among a family's points."""
-    seen: dict[str, set[str]] = {}
-    for point in points:
-        for key, value in point.params.items():
-            seen.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
-    return {key for key, values in seen.items() if len(values) > 1}
-
-
 def point_label(point: Point, keys: set[str]) -> str:
     """The point by its varying parameters (and RTT): what tells it from its neighbours."""
     text = params_text({k: v for k, v in point.params.items() if k in keys}) if keys else ""
@@ -130,7 +121,7 @@ def point_label(point: Point, keys: set[str]) -> str:
 def family_table(family: str, points: list[Point], columns: tuple[Column, ...],
                  question: str = "") -> Table:
     """One family's cases, each point once as a group header; fixed parameters in the caption."""
-    keys = varying(points)
+    keys = varying_params(points)
     fixed = {k: v for k, v in points[0].params.items() if k not in keys}
     table = Table(title=f"[bold]{family}[/bold]" + (f" — {question}" if question else ""),
                   title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
@@ -253,7 +244,7 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
     for line in header_lines(doc):
         console.print(line, markup=False, highlight=False)
     points = run_points(doc)
-    keys = {family: varying(family_points) for family, family_points in points.items()}
+    keys = {family: varying_params(family_points) for family, family_points in points.items()}
     for family, family_points in points.items():
         if not any(c["status"] != "skipped" for p in family_points for c in p.cases):
             continue

@@ -77,6 +77,16 @@ def run_points(doc: RunRecord) -> dict[str, list[Point]]:
     return {name: list(points.values()) for name, points in families.items()}
 
 
+def varying_params(points: list[Any]) -> set[str]:
+    """The parameters that take two values or more among the points: only these tell
+    two points apart (a constant pool_timeout=5.0 beside every point says nothing)."""
+    values: dict[str, set[str]] = {}
+    for point in points:
+        for key, value in point.params.items():
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    return {key for key, seen in values.items() if len(seen) > 1}
+
+
 def comparisons_of(doc: RunRecord, family: str) -> list[ComparisonRecord]:
     """The decisions the family declared when this run was made."""
     meta = doc["families"].get(family)
