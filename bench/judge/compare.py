@@ -361,9 +361,13 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
     ) + (("verdict", "left"),)
     for column, justify in columns:
         if narrow and column == "case":
-            table.add_column(column, min_width=26, overflow="fold")
+            table.add_column(column, min_width=24, ratio=1, overflow="fold")
         elif narrow and column.startswith("vs ref"):
             table.add_column("vs ref", justify=justify, no_wrap=True)
+        elif narrow and column.startswith("ratio change"):
+            table.add_column("change (95% CI)", justify=justify, no_wrap=True)
+        elif narrow and column == "verdict":
+            table.add_column(column, min_width=14, max_width=16)
         else:
             table.add_column(column, justify=justify, no_wrap=narrow and column != "verdict")
     for j in shown:
