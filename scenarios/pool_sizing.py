@@ -63,9 +63,9 @@ family = Family(
     params=[
         Param("app_processes", int, quick=[1], standard=[1, 2, 4, 8],
               help="application processes, each with its own pool (a worker each)"),
-        Param("pool_size", int, quick=[5], standard=[1, 5, 10, 20],
+        Param("pool_size", int, quick=[2, 5, 10], standard=[1, 5, 10, 20],
               help="connections kept by each process's pool"),
-        Param("concurrency", int, quick=[10], standard=[1, 10, 50, 100],
+        Param("concurrency", int, quick=[4, 10], standard=[1, 10, 50, 100],
               help="tasks sharing the pools, spread over the processes"),
         Param("units", int, quick=[4], standard=[10], help="units of work per task per round"),
         Param("pool_timeout", float, quick=[5.0], help="seconds a checkout may wait"),
@@ -84,8 +84,10 @@ family = Family(
     processes_param="app_processes",
     sweeps=("pool_size", "concurrency"),
     comparisons=[
-        Comparison("queue_pool", "null_pool", "a connection pool instead of NullPool"),
-        Comparison("pre_ping", "queue_pool", "pool_pre_ping on every checkout"),
+        Comparison("queue_pool", "null_pool", "a connection pool instead of NullPool",
+                   at={"pool_size": 5}, largest=("concurrency",)),
+        Comparison("pre_ping", "queue_pool", "pool_pre_ping on every checkout",
+                   at={"pool_size": 5}, largest=("concurrency",)),
     ],
 )
 

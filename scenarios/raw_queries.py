@@ -72,9 +72,13 @@ family = Family(
     scales_when="mode=throughput",
     comparisons=[
         Comparison("orm_select", "raw_driver", "the ORM's cost over the bare driver",
+                   at={"query": "pk_lookup", "mode": "cost"}, overhead=True),
+        Comparison("text", "core_select", "text() instead of Core select()",
                    at={"query": "pk_lookup", "mode": "cost"}),
         Comparison("core_select", "orm_select", "Core select() instead of the ORM",
                    at={"query": "pk_lookup", "mode": "cost"}),
+        Comparison("text", "orm_select", "text() instead of the ORM",
+                   at={"query": "list_100", "mode": "cost"}),
     ],
 )
 COST = {"mode": "cost"}  # the sync baselines answer "is async worth it?" per query

@@ -137,7 +137,9 @@ class Comparison:
     statements per operation of both, or "no clear winner" when the interval holds 1.
     It is read at one parameter point both variants ran at: the first that has every
     value in `at`, taking the largest measured value of each parameter in `largest`
-    ("keyset vs LIMIT/OFFSET at the deepest offset").
+    ("keyset vs LIMIT/OFFSET at the deepest offset"). `overhead=True` marks a cost to
+    know rather than a choice to make (the ORM over the bare driver): its verdict is
+    stated in a neutral tone, as "takes N× the time", never as a loss.
     """
 
     candidate: str
@@ -145,11 +147,16 @@ class Comparison:
     sentence: str
     at: Mapping[str, Any] = field(default_factory=dict)
     largest: tuple[str, ...] = ()
+    overhead: bool = False
 
     def record(self) -> ComparisonRecord:
         """As the runner writes it into the results file (families.<name>.comparisons)."""
-        return {"candidate": self.candidate, "against": self.against,
-                "sentence": self.sentence, "at": dict(self.at), "largest": list(self.largest)}
+        record: ComparisonRecord = {
+            "candidate": self.candidate, "against": self.against, "sentence": self.sentence,
+            "at": dict(self.at), "largest": list(self.largest)}
+        if self.overhead:
+            record["overhead"] = True
+        return record
 
 
 Work = Callable[["Context"], Awaitable[Any]]
@@ -225,6 +232,9 @@ class Family:
     # Parameters the question needs several values of ("how big should my pool be?" needs
     # pool sizes): a run measuring one value of one of them gets "one point only" in the report.
     sweeps: tuple[str, ...] = ()
+    # What a reader must know on one backend to read the answers (backend -> sentence):
+    # SQLite's single writer, where concurrency cannot help. Printed with the decisions.
+    notes: Mapping[str, str] = field(default_factory=dict)
     variants: dict[str, Variant] = field(default_factory=dict)
     # The same work in plain synchronous code, run on the sync baseline drivers
     # (psycopg-sync, pymysql, sqlite3): "is async worth it here?"
@@ -354,7 +364,7 @@ class Family:
             table[name] = Variant(
                 name=name, fn=fn, raw=raw, engine_options=engine_options or {},
                 only=accepted, needs=needs, check=check,
-                doc=(fn.__doc__ or "").strip().split("\n")[0], is_sync=is_sync,
+                doc=" ".join((fn.__doc__ or "").split()), is_sync=is_sync,
             )
             return fn
 

@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from bench.cli.common import UsageError, check_runs, gate_status, progress_line
+from bench.cli.console import print_fitted
 from bench.judge.ab import run_ab
 from bench.judge.compare import comparison_table, summary_line
 from bench.judge.repeat import Side
@@ -25,7 +26,9 @@ def command(args: argparse.Namespace) -> int:
                                                 directory, args.threshold, progress_line)
     for line in differences:
         print(f"sqla-bench: the sides differ: {line}", file=sys.stderr)
-    Console(width=220).print(comparison_table(judgements, f"ab {base} → {new}"))
+    console = Console()
+    print_fitted(console, lambda narrow: comparison_table(judgements, f"ab {base} → {new}",
+                                                           narrow=narrow))
     print(summary_line(judgements))
     print(f"results: {base}, {new}, {directory / 'comparison.json'}")
     if args.html is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.cli.common import UsageError, gate_status
+from bench.cli.console import print_fitted
 from bench.judge import compare
 from bench.judge.calibrate import read_noise
 from bench.report.compare_page import write_compare_page
@@ -63,7 +64,9 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     for line in warnings:
         print(f"sqla-bench: warning: {line}", file=sys.stderr)
     title = f"compare {_names(base)} → {_names(new)}"
-    Console(width=220).print(compare.comparison_table(judgements, title))
+    console = Console()
+    print_fitted(console, lambda narrow: compare.comparison_table(judgements, title,
+                                                                   narrow=narrow))
     print(compare.summary_line(judgements))
     if not any(j.absolute for j in judgements):
         print(compare.NOT_JUDGED)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from bench import __version__
 from bench.api.family import PROFILES
 from bench.cli.common import UsageError
 from bench.db.database import DEFAULT_CONNECT_TIMEOUT
@@ -17,6 +18,19 @@ from bench.results import storage
 from bench.results.records import SCHEDULES
 
 DESCRIPTION = "Benchmark SQLAlchemy's asyncio extension on your own database."
+EXAMPLES = """\
+examples:
+  sqla-bench list                     scenarios, variants, parameters, drivers
+  sqla-bench list loading             one scenario, its reference marked
+  sqla-bench run --driver aiosqlite   the quick profile on SQLite (no server)
+  sqla-bench run --driver asyncpg --url postgresql://me@db.local/app \\
+      --scenario loading              one family on your PostgreSQL
+  sqla-bench run --driver aiosqlite --scenario pool_sizing \\
+      --param pool_size=5,20 --rounds 10
+  sqla-bench report results/*.json --output reports/latest
+  sqla-bench compare results/base.json results/new.json
+"""
+SCENARIOS_PATH_HELP = "also load scenario modules from DIR (repeatable)"
 DEFAULT_THRESHOLD = 10.0  # percent: the smallest change compare calls a change
 
 
@@ -26,11 +40,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sqla-bench", description=DESCRIPTION)
+    parser = _Parser(prog="sqla-bench", description=DESCRIPTION, epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     listing = commands.add_parser("list", help="scenarios, variants, parameters and drivers")
-    listing.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+    listing.add_argument("family", nargs="?", metavar="FAMILY",
+                         help="only this scenario family (default: all, then the drivers)")
+    listing.add_argument("--scenarios-path", action="append", default=[], metavar="DIR",
+                         help=SCENARIOS_PATH_HELP)
 
     doctor = commands.add_parser("doctor", help="which drivers import and which servers answer")
     doctor.add_argument(
@@ -38,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only the drivers that import and whose server answers",
     )
-    doctor.add_argument("--connect-timeout", type=float, default=3.0, metavar="S")
+    doctor.add_argument("--connect-timeout", type=float, default=3.0, metavar="S",
+                        help="seconds to wait for each server (default 3)")
 
-    run = commands.add_parser("run", help="measure scenarios on one driver")
+    run = commands.add_parser("run", help="measure scenarios on one driver",
+                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--driver", required=True, help=f"one of: {', '.join(DRIVERS)}")
     run.add_argument(
         "--url", help="database URL without the driver part, e.g. postgresql://user:pw@host:5432/db"
@@ -59,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="run only this variant (repeatable); its point's reference runs too",
     )
-    run.add_argument("--profile", choices=PROFILES, default="quick")
+    run.add_argument("--profile", choices=PROFILES, default="quick",
+                     help="how many parameter points and rounds: quick (default, a few "
+                          "minutes), standard (the sweeps), full (the largest sizes)")
     run.add_argument("--rounds", type=int, help="timed rounds per case (default: the profile's)")
     run.add_argument("--warmup", type=int, help="untimed rounds per case (default: the profile's)")
     run.add_argument(
@@ -69,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a parameter: KEY=V or KEY=V1,V2 (repeatable)",
     )
-    run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                     help="the event loop the run uses (default asyncio)")
     run.add_argument(
         "--profile-code",
         action="store_true",
@@ -97,9 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--explain", action="store_true",
                      help="after each case's timed rounds, one more round whose distinct "
                           "statements are EXPLAINed; the report shows the plans")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S")
-    run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR")
+    run.add_argument("--seed", type=int, default=0,
+                     help="seed of the shuffled round order and of the data (default 0): the "
+                          "same seed gives the same schedule")
+    run.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S",
+                     help=f"seconds to wait for the server (default {DEFAULT_CONNECT_TIMEOUT:g})")
+    run.add_argument("--scenarios-path", action="append", default=[], metavar="DIR",
+                     help=SCENARIOS_PATH_HELP)
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     load = run.add_argument_group(
         "load from several processes (concurrent_sessions, pool_sizing, fastapi_service, "
@@ -118,16 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
                            "one (for --cluster workers on other hosts)")
 
     report = commands.add_parser("report", help="HTML report from results files")
-    report.add_argument("results", nargs="*", type=Path, metavar="RESULTS")
+    report.add_argument("results", nargs="*", type=Path, metavar="RESULTS",
+                        help="results files of `sqla-bench run` (several: side by side)")
     report.add_argument("--latest", nargs="?", type=Path, const=storage.RESULTS_DIR,
                         metavar="DIR", help="also the newest results file of every driver in "
                                             "DIR (default: results/)")
-    report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR")
+    report.add_argument("--output", type=Path, default=Path("reports/latest"), metavar="DIR",
+                        help="where index.html goes (default reports/latest)")
 
     history = commands.add_parser("history", help="every case across the results files of a "
                                                   "directory, in time order, with step changes")
-    history.add_argument("directory", type=Path, metavar="RESULTS_DIR")
-    history.add_argument("--output", type=Path, default=Path("reports/history"), metavar="DIR")
+    history.add_argument("directory", type=Path, metavar="RESULTS_DIR",
+                         help="a directory of results files")
+    history.add_argument("--output", type=Path, default=Path("reports/history"), metavar="DIR",
+                         help="where index.html goes (default reports/history)")
 
     compare = commands.add_parser(
         "compare", help="judge a change: paired ratios, exact counts, a noise floor")
@@ -144,8 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("new", type=Path, metavar="NEW_JSON")
     gate.add_argument("--storage", type=Path, default=Path(".benchmarks"), metavar="DIR",
                       help="pytest-benchmark's storage of saved runs (default .benchmarks)")
-    gate.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT")
-    gate.add_argument("--noise", type=Path, metavar="FILE")
+    gate.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT",
+                      help=f"smallest change that matters (default {DEFAULT_THRESHOLD:g}%%)")
+    gate.add_argument("--noise", type=Path, metavar="FILE",
+                      help="noise file of `sqla-bench calibrate`: per-case tolerance")
 
     calibrate = commands.add_parser(
         "calibrate", help="A/A: run cases K times and write each case's noise floor",

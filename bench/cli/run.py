@@ -15,9 +15,10 @@ from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db.database import mask_text, resolve_url
 from bench.db.drivers import get_driver
+from bench.db.names import did_you_mean
 from bench.measure.plan import refusal
 from bench.results import file as results
-from bench.results import quality, storage
+from bench.results import storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
 from bench.run import progress
 from bench.run.runner import RunConfig, RunInterrupted, Runner
@@ -113,13 +114,15 @@ def _parse_params(pairs: list[str]) -> list[tuple[str, str]]:
 def _select_families(args: argparse.Namespace, families: dict[str, Any]) -> list[Any]:
     for name in args.scenario:
         if name not in families:
-            raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(families)}")
+            raise ScenarioError(f"unknown scenario {name!r}{did_you_mean(name, families)}; "
+                                f"known: {', '.join(families)}")
     chosen = [families[n] for n in args.scenario] if args.scenario else list(families.values())
     known_variants = {v for f in chosen for v in f.variants}
     for name in args.variant:
         if name not in known_variants:
             raise ScenarioError(
-                f"unknown variant {name!r} in {', '.join(f.name for f in chosen)}; "
+                f"unknown variant {name!r}{did_you_mean(name, sorted(known_variants))} in "
+                f"{', '.join(f.name for f in chosen)}; "
                 f"known: {', '.join(sorted(known_variants))}"
             )
     return chosen
@@ -134,7 +137,8 @@ def _overrides(families: list[Any],
         if not owners:
             known = sorted({p.name for f in families for p in f.params})
             raise ScenarioError(
-                f"unknown parameter {key!r}; the chosen scenarios take: {', '.join(known)}"
+                f"unknown parameter {key!r}{did_you_mean(key, known)}; the chosen scenarios "
+                f"take: {', '.join(known)}"
             )
         for family in owners:
             overrides.setdefault(family.name, {}).update(parse_overrides(family, [(key, value)]))
@@ -206,9 +210,6 @@ def _execute(runner: Any, output: Path, loop: str) -> int:
         )
         return EXIT_INTERRUPTED
     print_summary(doc)
-    precision = quality.advice(doc["cases"])  # as the report says it at its top
-    if precision:
-        print(f"precision: {precision}")
     print(f"results: {output}")
     fell_back = doc.get("network", {}).get("fell_back")
     if fell_back:  # said at the end too (also with --quiet): these cases are not at the RTT

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from bench.db import raw
+from bench.db.names import did_you_mean
 from bench.db.raw import RawConnection
 
 BACKENDS = ("postgresql", "mysql", "sqlite")
@@ -140,7 +141,8 @@ def get_driver(name: str) -> Driver:
         return DRIVERS[name]
     except KeyError:
         raise UnknownDriver(
-            f"unknown driver {name!r}; known drivers: {', '.join(DRIVERS)}"
+            f"unknown driver {name!r}{did_you_mean(name, DRIVERS)}; known drivers: "
+            f"{', '.join(DRIVERS)}"
         ) from None
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich import box
 from rich.console import JustifyMethod
 from rich.table import Table
 
@@ -301,23 +302,68 @@ def _server(doc: RunRecord) -> str:
 # -- showing it --------------------------------------------------------------------------------
 
 
-def _change_text(change: Change | None) -> str:
+def _change_text(change: Change | None, short: bool = False) -> str:
     if change is None:
         return "–"
+    if short:
+        return (f"{(change.estimate - 1) * 100:+.0f}% "
+                f"({(change.low - 1) * 100:+.0f}…{(change.high - 1) * 100:+.0f}%)")
     return f"{_pct(change.estimate)} ({_pct(change.low)} to {_pct(change.high)})"
 
 
-def comparison_table(judgements: list[Judgement], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+def is_same(judgement: Judgement) -> bool:
+    """Nothing to read: compared, counts unchanged, and its time the same within its
+    tolerance or not judged at all (the reference of paired ratios)."""
+    if judgement.status != "compared" or judgement.counts:
+        return False
+    verdict = _time_verdict(judgement)
+    return verdict == SAME or (verdict is None and judgement.reference == judgement.variant)
+
+
+def _order(judgement: Judgement) -> int:
+    """Changes first: what fails, then faster, inconclusive, then the unpaired ones."""
+    if judgement.fails:
+        return 0
+    if judgement.status != "compared":
+        return 3
+    return 1 if _time_verdict(judgement) == FASTER else 2
+
+
+def comparison_table(judgements: list[Judgement], title: str, collapse_same: bool = True,
+                     narrow: bool = False) -> Table:
+    """The changes first (failing ones on top); the cases judged the same are counted in
+    the caption rather than listed, unless `collapse_same` is False. `narrow` (for a
+    terminal the wide table does not fit): a case is one cell (scenario and variant, its
+    point under them) and only the ratio columns and the verdict remain."""
+    same = [j for j in judgements if is_same(j)] if collapse_same else []
+    shown = sorted((j for j in judgements if not any(j is s for s in same)), key=_order)
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    if same:
+        references = sum(1 for j in same if _time_verdict(j) is None)
+        table.caption = (f"and {len(same) - references} case(s) the same within tolerance"
+                         + (f", {references} reference(s) with unchanged counts (their times "
+                            "are not judged)" if references else "") + ": not listed")
+    if narrow:
+        table.box, table.pad_edge, table.collapse_padding = box.SIMPLE_HEAD, False, True
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("scenario", "left"), ("params", "left"), ("variant", "left"),
-        ("base/op", "right"), ("new/op", "right"), ("vs ref: base → new", "right"),
-        ("ratio change (95% CI)", "right"), ("absolute change (95% CI)", "right"),
-        ("tolerance", "right"), ("verdict", "left"),
-    )
+        (("case", "left"),) if narrow else
+        (("scenario", "left"), ("params", "left"), ("variant", "left"),
+         ("base/op", "right"), ("new/op", "right"))
+    ) + (("vs ref: base → new", "right"), ("ratio change (95% CI)", "right")) + (
+        () if narrow else (("absolute change (95% CI)", "right"), ("tolerance", "right"))
+    ) + (("verdict", "left"),)
     for column, justify in columns:
-        table.add_column(column, justify=justify)
-    for j in judgements:
+        if narrow and column == "case":
+            table.add_column(column, min_width=24, ratio=1, overflow="fold")
+        elif narrow and column.startswith("vs ref"):
+            table.add_column("vs ref", justify=justify, no_wrap=True)
+        elif narrow and column.startswith("ratio change"):
+            table.add_column("change (95% CI)", justify=justify, no_wrap=True)
+        elif narrow and column == "verdict":
+            table.add_column(column, min_width=14, max_width=16)
+        else:
+            table.add_column(column, justify=justify, no_wrap=narrow and column != "verdict")
+    for j in shown:
         verdict = j.verdict
         if j.counts:
             verdict = "COUNTS: " + "; ".join(j.counts)
@@ -328,9 +374,16 @@ def comparison_table(judgements: list[Judgement], title: str) -> Table:
                   else f"{j.base_ratio:.2f}× → {j.new_ratio:.2f}×")
         judged = j.ratio or j.absolute
         tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
-        table.add_row(j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
-                      fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
-                      _change_text(j.absolute), tolerance, verdict, style=style)
+        if narrow:
+            table.add_row(f"{j.scenario} · {j.variant}\n{params_text(j.params)}",
+                          ratios.replace(" → ", "→"), _change_text(j.ratio, short=True),
+                          verdict if judged is None else f"{verdict}\ntolerance {tolerance}",
+                          style=style, end_section=True)
+        else:
+            table.add_row(j.scenario, params_text(j.params), j.variant,
+                          fmt_duration(j.base_ns), fmt_duration(j.new_ns), ratios,
+                          _change_text(j.ratio), _change_text(j.absolute), tolerance, verdict,
+                          style=style)
     return table
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.judge import decisions
 from bench.results import file as results
 from bench.results.records import (
     CaseRecord,
@@ -107,11 +108,7 @@ def params_key(params: dict[str, Any]) -> str:
 def varying_params(groups: list[Group]) -> set[str]:
     """The parameters that take two values or more among the groups: only these tell
     two lines of a chart apart (a constant pool_timeout=5.0 in every legend says nothing)."""
-    values: dict[str, set[str]] = {}
-    for group in groups:
-        for key, value in group.params.items():
-            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
-    return {key for key, seen in values.items() if len(seen) > 1}
+    return decisions.varying_params(groups)
 
 
 def load_runs(paths: Sequence[Path]) -> list[Run]:

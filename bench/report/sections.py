@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from bench.judge.decisions import one_point_note
 from bench.measure.summary import is_noisy
 from bench.report import charts, load_charts, plans, rtt
 from bench.report.charts import Colours
@@ -34,13 +35,7 @@ def _comparisons(view: FamilyView, runs: list[Run]) -> list[ComparisonRecord]:
 def _cell(decision: Decision | None) -> dict[str, str]:
     if decision is None:
         return {"short": MISSING, "outcome": "missing", "tip": "the run has no such family"}
-    return {"short": decision.short(), "outcome": _tone(decision), "tip": decision.text()}
-
-
-def _tone(decision: Decision) -> str:
-    """The colour class of a decision: its outcome, or neutral for a cost over the bare
-    driver (a floor to know, not a choice won or lost)."""
-    return "overhead" if decision.overhead and decision.ratio is not None else decision.outcome
+    return {"short": decision.short(), "outcome": decision.tone, "tip": decision.text()}
 
 
 def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
@@ -65,7 +60,7 @@ def verdicts(view: FamilyView, runs: list[Run]) -> list[dict[str, Any]]:
                 "family": view.name,
                 "sentence": comparison["sentence"] + at,
                 "text": first.text() if first else comparison["sentence"],
-                "outcome": _tone(first) if first else "missing",
+                "outcome": first.tone if first else "missing",
                 "cells": [_cell(decided.get(r.label)) for r in runs],
                 "across": None,
             })
@@ -84,8 +79,7 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
         "question": view.question,
         "verdicts": decided,
         "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
-        "callouts": _callouts(view, multi),
-        "one_point": one_point(view, runs),
+        "callouts": _reading_notes(view, ran) + _callouts(view, multi),
         "charts": (_driver_charts(view, ran, run_colours) if multi
                    else _variant_charts(view, colours)),
         "runs": [_run_section(view, run, colours, profiles) for run in ran],
@@ -94,17 +88,12 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
 
 def one_point(view: FamilyView, runs: list[Run]) -> str | None:
     """What the page says when a run measured one value of a parameter the family's
-    question needs a sweep of (pool_sizing's pool sizes under the quick profile)."""
+    question needs a sweep of (bench.judge.decisions.one_point_note)."""
     for run in runs:
-        groups = [g for g in view.groups_of(run) if g.ok_cases()]
-        needed = [p for p in run.sweeps(view.name) if any(p in g.params for g in groups)]
-        single = [p for p in needed if len({repr(g.params.get(p)) for g in groups}) < 2]
-        if single:
-            values = ", ".join(f"{p}={groups[0].params[p]}" for p in single)
-            where = f" in {run.column}" if len(runs) > 1 else ""
-            return (f"One point only ({values}{where}): this question needs several values of "
-                    f"{' and '.join(single)}, so the decisions below hold at this point alone; "
-                    "use --profile standard for the sweep.")
+        note = one_point_note(view.groups_of(run), run.sweeps(view.name),
+                              run.doc["config"].get("profile"))
+        if note is not None:
+            return note + (f" ({run.column})" if len(runs) > 1 else "")
     return None
 
 
@@ -251,6 +240,18 @@ def _plans(groups: list[Group]) -> list[dict[str, Any]]:
                                for r in records],
             })
     return out
+
+
+def _reading_notes(view: FamilyView, runs: list[Run]) -> list[str]:
+    """What to know to read the family's answers on a run's backend (SQLite's single
+    writer); a run measured at one point only says so in `one_point`."""
+    out = []
+    for run in runs:
+        where = f" ({run.column})" if len(runs) > 1 else ""
+        meta = run.doc["families"].get(view.name)
+        if meta and meta.get("note"):
+            out.append(meta["note"] + where)
+    return list(dict.fromkeys(out))
 
 
 def _callouts(view: FamilyView, multi: bool) -> list[str]:

@@ -107,6 +107,7 @@ class ComparisonRecord(TypedDict):
     sentence: str
     at: dict[str, Any]  # the parameter values the decision is read at
     largest: list[str]  # parameters taken at their largest measured value
+    overhead: NotRequired[bool]  # a cost to know, not a choice: stated in a neutral tone
 
 
 class FamilyRecord(TypedDict):
@@ -118,6 +119,7 @@ class FamilyRecord(TypedDict):
     # processes_param: pool_sizing's app_processes); absent in files before 0.3.
     processes_param: NotRequired[str | None]
     sweeps: NotRequired[list[str]]  # parameters the question needs several values of
+    note: NotRequired[str]  # what to know on this run's backend (Family.notes)
 
 
 class Environment(TypedDict, total=False):

@@ -48,10 +48,13 @@ def fmt_bytes(value: float | None) -> str:
 
 
 def fmt_count(value: float | None) -> str:
-    """A count per op: whole above 10 (1,461), three digits below (0.12 calls per row)."""
+    """A count per operation: whole when it is (101, 1,461), else three significant
+    digits (0.333, 0.0002)."""
     if value is None:
         return MISSING
-    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+    if float(value).is_integer() or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def fmt_paired(paired: Mapping[str, Any] | None) -> str:

@@ -48,6 +48,8 @@ class Progress:
 
 def case_outcome(case: CaseRecord) -> str:
     """A case's result in a few words: time per op and ratio to the reference, or its error."""
+    if case["status"] == "skipped":
+        return f"skipped ({(case['error'] or '').removeprefix('skipped: ')})"
     if case["status"] not in ("ok",) or case["stats"] is None:
         return f"{case['status'].upper()}: {case['error']}"
     text = f"{fmt_duration(per_op(case))}/op"
@@ -72,9 +74,7 @@ class LineProgress(Progress):
         self.write(banner)
 
     def case_finished(self, case: CaseRecord) -> None:
-        super().case_finished(case)
-        if case["status"] == "skipped":
-            return  # the driver cannot run it: counted, not shown
+        super().case_finished(case)  # a planned case skipped at run time is shown too
         elapsed, eta = self.elapsed_and_eta()
         width = len(str(self.total_cases))
         self.write(f"[{self.cases_done:>{width}}/{self.total_cases}] {case['scenario']} "

@@ -164,11 +164,15 @@ class Runner:
             self._write()
             passes = len(self.paths)
             rounds = passes * sum(len(p.variants) for p in self.points) * (cfg.warmup + cfg.rounds)
+            left_out = passes * sum(len(p.skipped) for p in self.points)
+            skipped = f" ({left_out} more the driver cannot run: skipped)" if left_out else ""
+            # The counter counts the cases the header names; the skipped ones are listed
+            # by name at the end of the run.
             self.progress.start(
-                f"sqla-bench: {self.total_cases} cases in {len(self.points) * passes} points on "
-                f"{cfg.driver.name} at {mask(cfg.url)}{self._rtt_note()}, profile {cfg.profile}, "
-                f"{cfg.schedule} schedule, {cfg.warmup} warmup + {cfg.rounds} timed rounds each",
-                rounds, self.total_cases + passes * sum(len(p.skipped) for p in self.points))
+                f"sqla-bench: {self.total_cases} cases{skipped} in {len(self.points) * passes} "
+                f"points on {cfg.driver.name} at {mask(cfg.url)}{self._rtt_note()}, profile "
+                f"{cfg.profile}, {cfg.schedule} schedule, {cfg.warmup} warmup + {cfg.rounds} "
+                "timed rounds each", rounds, self.total_cases)
             await check_engine.dispose()
             for path in self.paths:
                 if not self._fell_back:
@@ -308,7 +312,7 @@ class Runner:
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
             },
-            "families": {f.name: _family_record(f) for f in cfg.families},
+            "families": {f.name: _family_record(f, cfg.driver.backend) for f in cfg.families},
             "cases": [],
         }
 
@@ -361,7 +365,10 @@ class Runner:
         finished = sorted(records.values(), key=lambda c: order.index(c["variant"]))
         self._document()["cases"].extend(finished)
         self._write()
+        left_out = {variant.name for variant, _why in point.skipped}
         for case in finished:
+            if case["variant"] in left_out:
+                continue  # never planned, so not counted: named at the end of the run
             self.progress.case_finished(case)
 
     async def _case_opener(self, point: Point) -> OpenCase | None:
@@ -383,9 +390,10 @@ class Runner:
         return open_case
 
 
-def _family_record(family: Family) -> FamilyRecord:
+def _family_record(family: Family, backend: str) -> FamilyRecord:
     """What the results file says of a family: its question, unit, reference, decisions,
-    the parameter counting processes and the parameters its question needs a sweep of."""
+    the parameter counting processes, the parameters its question needs a sweep of, and
+    what to know on this backend."""
     record: FamilyRecord = {
         "question": family.question, "unit": family.unit,
         "reference": [family.reference] if isinstance(family.reference, str)
@@ -395,4 +403,7 @@ def _family_record(family: Family) -> FamilyRecord:
     }
     if family.sweeps:
         record["sweeps"] = list(family.sweeps)
+    note = family.notes.get(backend)
+    if note:
+        record["note"] = note
     return record

@@ -177,7 +177,8 @@ def test_the_noise_floor_raises_a_cases_tolerance(tmp_path, capsys):
     noise_file = _write(tmp_path, "noise.json", noise)
     capsys.readouterr()
     assert main(["compare", base, new, "--fail-on-regression", "--noise", noise_file]) == 0
-    assert "±20%" in capsys.readouterr().out
+    out = capsys.readouterr().out  # within ±20% the case is the same: counted, not listed
+    assert "1 same" in out and "1 case(s) the same within tolerance" in out
 
 
 def test_one_run_a_side_with_few_blocks_says_how_to_gate(tmp_path, capsys):
@@ -214,7 +215,8 @@ def test_compare_usage_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["v1_aiosqlite_loading.json", "v1_asyncpg_raw_queries_crud.json",
                                   "v1_pytest_benchmark_loading.json"])
-def test_older_files_still_compare(name, capsys):
+def test_older_files_still_compare(name, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # the wide table: a verdict in one line
     path = str(FIXTURES / name)
     assert main(["compare", path, path, "--fail-on-regression"]) == 0
     out = capsys.readouterr().out
@@ -245,3 +247,23 @@ def test_the_gate_compares_with_the_saved_run_before_the_new_one(tmp_path, capsy
     empty = tmp_path / "nothing"
     assert main(["gate", str(new_path), "--storage", str(empty)]) == 0
     assert "no earlier saved run" in capsys.readouterr().out
+
+
+def test_compare_lists_changes_first_and_counts_the_same_ones(tmp_path, capsys, monkeypatch):
+    """A same case and an unchanged reference are a count under the table, not rows; the
+    slower case is listed, in a table that fits 80 columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    base = _write(tmp_path, "a.json", _doc(seed=1))
+    same = _write(tmp_path, "b.json", _doc(seed=2))
+    assert main(["compare", base, same]) == 0
+    out = capsys.readouterr().out
+    assert "knob_work" not in out  # no row: both cases collapse
+    flat = " ".join(out.split())
+    assert "1 case(s) the same within tolerance, 1 reference(s) with unchanged counts" in flat
+    slower = _write(tmp_path, "c.json", _doc(ratio=2.6, seed=2))
+    assert main(["compare", base, slower]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "knob_work" in line]
+    assert len(rows) == 1 and "SLOWER" in rows[0] and "orm" in rows[0]
+    assert "1 reference(s) with unchanged counts" in " ".join(out.split())
+    assert max(len(line) for line in out.splitlines()[:out.count("\n") - 3]) <= 80

@@ -288,5 +288,5 @@ def test_a_password_in_a_url_is_never_shown(driver, scheme, password, rest):
 
 def test_an_argument_with_a_newline_is_still_one_error_line(capsys):
     # argparse quotes unknown arguments as typed: a newline in one split the error line.
-    status, err = _cli(["list", "first\nsecond"], capsys)
+    status, err = _cli(["list", "loading", "first\nsecond"], capsys)
     assert status == cli.EXIT_USAGE and "first second" in err

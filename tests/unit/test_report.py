@@ -486,3 +486,19 @@ def test_a_cost_over_the_bare_driver_is_neutral_not_a_loss(tmp_path):
                              r'selectinload takes 3× \(3–3×\) the time of raw_driver', section)
     assert overhead == "overhead"
     assert '<li class="o-candidate">selectinload instead of lazy loading' in section
+def test_one_point_families_and_backend_notes_are_said(tmp_path):
+    """A run that measured a family at one point says its answers hold there only; a
+    family's note for the run's backend (SQLite's single writer) is on the page; an
+    overhead comparison is in the neutral tone, not red."""
+    one_point = [c for c in _loading() if c["params"]["parents"] == 100]
+    families = {"loading": {**LOADING, "note": "SQLite lets one connection write at a time",
+                            "sweeps": ["parents"],
+                            "comparisons": [{**LOADING["comparisons"][0], "overhead": True}]}}
+    page = _page(tmp_path, _doc(one_point, families=families))
+    text = _text(page)
+    assert ("One point only (parents=100, profile quick): this question needs several values "
+            "of parents") in text
+    assert "SQLite lets one connection write at a time" in text
+    assert 'class="o-overhead"' in page and "takes 0.185× the time of lazy_n_plus_1" in text
+    swept = _text(_page(tmp_path, _doc(_loading(), families=families)))
+    assert "One point only" not in swept

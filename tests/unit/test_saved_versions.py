@@ -42,6 +42,12 @@ def test_report_reads_version_1_and_2_together(tmp_path):
         assert name in page, name
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch):
+    """compare's wide table (a case a line) on any terminal: these tests read its cells."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
 def _compare(capsys, base: Path, new: Path) -> str:
     assert main(["compare", str(base), str(new)]) == 0, capsys.readouterr().err
     return capsys.readouterr().out
