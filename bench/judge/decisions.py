@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bench.api.family import RAW_VARIANT
 from bench.results import stats
 from bench.results.records import (
     CaseRecord,
@@ -148,8 +149,10 @@ class Decision:
 
     @property
     def overhead(self) -> bool:
-        """A cost to know (the ORM over the bare driver), not a choice to make."""
-        return bool(self.comparison.get("overhead"))
+        """A cost to know, not a choice to make: declared so, or read against the bare
+        driver (the floor no application chooses; results files from before 0.3)."""
+        return (bool(self.comparison.get("overhead"))
+                or RAW_VARIANT in (self.candidate, self.against))
 
     @property
     def outcome(self) -> Outcome:

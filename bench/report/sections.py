@@ -80,6 +80,7 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
         "verdicts": decided,
         "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
         "callouts": _reading_notes(view, ran) + _callouts(view, multi),
+        "one_point": one_point(view, runs),
         "charts": (_driver_charts(view, ran, run_colours) if multi
                    else _variant_charts(view, colours)),
         "runs": [_run_section(view, run, colours, profiles) for run in ran],

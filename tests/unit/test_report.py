@@ -469,8 +469,8 @@ def test_a_family_needing_a_sweep_with_one_point_says_use_the_standard_profile(t
         return cases
 
     text = _text(_page(tmp_path, _doc(pool([5]), families=families)))
-    assert ("One point only (pool_size=5): this question needs several values of pool_size, "
-            "so the decisions below hold at this point alone; use --profile standard") in text
+    assert ("One point only (pool_size=5, profile quick): this question needs several values "
+            "of pool_size, so its answers hold at this point alone; use --profile standard") in text
     assert "One point only: use --profile standard." in text  # and on its headline
     assert "One point only" not in _text(_page(tmp_path, _doc(pool([5, 10]), families=families)))
 
@@ -483,9 +483,11 @@ def test_a_cost_over_the_bare_driver_is_neutral_not_a_loss(tmp_path):
     page = _page(tmp_path, _doc(_loading(), families=families))
     section = page[page.index('<section id="loading"'):]
     (overhead,) = re.findall(r'<li class="o-(\w+)">the ORM&#39;s cost over the bare driver: '
-                             r'selectinload takes 3× \(3–3×\) the time of raw_driver', section)
+                             r'selectinload takes 3× the time of raw_driver \(3–3×\)', section)
     assert overhead == "overhead"
     assert '<li class="o-candidate">selectinload instead of lazy loading' in section
+
+
 def test_one_point_families_and_backend_notes_are_said(tmp_path):
     """A run that measured a family at one point says its answers hold there only; a
     family's note for the run's backend (SQLite's single writer) is on the page; an
