@@ -186,6 +186,14 @@ def _engine_arguments(driver: Driver, url: URL, connect_timeout: float,
     return url, {"connect_args": connect_args, **options}
 
 
+def connect_settings(driver: Driver, url: URL, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+                     ) -> tuple[URL, dict[str, Any]]:
+    """The URL and connect_args to hand code that makes its own engine (a service process):
+    what make_engine would use, the run's namespace included."""
+    url, arguments = _engine_arguments(driver, url, connect_timeout, {})
+    return url, arguments["connect_args"]
+
+
 def merged_setting(ours: Any, theirs: Any) -> Any:
     """A connect argument given twice: server-settings dicts and libpq option strings
     add up (a namespace's search_path and a family's jit=off); anything else: theirs."""

@@ -59,6 +59,15 @@ def pytest_configure(config: pytest.Config) -> None:
         selected_drivers(config)  # an unknown name stops the session before collection
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the namespaces this process claimed (each xdist worker has its own)."""
+    import sys
+
+    engines = sys.modules.get("bench.plugin.engines")  # imported only if a test used one
+    if engines is not None:
+        engines.release_namespaces()
+
+
 @pytest.hookimpl(optionalhook=True)  # a pytest-benchmark hook: absent without it
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]
                                          ) -> None:

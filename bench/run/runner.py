@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import bench
 from bench.api.family import Family, Variant
 from bench.api.share import LoadShare
+from bench.db import namespace, registry
 from bench.db.database import (
     DatabaseError,
     describe_connect_error,
@@ -42,7 +43,6 @@ from bench.db.database import (
     server_info,
     server_settings,
 )
-from bench.db import namespace, registry
 from bench.db.drivers import Driver
 from bench.measure.lifecycle import PointSession, describe_error, hooks_engine
 from bench.measure.plan import Point, case_count, plan
