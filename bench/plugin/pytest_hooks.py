@@ -59,8 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
         selected_drivers(config)  # an unknown name stops the session before collection
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Drop the namespaces this process claimed (each xdist worker has its own)."""
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the namespaces this process claimed (each xdist worker has its own, and a
+    worker ends without pytest_unconfigure)."""
     import sys
 
     engines = sys.modules.get("bench.plugin.engines")  # imported only if a test used one
