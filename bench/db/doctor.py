@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-
 from sqlalchemy.engine import URL
 
 from bench.db import registry

@@ -301,7 +301,14 @@ def claim(url: URL, *, run_id: str | None = None, tables: Iterable[str] = (),
         conn.execute(sa.insert(_registry()), [{
             "namespace": record.namespace, "run_id": record.run_id, "host": record.host,
             "pid": record.pid, "started_at": record.started_at, "created_by": "sqla-bench"}])
-        _create_namespace(conn, url, record.namespace)
+        try:
+            _create_namespace(conn, url, record.namespace)
+        except sa.exc.DBAPIError as exc:
+            what = "schema" if namespace.backend_of(url) == "postgresql" else "database"
+            raise DatabaseError(
+                f"cannot create this run's own {what} {record.namespace} in {mask(url)} "
+                f"({' '.join(str(exc.orig).split())[:200]}); grant the user CREATE there, "
+                "or use a database where it may create one") from None
     return Namespace(record, url, namespace.apply(url, record.namespace))
 
 
