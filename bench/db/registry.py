@@ -47,6 +47,9 @@ from bench.db.drivers import DRIVERS
 
 STALE_AFTER_HOURS = 24.0  # a run of another host older than this is taken for gone
 LOCK_TIMEOUT_S = 30  # how long a run waits for another to finish with the registry
+# How much later than its row a process may seem to have started and still be the owner:
+# /proc's start time counts from the boot time in whole seconds, and clocks get adjusted.
+PID_START_SLACK_S = 60.0
 _PG_LOCK_KEY = 0x53514C4142  # "SQLAB": the advisory lock of the registry, per database
 
 Say = Callable[[str], None]
@@ -58,7 +61,8 @@ def _columns() -> list[sa.Column[Any]]:
         sa.Column("run_id", sa.String(64), nullable=False),
         sa.Column("host", sa.String(255), nullable=False),
         sa.Column("pid", sa.Integer, nullable=False),
-        sa.Column("started_at", sa.Float, nullable=False),  # seconds since the epoch, UTC
+        # seconds since the epoch; a double (MySQL's FLOAT would round it to minutes)
+        sa.Column("started_at", sa.Double, nullable=False),
         sa.Column("created_by", sa.String(64), nullable=False),
     ]
 
@@ -103,7 +107,7 @@ def _alive_since(pid: int, started_at: float) -> bool:
     except PermissionError:
         pass  # another user's process: alive
     began = _process_start(pid)
-    return began is None or began <= started_at + 1.0
+    return began is None or began <= started_at + PID_START_SLACK_S
 
 
 def _process_start(pid: int) -> float | None:
@@ -219,17 +223,22 @@ def _drop_legacy(conn: Connection, say: Say) -> None:
     names = [str(n) for n in conn.execute(sa.select(legacy.c.table_name)).scalars()]
     existing = set(sa.inspect(conn).get_table_names())
     ours = [n for n in names if n.startswith(TABLE_PREFIX) and n in existing]
-    # Children before parents: posts reference users.
-    for name in sorted(ours, key=lambda n: n.endswith("users")):
-        conn.execute(sa.schema.DropTable(sa.Table(name, sa.MetaData())))
     if ours:
+        reflected = sa.MetaData()
+        reflected.reflect(conn, only=ours, resolve_fks=False)
+        for table in reversed(reflected.sorted_tables):  # children before parents
+            if table.name in ours:
+                table.drop(conn)
         say(f"dropped {len(ours)} tables left by an older sqla-bench: {', '.join(ours)}")
     conn.execute(sa.schema.DropTable(sa.Table(REGISTRY_TABLE, sa.MetaData())))
 
 
 def _claims(conn: Connection) -> list[Claim]:
-    if not sa.inspect(conn).has_table(REGISTRY_TABLE):
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(REGISTRY_TABLE):
         return []
+    if {c["name"] for c in inspector.get_columns(REGISTRY_TABLE)} == _LEGACY_COLUMNS:
+        return []  # an older sqla-bench's: replaced by the next run
     registry = _registry()
     rows = conn.execute(sa.select(registry.c.namespace, registry.c.run_id, registry.c.host,
                                   registry.c.pid, registry.c.started_at))

@@ -94,3 +94,27 @@ def test_another_hosts_run_is_a_leftover_only_after_the_stated_age():
     young = _claim(host="elsewhere.example", pid=1, started_at=now - 3600)
     old = _claim(host="elsewhere.example", pid=1, started_at=now - STALE_AFTER_HOURS * 3600 - 60)
     assert not young.gone(now) and old.gone(now)
+
+
+def test_an_older_sqla_benchs_registry_is_replaced_and_its_tables_dropped(tmp_path):
+    """Before namespaces, tables lived beside sqlab_registry(table_name, created_by)."""
+    from bench.db import registry
+
+    url = sa.make_url(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sqlab_registry (table_name VARCHAR(128) PRIMARY KEY, "
+                             "created_by VARCHAR(64) NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE sqlab_users (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("CREATE TABLE sqlab_posts (id INTEGER PRIMARY KEY, "
+                             "user_id INTEGER REFERENCES sqlab_users(id))")
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY)")  # not ours
+        conn.exec_driver_sql("INSERT INTO sqlab_registry VALUES ('sqlab_users', 'sqla-bench'), "
+                             "('sqlab_posts', 'sqla-bench')")
+    said: list[str] = []
+    with registry.for_run(url, say=said.append):
+        pass
+    assert len(said) == 1 and "sqlab_posts" in said[0] and "sqlab_users" in said[0]
+    assert set(sa.inspect(engine).get_table_names()) == {"sqlab_registry", "users"}
+    assert registry.runs(url) == []
+    engine.dispose()
