@@ -42,6 +42,7 @@ from bench.db.database import (
     describe_connect_error,
     make_sync_engine,
     mask,
+    mask_text,
 )
 from bench.db.drivers import DRIVERS
 
@@ -189,6 +190,10 @@ def _locked(url: URL) -> Iterator[Connection]:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
             conn.exec_driver_sql("COMMIT")
+    except sa.exc.DBAPIError as exc:  # a right the user lacks, say: one line, masked
+        reason = mask_text(" ".join(str(exc.orig).split())[:200], [url.password])
+        raise DatabaseError(f"cannot record this run in {REGISTRY_TABLE} of {mask(url)} "
+                            f"({reason}); the user needs to create tables there") from None
     finally:
         engine.dispose()
 
@@ -316,7 +321,8 @@ def claim(url: URL, *, run_id: str | None = None, tables: Iterable[str] = (),
             what = "schema" if namespace.backend_of(url) == "postgresql" else "database"
             raise DatabaseError(
                 f"cannot create this run's own {what} {record.namespace} in {mask(url)} "
-                f"({' '.join(str(exc.orig).split())[:200]}); grant the user CREATE there, "
+                f"({mask_text(' '.join(str(exc.orig).split())[:200], [url.password])}); "
+                "grant the user CREATE there, "
                 "or use a database where it may create one") from None
     return Namespace(record, url, namespace.apply(url, record.namespace))
 

@@ -258,3 +258,30 @@ def test_plugin_benchmarks_under_pytest_xdist_each_worker_in_its_namespace(
             finally:
                 engine.dispose()
     assert REGISTRY_TABLE == "sqlab_registry"
+
+
+def test_a_user_who_may_not_create_tables_gets_one_line(postgres_url, tmp_path):
+    """PostgreSQL 15+: a plain role may not create in the public schema of a database it
+    does not own; the run stops before anything, in one line, exit 2."""
+    import psycopg
+
+    from tests.reliability.clihelp import assert_one_line_error, cli
+
+    role = f"sqlab_nocreate_{os.getpid()}"
+    with scratch_database(postgres_url) as url:
+        admin = dict(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database)
+        with psycopg.connect(**admin, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        try:
+            proc = cli("run", "--driver", "asyncpg", "--url",
+                       url.set(username=role).render_as_string(hide_password=False),
+                       "--scenario", "loading", "--output", str(tmp_path / "run.json"))
+            assert_one_line_error(proc, "cannot record this run in sqlab_registry",
+                                  "permission denied")
+        finally:
+            with psycopg.connect(**admin, autocommit=True) as conn:
+                conn.execute(f'DROP OWNED BY "{role}"')
+            with psycopg.connect(**{**admin, "dbname": sa.make_url(postgres_url).database},
+                                 autocommit=True) as conn:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
