@@ -97,10 +97,12 @@ async def seed(ctx: Context) -> None:
 # -- the server process ------------------------------------------------------------
 
 def server_settings(ctx: Context, **overrides: str) -> dict[str, str]:
-    """The server's environment from the case: the driver's async URL and the params."""
+    """The server's environment from the case: the driver's async URL (in the run's
+    namespace) and the params."""
+    url, connect_args = ctx.engine_settings()
     return {
-        "SQLAB_APP_URL": ctx.url.render_as_string(hide_password=False),
-        "SQLAB_APP_CONNECT_ARGS": json.dumps(ctx.driver.connect_args(ctx.connect_timeout)),
+        "SQLAB_APP_URL": url.render_as_string(hide_password=False),
+        "SQLAB_APP_CONNECT_ARGS": json.dumps(connect_args),
         "SQLAB_APP_POOL_SIZE": str(ctx.params["pool_size"]),
         "SQLAB_APP_LOADING": "lazy" if ctx.variant == "lazy_n_plus_1" else "selectinload",
         **overrides,

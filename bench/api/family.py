@@ -45,6 +45,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.api.share import LoadShare, interleave
+from bench.db.database import connect_settings
 from bench.db.drivers import CAPABILITIES, Driver
 from bench.db.raw import RawConnection, SyncRawConnection
 from bench.results import stats
@@ -491,6 +492,11 @@ class Context:
         """Close something the variant opened (HTTP clients, say) when the case closes,
         in the process that runs it, before case_teardown."""
         self.cleanups.append(cleanup)
+
+    def engine_settings(self) -> tuple[URL, dict[str, Any]]:
+        """The URL and connect_args for an engine made outside the harness (a service
+        process): the case's database, in the run's namespace, with its connect timeout."""
+        return connect_settings(self.driver, self.url, self.connect_timeout)
 
     async def open_raw(self) -> RawConnection:
         """One more raw connection for this case, closed by the lifecycle when it ends."""

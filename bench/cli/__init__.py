@@ -1,5 +1,5 @@
 """The `sqla-bench` command: one module per command (list, doctor, run, report, history,
-compare and gate, calibrate, ab), the parser, and the console tables.
+compare and gate, calibrate, ab, clean), the parser, and the console tables.
 
 Every mistake a user can make ends in one line on stderr saying what is wrong and
 what to do, and exit status 2; never a traceback. A command's module is imported only
@@ -34,6 +34,7 @@ COMMANDS = {
     "gate": ("compare", "gate_command"),
     "calibrate": ("calibrate", "command"),
     "ab": ("ab", "command"),
+    "clean": ("clean", "command"),
 }
 
 

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--connect-timeout", type=float, default=3.0, metavar="S",
                         help="seconds to wait for each server (default 3)")
 
+    clean = commands.add_parser(
+        "clean", help="drop the tables of runs that are gone (killed); live runs stay")
+    clean.add_argument("--url", help="this database only (driverless URL), instead of the "
+                                     "default ones that `doctor` lists")
+
     run = commands.add_parser("run", help="measure scenarios on one driver",
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--driver", required=True, help=f"one of: {', '.join(DRIVERS)}")

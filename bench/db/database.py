@@ -2,10 +2,12 @@
 
 - URL resolution: a driver plus an optional URL without the driver part.
 - Secrets: URLs are only ever shown masked, and error texts are scrubbed.
-- Ownership: every table the harness creates carries the prefix `sqlab_` and is
-  recorded in the registry table `sqlab_registry`. The harness drops only tables
-  that are both prefixed and registered, and refuses to run when a prefixed table
-  exists that it did not register (someone else's table, or a stale one to check).
+- Ownership: every table the harness creates carries the prefix `sqlab_`, lives in
+  its run's namespace (bench.db.namespace, claimed in `sqlab_registry` by
+  bench.db.registry) and is recorded there in `sqlab_tables`. The harness drops only
+  tables that are both prefixed and recorded, creates none outside a namespace, and
+  refuses to run when a prefixed table exists that it did not record (someone else's
+  table, or a stale one to check).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 from bench.db.drivers import Driver
+from bench.db.namespace import is_name, session_settings
 
 TABLE_PREFIX = "sqlab_"
+# The database's record of the runs working in it, each in its namespace (bench.db.registry).
 REGISTRY_TABLE = f"{TABLE_PREFIX}registry"
+# A namespace's record of the tables its run created.
+OWNED_TABLE = f"{TABLE_PREFIX}tables"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
 DEFAULT_URLS = {
@@ -150,7 +156,8 @@ def make_engine(
     """An AsyncEngine for an async driver, with the connect timeout applied."""
     if driver.is_sync:
         raise ValueError(f"{driver.name} is a sync driver: use make_sync_engine")
-    engine = create_async_engine(url, **_engine_arguments(driver, url, connect_timeout, options))
+    url, arguments = _engine_arguments(driver, url, connect_timeout, options)
+    engine = create_async_engine(url, **arguments)
     _watch_checkouts(engine)
     return engine
 
@@ -159,17 +166,42 @@ def make_sync_engine(
     driver: Driver, url: URL, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
 ) -> sa.Engine:
     """A plain Engine for a sync baseline driver, with the connect timeout applied."""
-    engine = sa.create_engine(url, **_engine_arguments(driver, url, connect_timeout, options))
+    url, arguments = _engine_arguments(driver, url, connect_timeout, options)
+    engine = sa.create_engine(url, **arguments)
     _watch_checkouts(engine)
     return engine
 
 
 def _engine_arguments(driver: Driver, url: URL, connect_timeout: float,
-                      options: dict[str, Any]) -> dict[str, Any]:
+                      options: dict[str, Any]) -> tuple[URL, dict[str, Any]]:
+    """The URL the driver understands and create_engine's arguments: our connect timeout,
+    the run's namespace (bench.db.namespace), then the caller's own connect_args."""
     if driver.backend == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    connect_args = {**driver.connect_args(connect_timeout), **options.pop("connect_args", {})}
-    return {"connect_args": connect_args, **options}
+    url, settings = session_settings(url)
+    connect_args = {**driver.connect_args(connect_timeout)}
+    for extra in (driver.namespaced_connect_args(settings), options.pop("connect_args", {})):
+        for key, value in extra.items():
+            connect_args[key] = merged_setting(connect_args.get(key), value)
+    return url, {"connect_args": connect_args, **options}
+
+
+def connect_settings(driver: Driver, url: URL, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+                     ) -> tuple[URL, dict[str, Any]]:
+    """The URL and connect_args to hand code that makes its own engine (a service process):
+    what make_engine would use, the run's namespace included."""
+    url, arguments = _engine_arguments(driver, url, connect_timeout, {})
+    return url, arguments["connect_args"]
+
+
+def merged_setting(ours: Any, theirs: Any) -> Any:
+    """A connect argument given twice: server-settings dicts and libpq option strings
+    add up (a namespace's search_path and a family's jit=off); anything else: theirs."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return {**ours, **theirs}
+    if isinstance(ours, str) and isinstance(theirs, str) and ours.startswith("-c "):
+        return f"{ours} {theirs}"
+    return theirs
 
 
 def core_engine(engine: AsyncEngine | sa.Engine) -> sa.Engine:
@@ -225,12 +257,13 @@ async def dispose_engine(engine: AsyncEngine | sa.Engine) -> int:
 
 
 # ---------------------------------------------------------------------------
-# Ownership of tables
+# Ownership of tables, inside a run's namespace (bench.db.namespace)
 
 
-def _registry(metadata: sa.MetaData | None = None) -> sa.Table:
+def _owned(metadata: sa.MetaData | None = None) -> sa.Table:
+    """The namespace's record of the tables its run created."""
     return sa.Table(
-        REGISTRY_TABLE,
+        OWNED_TABLE,
         metadata or sa.MetaData(),
         sa.Column("table_name", sa.String(128), primary_key=True),
         sa.Column("created_by", sa.String(64), nullable=False),
@@ -238,10 +271,10 @@ def _registry(metadata: sa.MetaData | None = None) -> sa.Table:
 
 
 def _registered(conn: Connection) -> set[str]:
-    if not sa.inspect(conn).has_table(REGISTRY_TABLE):
+    if not sa.inspect(conn).has_table(OWNED_TABLE):
         return set()
-    registry = _registry()
-    return {row[0] for row in conn.execute(sa.select(registry.c.table_name))}
+    owned = _owned()
+    return {row[0] for row in conn.execute(sa.select(owned.c.table_name))}
 
 
 def _check_ours(metadata: sa.MetaData) -> None:
@@ -252,17 +285,44 @@ def _check_ours(metadata: sa.MetaData) -> None:
             )
 
 
-def create_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
-    """Create the harness's tables afresh (sync, for `AsyncConnection.run_sync`).
+def current_namespace(conn: Connection) -> str | None:
+    """The namespace this connection works in (None: the user's own area), or ":memory:"
+    for an in-memory SQLite database, which nothing shares."""
+    backend = {"mariadb": "mysql"}.get(conn.dialect.name, conn.dialect.name)
+    if backend == "postgresql":
+        found = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    elif backend == "mysql":
+        found = conn.exec_driver_sql("SELECT DATABASE()").scalar()
+    else:
+        files = {row[1]: row[2] for row in conn.exec_driver_sql("PRAGMA database_list")}
+        path = str(files.get("main") or "")
+        if not path:
+            return ":memory:"
+        found = path.rsplit(".", 1)[-1]
+    return str(found) if is_name(found) else None
 
-    Our registered tables from an earlier run are dropped first; a prefixed table
+
+def _check_in_namespace(conn: Connection) -> None:
+    if current_namespace(conn) is None:
+        raise DatabaseError(
+            "refusing to create or drop tables outside a run's namespace (bench.db.registry): "
+            "this is a bug in sqla-bench, please report it"
+        )
+
+
+def create_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
+    """Create the harness's tables afresh in the run's namespace (sync, for
+    `AsyncConnection.run_sync`); outside a namespace it refuses.
+
+    Our registered tables from an earlier point are dropped first; a prefixed table
     we did not register stops the run with ForeignTableError.
     """
     _check_ours(metadata)
+    _check_in_namespace(conn)
     existing = set(sa.inspect(conn).get_table_names())
-    if REGISTRY_TABLE in existing and not _registry_shape_ok(conn):
+    if OWNED_TABLE in existing and not _owned_shape_ok(conn):
         raise ForeignTableError(
-            f"table {REGISTRY_TABLE} exists but was not created by sqla-bench; "
+            f"table {OWNED_TABLE} exists but was not created by sqla-bench; "
             "rename or remove it, or use another database"
         )
     registered = _registered(conn)
@@ -273,14 +333,12 @@ def create_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
             "refusing to touch it: rename it or use another database"
         )
     drop_owned_tables(conn, metadata)
-    _registry().create(conn, checkfirst=True)
-    registry = _registry()
+    _owned().create(conn, checkfirst=True)
+    owned = _owned()
     # Register before creating: a crash between the two leaves a registered, absent table,
     # which is harmless, never an unregistered table of ours.
     names = [t.name for t in metadata.sorted_tables]
-    conn.execute(
-        sa.insert(registry), [{"table_name": n, "created_by": "sqla-bench"} for n in names]
-    )
+    conn.execute(sa.insert(owned), [{"table_name": n, "created_by": "sqla-bench"} for n in names])
     metadata.create_all(conn)
     _commit_if_needed(conn)
 
@@ -288,6 +346,7 @@ def create_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
 def drop_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
     """Drop the metadata's tables that are ours (prefixed and registered), nothing else."""
     _check_ours(metadata)
+    _check_in_namespace(conn)
     registered = _registered(conn)
     existing = set(sa.inspect(conn).get_table_names())
     ours = [t for t in reversed(metadata.sorted_tables) if t.name in registered]
@@ -295,13 +354,13 @@ def drop_owned_tables(conn: Connection, metadata: sa.MetaData) -> None:
         if table.name in existing:
             table.drop(conn)
     if ours:
-        registry = _registry()
-        conn.execute(sa.delete(registry).where(registry.c.table_name.in_([t.name for t in ours])))
+        owned = _owned()
+        conn.execute(sa.delete(owned).where(owned.c.table_name.in_([t.name for t in ours])))
     _commit_if_needed(conn)
 
 
-def _registry_shape_ok(conn: Connection) -> bool:
-    columns = {c["name"] for c in sa.inspect(conn).get_columns(REGISTRY_TABLE)}
+def _owned_shape_ok(conn: Connection) -> bool:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(OWNED_TABLE)}
     return columns == {"table_name", "created_by"}
 
 

@@ -1,16 +1,27 @@
-"""`sqla-bench doctor`: which drivers import, and whether their server answers."""
+"""`sqla-bench doctor`: which drivers import, whether their server answers, and the runs
+recorded in each default database (in progress, or leftovers of runs that are gone)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import URL
 
-from bench.db.database import VERSION_SQL, describe_connect_error, mask, resolve_url
-from bench.db.drivers import DRIVERS, Driver
+from bench.db import registry
+from bench.db.database import (
+    VERSION_SQL,
+    DatabaseError,
+    describe_connect_error,
+    mask,
+    resolve_url,
+)
+from bench.db.drivers import BACKENDS, DRIVERS, Driver
 from bench.db.raw import maybe_await
 
 
@@ -71,3 +82,65 @@ def print_doctor(checks: list[dict[str, Any]], console: Console | None = None) -
             c["driver"], c["backend"], package or "?", server, c["problem"] or c["url"] or ""
         )
     (console or Console(width=200)).print(table)
+
+
+def default_databases(url_text: str | None = None) -> list[URL]:
+    """The databases to look for runs in: `url_text` alone when given, else every
+    backend's default (BENCH_POSTGRES_URL, BENCH_MYSQL_URL, the default SQLite file
+    when it exists)."""
+    urls = []
+    for backend in BACKENDS:
+        driver = next(d for d in DRIVERS.values() if d.is_sync and d.backend == backend)
+        if url_text is not None:
+            if not url_text.startswith(backend) and not (
+                    backend == "mysql" and url_text.startswith("mariadb")):
+                continue
+            return [resolve_url(driver, url_text)]
+        url = resolve_url(driver)
+        if backend == "sqlite" and not Path(str(url.database)).exists():
+            continue
+        urls.append(url)
+    if url_text is not None:
+        raise DatabaseError(f"--url {url_text!r} is not a postgresql://, mysql:// or "
+                            "sqlite:/// URL")
+    return urls
+
+
+def shown(url: URL) -> str:
+    """A database as the user names it: masked, without a driver."""
+    return mask(url.set(drivername=url.get_backend_name()))
+
+
+def recorded_runs(urls: Iterable[URL]) -> list[dict[str, Any]]:
+    """Each database's recorded runs, or why it could not be read."""
+    found = []
+    for url in urls:
+        try:
+            found.append({"url": shown(url), "runs": registry.runs(url), "problem": None})
+        except Exception as exc:  # noqa: BLE001 - a server that is down: said, not fatal
+            found.append({"url": shown(url), "runs": [],
+                          "problem": describe_connect_error(exc, url)})
+    return found
+
+
+def print_runs(found: list[dict[str, Any]], console: Console | None = None) -> None:
+    console = console or Console(width=200)
+    for database in found:
+        if database["problem"]:
+            console.print(f"runs in {database['url']}: cannot tell ({database['problem']})",
+                          markup=False)
+            continue
+        runs = database["runs"]
+        if not runs:
+            console.print(f"runs in {database['url']}: none", markup=False)
+            continue
+        table = Table(title=f"runs in {database['url']}", title_justify="left")
+        for column in ("namespace", "run", "host", "pid", "started (UTC)", "state"):
+            table.add_column(column)
+        for claim, gone in runs:
+            started = datetime.fromtimestamp(claim.started_at, UTC)
+            table.add_row(claim.namespace, claim.run_id[:8], claim.host, str(claim.pid),
+                          f"{started:%Y-%m-%d %H:%M:%S}",
+                          "[yellow]leftover: sqla-bench clean drops it[/yellow]" if gone
+                          else "in progress")
+        console.print(table)

@@ -69,6 +69,9 @@ class Driver:
     # connect_args that turn the driver's client-side prepared-statement cache off
     # (what PgBouncer in transaction mode needs); None: the driver has no such cache.
     unprepared_connect_args: Mapping[str, Any] | None = field(default=None)
+    # How the driver's connect() takes server settings for every connection (a run's
+    # PostgreSQL namespace is its search_path): None where no setting is ever needed.
+    settings_args: Callable[[dict[str, str]], dict[str, Any]] | None = None
 
     def has(self, capability: str) -> bool:
         if capability not in CAPABILITIES:
@@ -109,6 +112,14 @@ class Driver:
             return {}
         value: Any = raw.whole_seconds(timeout) if self.connect_timeout_whole_seconds else timeout
         return {self.connect_timeout_arg: value}
+
+    def namespaced_connect_args(self, settings: dict[str, str]) -> dict[str, Any]:
+        """connect_args that give each connection these server settings."""
+        if not settings:
+            return {}
+        if self.settings_args is None:
+            raise ValueError(f"driver {self.name} cannot take server settings {settings}")
+        return self.settings_args(settings)
 
     def sql(self, text: str) -> str:
         """Translate raw SQL written with `?` placeholders into this driver's style."""
@@ -163,19 +174,20 @@ register(Driver(
     distribution="asyncpg", placeholder="$n", open_raw=raw.open_asyncpg,
     connect_timeout_arg="timeout", supports_copy=True,
     unprepared_connect_args={"prepared_statement_cache_size": 0},
+    settings_args=raw.asyncpg_settings,
 ))
 register(Driver(
     name="psycopg", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
     distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg,
     connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
-    unprepared_connect_args={"prepare_threshold": None},
+    unprepared_connect_args={"prepare_threshold": None}, settings_args=raw.libpq_settings,
 ))
 register(Driver(
     name="aiopg", backend="postgresql", scheme="postgresql+aiopg", module="aiopg",
     distribution="aiopg", placeholder="%s", open_raw=raw.open_aiopg,
     connect_timeout_arg="timeout",
     server_side_cursors=False,  # psycopg2 has none in asynchronous mode
-    polls=True,
+    polls=True, settings_args=raw.libpq_settings,
 ))
 register(Driver(
     name="aiomysql", backend="mysql", scheme="mysql+aiomysql", module="aiomysql",
@@ -196,7 +208,7 @@ register(Driver(
     name="psycopg-sync", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
     distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg_sync,
     connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
-    is_sync=True, async_sibling="psycopg",
+    is_sync=True, async_sibling="psycopg", settings_args=raw.libpq_settings,
 ))
 register(Driver(
     name="pymysql", backend="mysql", scheme="mysql+pymysql", module="pymysql",

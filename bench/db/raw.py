@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from bench.db.namespace import session_settings
+
 
 async def maybe_await(value: Any) -> Any:
     """Drivers disagree on which calls are awaitable; accept both."""
@@ -184,11 +186,24 @@ def server_args(url: URL) -> dict[str, Any]:
     }
 
 
+def asyncpg_settings(settings: dict[str, str]) -> dict[str, Any]:
+    """Server settings for every connection, as asyncpg's connect() takes them."""
+    return {"server_settings": dict(settings)} if settings else {}
+
+
+def libpq_settings(settings: dict[str, str]) -> dict[str, Any]:
+    """Server settings for every connection, as libpq (psycopg, aiopg) takes them: the
+    startup packet's options, so setting them costs no round trip."""
+    return {"options": " ".join(f"-c {k}={v}" for k, v in settings.items())} if settings else {}
+
+
 def _libpq_args(url: URL) -> dict[str, Any]:
-    """psycopg and aiopg spell the database `dbname` and refuse None values."""
+    """psycopg and aiopg spell the database `dbname` and refuse None values; the run's
+    namespace (bench.db.namespace) goes in as a server setting."""
+    url, settings = session_settings(url)
     args = server_args(url)
     args["dbname"] = args.pop("database")
-    return {k: v for k, v in args.items() if v is not None}
+    return {**{k: v for k, v in args.items() if v is not None}, **libpq_settings(settings)}
 
 
 def _mysql_args(url: URL) -> dict[str, Any]:
@@ -201,7 +216,9 @@ def _mysql_args(url: URL) -> dict[str, Any]:
 async def open_asyncpg(url: URL, timeout: float) -> RawConnection:
     import asyncpg
 
-    return AsyncpgRaw(await asyncpg.connect(**server_args(url), timeout=timeout))
+    url, settings = session_settings(url)
+    return AsyncpgRaw(await asyncpg.connect(**server_args(url), timeout=timeout,
+                                            **asyncpg_settings(settings)))
 
 
 async def open_psycopg(url: URL, timeout: float) -> RawConnection:

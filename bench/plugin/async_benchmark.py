@@ -36,7 +36,7 @@ from bench.measure.plan import Point, point_for
 from bench.measure.point import Measuring, measure_point, new_records
 from bench.measure.schedule import Entry, measure
 from bench.measure.summary import record_paired, record_rounds
-from bench.plugin.engines import driver_of, read_server
+from bench.plugin.engines import driver_of, in_namespace, read_server
 from bench.results.records import CASE_FIGURES, PER_ROUND_FIGURES, CaseRecord, new_case
 
 USER_SCENARIO = "pytest-benchmark"  # the scenario of a user's function in its case record
@@ -268,7 +268,7 @@ class AsyncBenchmark:
                        url: str | None, params: dict[str, Any], rounds: int,
                        warmup_rounds: int) -> Any:
         driver = get_driver(driver_name)
-        resolved = resolve_url(driver, url)
+        resolved = in_namespace(resolve_url(driver, url))
         point = point_for(family, driver, params)
         rounds, warmup_rounds = self._rounds(rounds, warmup_rounds)
         self.benchmark.group = family.name  # read when the first round is given: set first

@@ -18,6 +18,7 @@ cancels the tasks left over as it closes (asyncio.Runner does, under both plug-i
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.db import namespace, registry
 from bench.db.database import core_engine, dispose_engine, make_engine, resolve_url, server_info
 from bench.db.doctor import check_drivers
 from bench.db.drivers import DRIVERS, Driver, get_driver
@@ -59,11 +61,42 @@ def engine_drivers(named: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def engine_url(driver: Driver, tmp_dir: Path | None) -> sa.URL:
-    """The CLI's URL for a server driver; a file in `tmp_dir` for SQLite."""
+    """The CLI's URL for a server driver, in this process's namespace; a file in `tmp_dir`
+    for SQLite (the test's own: nothing to share)."""
     if driver.backend == "sqlite":
         assert tmp_dir is not None
         return resolve_url(driver, f"sqlite:///{tmp_dir / 'sqla_engine.sqlite3'}")
-    return resolve_url(driver)
+    return in_namespace(resolve_url(driver))
+
+
+# This process's namespaces (one per database), claimed on first use and released when
+# pytest ends: each pytest-xdist worker is a process, so each works in its own.
+_NAMESPACES: dict[tuple[str, str | None, int | None, str | None], registry.Namespace] = {}
+
+
+def in_namespace(url: sa.URL) -> sa.URL:
+    """`url` inside this process's namespace of its database (bench.db.registry)."""
+    if namespace.shares_nothing(url):
+        return url
+    key = (namespace.backend_of(url), url.host, url.port, url.database)
+    claimed = _NAMESPACES.get(key)
+    if claimed is None:
+        claimed = registry.claim(url, say=lambda line: print(f"sqla-bench: {line}",
+                                                              file=sys.stderr))
+        assert claimed is not None
+        _NAMESPACES[key] = claimed
+    return namespace.apply(url, claimed.name)
+
+
+def release_namespaces() -> None:
+    """At the end of the session: drop this process's namespaces."""
+    while _NAMESPACES:
+        _, claimed = _NAMESPACES.popitem()
+        try:
+            registry.release(claimed)
+        except Exception as exc:  # noqa: BLE001 - the next run drops it: say so
+            print(f"sqla-bench: warning: could not drop namespace {claimed.name} "
+                  f"({type(exc).__name__}); the next run drops it", file=sys.stderr)
 
 
 class LoopBoundEngine:

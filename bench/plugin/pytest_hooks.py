@@ -59,6 +59,17 @@ def pytest_configure(config: pytest.Config) -> None:
         selected_drivers(config)  # an unknown name stops the session before collection
 
 
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the namespaces this process claimed (each xdist worker has its own, and a
+    worker ends without pytest_unconfigure)."""
+    import sys
+
+    engines = sys.modules.get("bench.plugin.engines")  # imported only if a test used one
+    if engines is not None:
+        engines.release_namespaces()
+
+
 @pytest.hookimpl(optionalhook=True)  # a pytest-benchmark hook: absent without it
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]
                                          ) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import bench
 from bench.api.family import Family, Variant
 from bench.api.share import LoadShare
+from bench.db import namespace, registry
 from bench.db.database import (
     DatabaseError,
     describe_connect_error,
@@ -116,6 +117,8 @@ class Runner:
         self._server_settings: dict[str, str] = {}
         self._fell_back = False  # the proxy died and the run went on direct
         self.cluster: LoadCluster | None = None
+        self.run_id = uuid.uuid4().hex
+        self.namespace: registry.Namespace | None = None  # claimed when the run starts
 
     def _plan(self, processes: int) -> list[Point]:
         cfg = self.config
@@ -127,7 +130,35 @@ class Runner:
         """One pass per RTT of the proxy (the caller may set config.proxy until the run
         starts), or the direct path."""
         proxy = self.config.proxy
-        return proxy.paths() if proxy is not None else [network.NetworkPath(None, self.config.url)]
+        paths = proxy.paths() if proxy is not None else [network.NetworkPath(None, self.config.url)]
+        return [network.NetworkPath(p.rtt_ns, self._in_namespace(p.url)) for p in paths]
+
+    def _in_namespace(self, url: URL) -> URL:
+        """`url` (direct or through the proxy) inside the run's namespace, once claimed."""
+        if self.namespace is None:
+            return url
+        return namespace.apply(url, self.namespace.name)
+
+    async def _claim_namespace(self) -> None:
+        """Claim the run's own namespace in the database (bench.db.registry): runs sharing
+        the database never touch each other's tables; leftovers of a killed run go."""
+        cfg = self.config
+        tables = sorted({name for f in cfg.families if f.tables is not None
+                         for name in f.tables.tables})
+        self.namespace = await asyncio.to_thread(
+            registry.claim, cfg.url, run_id=self.run_id, tables=tables,
+            say=lambda line: self.progress.note(f"sqla-bench: {line}"))
+
+    async def _release_namespace(self) -> None:
+        claimed, self.namespace = self.namespace, None
+        if claimed is None:
+            return
+        try:
+            await asyncio.to_thread(registry.release, claimed)
+        except Exception as exc:  # noqa: BLE001 - the measurements stand; say what is left
+            self.progress.note(f"sqla-bench: warning: could not drop namespace {claimed.name} "
+                               f"({describe_error(exc, [self.config.url.password])}); "
+                               "the next run or `sqla-bench clean` drops it")
 
     @property
     def total_cases(self) -> int:
@@ -153,6 +184,8 @@ class Runner:
         check_engine = hooks_engine(cfg.driver, self.paths[0].url, cfg.connect_timeout)
         try:
             server = await self._check_server(check_engine)
+            await check_engine.dispose()
+            await self._claim_namespace()
             if cfg.distributed:
                 await self._start_cluster()
             if cfg.driver.is_sync:
@@ -187,6 +220,7 @@ class Runner:
             await check_engine.dispose()
             if self.cluster is not None:
                 await self.cluster.close()
+            await self._release_namespace()
         return doc
 
     async def _start_cluster(self) -> None:
@@ -249,7 +283,7 @@ class Runner:
         self._document().setdefault("warnings", []).append(warning)
         self._document().setdefault("network", {})["fell_back"] = warning
         self.progress.note(f"warning: {warning}")
-        return network.NetworkPath(None, cfg.url)
+        return network.NetworkPath(None, self._in_namespace(cfg.url))
 
     async def _check_sync_driver(self) -> None:
         """The sync driver itself connects too (it may differ from its async sibling)."""
@@ -282,7 +316,7 @@ class Runner:
         return {
             "schema_version": results.SCHEMA_VERSION,
             "tool_version": bench.__version__,
-            "run_id": uuid.uuid4().hex,
+            "run_id": self.run_id,
             "label": cfg.label or f"{cfg.driver.name} {created:%Y-%m-%d %H:%M:%S}",
             "created_at": created.isoformat(timespec="seconds"),
             "run_status": "running",
@@ -358,7 +392,7 @@ class Runner:
                                time.perf_counter_ns() - started)
         if session.teardown_error is not None:
             warning = (f"{family.name} {params_text(point.params)}: teardown failed "
-                       f"({session.teardown_error}); its sqlab_ tables are dropped by the next run")
+                       f"({session.teardown_error}); its tables go with the run's namespace")
             self._document().setdefault("warnings", []).append(warning)
             self.progress.note(f"warning: {warning}")
         order = list(family.variants_for(cfg.driver))

@@ -215,6 +215,9 @@ def test_load_from_two_processes_on_one_service(postgres_url, tmp_path):
         cases["lazy_n_plus_1"]["extra"]["result_digest"]
 
 
+@pytest.mark.xfail(strict=True, reason="issue 27: a run seeds its tables in its own namespace, "
+                   "which a service started before the run cannot know; --service-url needs "
+                   "a way to name the namespace (not built yet)")
 def test_a_running_service_named_by_service_url_serves_both_variants(tmp_path):
     """--service-url: no server is started; the one given answers each variant's loading
     strategy, chosen per request (X-Sqlab-Loading)."""

@@ -65,6 +65,7 @@ def test_ctrl_c_keeps_finished_cases_and_exits_130(tmp_path):
          "name LIKE 'sqlab_%' AND name != 'sqlab_registry'\").fetchone()[0])",
          str(tmp_path / "db.sqlite3")], capture_output=True, text=True)
     assert leftover.stdout.strip() == "None"
+    assert not list(tmp_path.glob("db.sqlite3.sqlab_run_*"))  # nor the run's own file
 
 
 def test_a_second_ctrl_c_stops_at_once(tmp_path):

@@ -82,7 +82,8 @@ def test_the_nav_has_the_pages_a_newcomer_needs():
     titles = [next(iter(entry)) for entry in yaml.safe_load(MKDOCS_YML.read_text())["nav"]]
     assert titles == ["Getting started", "Reading the output", "The report", "Choosing a driver",
                       "Comparing runs and gating CI", "The pytest plug-in",
-                      "Network distance (--rtt)", "Scaling out (Dask)", "Adding a scenario",
+                      "Network distance (--rtt)", "Scaling out (Dask)",
+                      "Runs that share a database", "Adding a scenario",
                       "Adding a driver", "Results format", "Method", "Layout", "Changelog"]
 
 

@@ -1,0 +1,81 @@
+"""A run's namespace: where its tables live, so runs sharing a database never meet.
+
+Every run (a `sqla-bench run`, each pytest worker of the plug-in, a replay) works in a
+namespace of its own, named `sqlab_run_<12 hex digits>`, and never outside it:
+
+- PostgreSQL: a schema of that name in the user's database; every connection the run
+  opens has `search_path` set to it at connect time (a startup parameter: no extra
+  round trip), so unqualified names (ORM, Core, text(), raw driver SQL) resolve there.
+- MySQL/MariaDB: a database of that name on the same server (MySQL's schema), with the
+  user's database's character set and collation; the run connects to it.
+- SQLite: a file of its own next to the named one (`FILE.sqlab_run_...`): SQLite has one
+  writer per file, so runs sharing a file would wait on each other inside timed rounds.
+
+Table names do not change, so families name their tables as they always did, and the
+namespace appears in nothing a user compares. The namespace travels inside the URL the
+run connects with (a PostgreSQL URL carries it as the query key `sqlab_schema`, which
+`session_settings` turns into the driver's own connect arguments), so everything handed
+that URL follows it: engines, raw connections, load workers, the service process.
+
+Claiming, recording and dropping namespaces is bench.db.registry's job.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+NAME_PREFIX = "sqlab_run_"
+NAME_PATTERN = re.compile(r"^sqlab_run_[0-9a-f]{12}$")
+SCHEMA_KEY = "sqlab_schema"  # a PostgreSQL URL's namespace, as a query key of our own
+
+
+def new_name() -> str:
+    return f"{NAME_PREFIX}{secrets.token_hex(6)}"
+
+
+def is_name(text: object) -> bool:
+    """Whether `text` is a namespace name: the only thing the registry ever drops."""
+    return isinstance(text, str) and NAME_PATTERN.match(text) is not None
+
+
+def backend_of(url: URL) -> str:
+    return {"mariadb": "mysql"}.get(url.get_backend_name(), url.get_backend_name())
+
+
+def shares_nothing(url: URL) -> bool:
+    """An in-memory SQLite database is private to its connection: no namespace needed."""
+    return backend_of(url) == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def sqlite_file(database: str, name: str) -> Path:
+    """The namespace's own file, next to the named one."""
+    path = Path(database)
+    return path.with_name(f"{path.name}.{name}")
+
+
+def apply(url: URL, name: str) -> URL:
+    """The URL a run in namespace `name` connects with, for the user's `url`."""
+    backend = backend_of(url)
+    if backend == "postgresql":
+        return url.update_query_dict({SCHEMA_KEY: name})
+    if backend == "mysql":
+        return url.set(database=name)
+    if backend == "sqlite" and not shares_nothing(url):
+        assert url.database is not None
+        return url.set(database=str(sqlite_file(url.database, name)))
+    return url
+
+
+def session_settings(url: URL) -> tuple[URL, dict[str, str]]:
+    """The URL a driver understands (our query key removed), and the server settings each
+    of its connections needs: {"search_path": schema} for a PostgreSQL namespace."""
+    schema = url.query.get(SCHEMA_KEY)
+    if schema is None:
+        return url, {}
+    if not isinstance(schema, str) or not is_name(schema):
+        raise ValueError(f"{SCHEMA_KEY} must be one sqla-bench namespace name, not {schema!r}")
+    return url.difference_update_query([SCHEMA_KEY]), {"search_path": schema}

@@ -1,0 +1,120 @@
+"""A run's namespace: how it reaches each backend's URL and driver, and when a registry
+row is a leftover (issue 27). No database: the servers are in
+tests/integration/test_concurrent_runs.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from bench.db import namespace
+from bench.db.database import connect_settings, merged_setting
+from bench.db.drivers import get_driver
+from bench.db.registry import STALE_AFTER_HOURS, Claim
+
+
+def test_names_are_new_each_time_and_recognised():
+    names = {namespace.new_name() for _ in range(100)}
+    assert len(names) == 100 and all(namespace.is_name(n) for n in names)
+    for not_ours in ("public", "sqlab_users", "sqlab_run_", "sqlab_run_XYZ", "sqlab_run_0; DROP"):
+        assert not namespace.is_name(not_ours)
+
+
+def test_each_backend_carries_the_namespace_in_its_url():
+    name = "sqlab_run_0123456789ab"
+    pg = namespace.apply(sa.make_url("postgresql+asyncpg://u:pw@h:5432/db"), name)
+    assert pg.database == "db" and pg.query[namespace.SCHEMA_KEY] == name
+    my = namespace.apply(sa.make_url("mysql+asyncmy://u@h/db"), name)
+    assert my.database == name
+    lite = namespace.apply(sa.make_url("sqlite+aiosqlite:///results/x.sqlite3"), name)
+    assert lite.database == f"results/x.sqlite3.{name}"
+    memory = sa.make_url("sqlite+aiosqlite://")
+    assert namespace.apply(memory, name) == memory and namespace.shares_nothing(memory)
+
+
+@pytest.mark.parametrize(("driver", "expected"), [
+    ("asyncpg", {"server_settings": {"search_path": "sqlab_run_0123456789ab"}}),
+    ("psycopg", {"options": "-c search_path=sqlab_run_0123456789ab"}),
+    ("aiopg", {"options": "-c search_path=sqlab_run_0123456789ab"}),
+    ("psycopg-sync", {"options": "-c search_path=sqlab_run_0123456789ab"}),
+])
+def test_a_postgresql_namespace_becomes_each_drivers_own_connect_argument(driver, expected):
+    row = get_driver(driver)
+    url = namespace.apply(sa.make_url(f"{row.scheme}://u@h/db"), "sqlab_run_0123456789ab")
+    plain, connect_args = connect_settings(row, url, 5.0)
+    assert namespace.SCHEMA_KEY not in plain.query  # never reaches the driver as such
+    assert {k: connect_args[k] for k in expected} == expected
+
+
+def test_a_familys_own_server_settings_add_to_the_namespaces():
+    assert merged_setting({"search_path": "n"}, {"jit": "off"}) == {"search_path": "n",
+                                                                    "jit": "off"}
+    assert merged_setting("-c search_path=n", "-c jit=off") == "-c search_path=n -c jit=off"
+    assert merged_setting(5.0, 10.0) == 10.0
+
+
+def test_a_bad_schema_key_is_refused_not_sent():
+    url = sa.make_url("postgresql+asyncpg://u@h/db?sqlab_schema=public")
+    with pytest.raises(ValueError, match="namespace name"):
+        namespace.session_settings(url)
+
+
+def _claim(**changes: object) -> Claim:
+    fields = {"namespace": "sqlab_run_0123456789ab", "run_id": "r" * 32,
+              "host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()}
+    fields.update(changes)
+    return Claim(**fields)  # type: ignore[arg-type]
+
+
+def test_a_live_run_on_this_host_is_not_a_leftover():
+    assert not _claim().gone()
+
+
+def test_a_dead_pid_on_this_host_is_a_leftover():
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    assert _claim(pid=int(finished.stdout)).gone()
+
+
+def test_a_pid_now_used_by_a_newer_process_is_a_leftover():
+    """The kernel gave the owner's pid to this test's process, started after the row."""
+    if not os.path.exists(f"/proc/{os.getpid()}/stat"):
+        pytest.skip("process start times are read from /proc")
+    assert _claim(started_at=time.time() - 10 * 24 * 3600).gone()
+
+
+def test_another_hosts_run_is_a_leftover_only_after_the_stated_age():
+    now = time.time()
+    young = _claim(host="elsewhere.example", pid=1, started_at=now - 3600)
+    old = _claim(host="elsewhere.example", pid=1, started_at=now - STALE_AFTER_HOURS * 3600 - 60)
+    assert not young.gone(now) and old.gone(now)
+
+
+def test_an_older_sqla_benchs_registry_is_replaced_and_its_tables_dropped(tmp_path):
+    """Before namespaces, tables lived beside sqlab_registry(table_name, created_by)."""
+    from bench.db import registry
+
+    url = sa.make_url(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE sqlab_registry (table_name VARCHAR(128) PRIMARY KEY, "
+                             "created_by VARCHAR(64) NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE sqlab_users (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("CREATE TABLE sqlab_posts (id INTEGER PRIMARY KEY, "
+                             "user_id INTEGER REFERENCES sqlab_users(id))")
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY)")  # not ours
+        conn.exec_driver_sql("INSERT INTO sqlab_registry VALUES ('sqlab_users', 'sqla-bench'), "
+                             "('sqlab_posts', 'sqla-bench')")
+    said: list[str] = []
+    with registry.for_run(url, say=said.append):
+        pass
+    assert len(said) == 1 and "sqlab_posts" in said[0] and "sqlab_users" in said[0]
+    assert set(sa.inspect(engine).get_table_names()) == {"sqlab_registry", "users"}
+    assert registry.runs(url) == []
+    engine.dispose()
