@@ -6,8 +6,8 @@ Everything a scenario author needs is importable from here, and only from here:
 
 These names are public and stable: internal modules move, these do not. The modules
 behind them (family, drive, service) own the scenario model, and capture
-(capture, workload, redact) records an application's statements into a workload file; this package may import
-bench.db and bench.results, and nothing above them.
+(capture, workload, redact) records an application's statements into a workload
+file; this package may import bench.db and bench.results, and nothing above them.
 """
 
 from bench.api.capture import CaptureMiddleware, capture, capture_unit

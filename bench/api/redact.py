@@ -61,11 +61,11 @@ class Redactor:
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, decimal.Decimal):
-            sign, digits, exponent = value.as_tuple()
+            sign, kept, exponent = value.as_tuple()
             if not isinstance(exponent, int):
                 return value
             n = self._number("decimal", str(value))
-            new_digits = tuple((n >> (4 * i)) % 10 for i in range(len(digits)))
+            new_digits = tuple((n >> (4 * i)) % 10 for i in range(len(kept)))
             return decimal.Decimal((sign, new_digits, exponent))
         if isinstance(value, (bytes, bytearray, memoryview)):
             raw = bytes(value)
@@ -78,8 +78,8 @@ class Redactor:
             seconds = self._number("datetime", value.isoformat()) % (365 * 86400)
             return start + dt.timedelta(seconds=seconds, microseconds=value.microsecond and 1)
         if isinstance(value, dt.date):
-            start = dt.date(value.year, 1, 1)
-            return start + dt.timedelta(days=self._number("date", value.isoformat()) % 365)
+            first = dt.date(value.year, 1, 1)
+            return first + dt.timedelta(days=self._number("date", value.isoformat()) % 365)
         if isinstance(value, dt.time):
             seconds = self._number("time", value.isoformat()) % 86400
             return dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60,

@@ -197,6 +197,8 @@ class RunRecord(TypedDict):
     cases: list[CaseRecord]
     warnings: NotRequired[list[str]]
     network: NotRequired[NetworkRecord]  # with --rtt only
+    # `sqla-bench replay`: the workload's facts and the paired driver ratios (bench.replay)
+    replay: NotRequired[dict[str, Any]]
 
 
 def new_case(scenario: str, variant: str, params: dict[str, Any], *, unit: str,
