@@ -186,6 +186,10 @@ class Capture:
                 executemany: bool, started: float, end: float, *, cursor: Any = None,
                 error: str | None = None) -> None:
         redactor = self.redactor
+        # insertmanyvalues reports executemany for a batch sent as one execute: the
+        # parameters' shape says which it was
+        executemany = bool(executemany and isinstance(parameters, (list, tuple)) and parameters
+                           and all(isinstance(p, (list, tuple, dict)) for p in parameters))
         if executemany:
             rows = list(parameters or [])
             params: Any = [encode_params(redactor.params(p) if redactor else p) for p in rows]

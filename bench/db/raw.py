@@ -146,6 +146,9 @@ class AiosqliteRaw(RawConnection):
     async def commit(self) -> None:
         await self.native.commit()
 
+    async def begin(self) -> None:  # sqlite3 begins implicitly before DML only, not DDL
+        await self.native.execute("BEGIN")
+
     async def close(self) -> None:
         await self.native.close()
 

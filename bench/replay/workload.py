@@ -31,12 +31,18 @@ class Statement:
     captured_error: str | None = None
 
 
+TX_EVENTS = ("begin", "commit", "rollback")
+
+
 @dataclass
 class Unit:
     id: int
     name: str
     start_s: float  # offset of its first statement in the capture
     statements: list[Statement] = field(default_factory=list)
+    # statements and the captured transaction boundaries ("begin", "commit", "rollback"),
+    # in the order they happened
+    steps: list[Statement | str] = field(default_factory=list)
 
 
 @dataclass
@@ -78,7 +84,15 @@ def load_workload(path: str | Path) -> Workload:
     units: dict[int, Unit] = {}
     parsed: dict[tuple[str, str], ParsedSql] = {}
     skipped = 0
+    pending: dict[int, list[str]] = {}  # boundaries seen before the unit's first statement
     for record in wf.records:
+        if record.get("k") == "tx" and record.get("event") in TX_EVENTS:
+            known = units.get(record.get("unit", -1))
+            if known is not None:
+                known.steps.append(record["event"])
+            else:
+                pending.setdefault(record.get("unit", -1), []).append(record["event"])
+            continue
         if record.get("k") != "stmt":
             continue
         engine = engines.get(record.get("engine"))
@@ -94,7 +108,9 @@ def load_workload(path: str | Path) -> Workload:
         unit = units.get(unit_id)
         if unit is None:
             unit = units[unit_id] = Unit(unit_id, names.get(unit_id, UNNAMED), record["t"])
+            unit.steps.extend(pending.pop(unit_id, []))
         unit.statements.append(statement)
+        unit.steps.append(statement)
     if not units:
         raise WorkloadError(f"{wf.path} holds no statement to replay")
     notes = list(wf.notes)
