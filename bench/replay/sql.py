@@ -55,7 +55,10 @@ class ParsedSql:
         """The text in `style`: numeric_dollar, format, qmark, or text (for text())."""
         parts = [self._literal(self.pieces[0], style)]
         for index, piece in enumerate(self.pieces[1:]):
-            parts.append(_placeholder(style, index))
+            mark = _placeholder(style, index)
+            if style == "text" and piece.startswith(":"):  # `$1::INTEGER`: text() would not
+                mark = f"({mark})"                         # see `:p0` before `::` as a bind
+            parts.append(mark)
             parts.append(self._literal(piece, style))
         return "".join(parts)
 
