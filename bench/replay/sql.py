@@ -97,8 +97,10 @@ def parse(sql: str, style: str) -> ParsedSql:
         current.append(sql[last:match.start()])
         last = match.end()
         text = match.group(0)
-        if match.group(1) is not None:  # a quoted string or identifier: as it is
-            current.append(text)
+        if match.group(1) is not None:  # a quoted string or identifier: as it is, but
+            # the driver's %-escaping runs through literals too
+            current.append(text.replace("%%", "%") if style in ("format", "pyformat")
+                           else text)
             continue
         if text == "%%":
             current.append("%")
