@@ -224,3 +224,18 @@ def test_writer_flushes_so_a_reader_sees_records_before_close(tmp_path):
         writer.close()
     assert not read_workload(path).truncated
     assert os.path.getsize(path) > 0
+
+
+@pytest.mark.parametrize("pace", [["--rate", "500"], ["--speed", "5"]])
+def test_open_loop_replays_every_unit_with_latency_from_the_intended_start(tmp_path, pace):
+    db = tmp_path / "db.sqlite3"
+    path = tmp_path / "w.gz"
+    _capture_sqlite(path, db)
+    out = tmp_path / "r.json"
+    assert main(["replay", str(path), "--driver", "aiosqlite", "--url", f"sqlite:///{db}",
+                 "--rounds", "2", "--form", "raw", "--output", str(out), "--quiet",
+                 *pace]) == 0
+    doc = json.loads(out.read_text())
+    (case,) = doc["cases"]
+    assert case["extra"]["replay"]["units"] == 2 * 2  # two units, two timed rounds
+    assert set(case["extra"]["replay"]["unit_types"]) == {"fill", "unnamed"}
