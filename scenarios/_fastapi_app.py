@@ -13,6 +13,9 @@ Settings come from the environment (the URL carries a password: never the comman
                           service run elsewhere serves every variant, --service-url)
   SQLAB_APP_STATS_DIR     a directory shared by the worker processes for /_stats
   SQLAB_APP_PARENT_PID    the harness: when it is gone, the server stops its process group
+  SQLAB_APP_CAPTURE       a workload file: capture every statement, each request a unit
+                          named by its route (bench.api.capture; "{pid}" per worker)
+  SQLAB_APP_CAPTURE_REDACT  1: redact the captured parameter values
 
 GET /_stats answers the SQL statements executed since POST /_stats/reset, counted by a
 before_cursor_execute listener, summed over every uvicorn worker process.
@@ -41,6 +44,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
+from bench.api import CaptureMiddleware, capture
 from scenarios.models import User
 
 LOADING = ("selectinload", "lazy")
@@ -151,7 +155,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.lazy = settings.loading == "lazy"
         app.state.counter = counter
-        yield
+        capture_path = os.environ.get("SQLAB_APP_CAPTURE")
+        if capture_path:
+            with capture(engine, capture_path,
+                         redact=os.environ.get("SQLAB_APP_CAPTURE_REDACT") == "1"):
+                yield
+        else:
+            yield
     finally:
         if watchdog is not None:
             watchdog.cancel()
@@ -161,6 +171,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="sqla-bench service", lifespan=lifespan)
+if os.environ.get("SQLAB_APP_CAPTURE"):  # each request one unit of work, named by route
+    app.add_middleware(CaptureMiddleware)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -1,5 +1,5 @@
 """The `sqla-bench` command: one module per command (list, doctor, run, report, history,
-compare and gate, calibrate, ab, clean), the parser, and the console tables.
+compare and gate, calibrate, ab, clean, replay), the parser, and the console tables.
 
 Every mistake a user can make ends in one line on stderr saying what is wrong and
 what to do, and exit status 2; never a traceback. A command's module is imported only
@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bench.api.family import ScenarioError
+from bench.api.workload import WorkloadError
 from bench.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from bench.cli.parser import parse
 from bench.db.database import DatabaseError, mask_text
@@ -35,6 +36,7 @@ COMMANDS = {
     "calibrate": ("calibrate", "command"),
     "ab": ("ab", "command"),
     "clean": ("clean", "command"),
+    "replay": ("replay", "command"),
 }
 
 
@@ -54,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         WorkerError,
         NetworkError,
         ClusterError,
+        WorkloadError,
     ) as exc:
         print(f"sqla-bench: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -150,6 +150,42 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fastapi_service: load this running service instead of starting "
                            "one (for --cluster workers on other hosts)")
 
+    replay = commands.add_parser(
+        "replay", help="replay a captured workload through drivers, pool sizes and RTTs")
+    replay.add_argument("workload", type=Path, metavar="WORKLOAD",
+                        help="a workload file of bench.api.capture or pytest --sqla-capture")
+    replay.add_argument("--driver", required=True,
+                        help="drivers of the workload's backend, comma-separated")
+    replay.add_argument("--url", help="the target database without the driver part "
+                                      "(default: the backend's, as for run)")
+    replay.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="pool_size=5,20 (default 5) or concurrency=N (default: the "
+                             "pool size): units in flight at once")
+    replay.add_argument("--form", action="append", default=[], choices=("raw", "core",
+                                                                        "session"),
+                        help="replay only this form (repeatable; default all three)")
+    replay.add_argument("--rtt", action="append", default=[], metavar="DURATION",
+                        help="through the delaying proxy at this round-trip time "
+                             "(several: 0,1ms)")
+    replay.add_argument("--commit", action="store_true",
+                        help="commit each unit instead of rolling it back (needs --url)")
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, metavar="R",
+                      help="open loop: R units per second")
+    pace.add_argument("--speed", type=float, metavar="X",
+                      help="open loop: the captured start times, X times faster")
+    replay.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+    replay.add_argument("--warmup", type=int, default=1, help="untimed rounds (default 1)")
+    replay.add_argument("--seed", type=int, default=0,
+                        help="seed of the block order (the same seed, the same order)")
+    replay.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
+                        metavar="S", help="seconds to wait for a connection "
+                                          f"(default {DEFAULT_CONNECT_TIMEOUT:g})")
+    replay.add_argument("--output", type=Path, metavar="FILE",
+                        help="results file (default results/<UTC timestamp>_replay.json)")
+    replay.add_argument("--label", help="how reports and compare name this replay")
+    replay.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
     report = commands.add_parser("report", help="HTML report from results files")
     report.add_argument("results", nargs="*", type=Path, metavar="RESULTS",
                         help="results files of `sqla-bench run` (several: side by side)")

@@ -43,6 +43,13 @@ class RawConnection:
     async def close(self) -> None:
         raise NotImplementedError
 
+    async def begin(self) -> None:
+        """Open a transaction, where the driver does not open one by itself (replay)."""
+
+    async def end(self, commit: bool) -> None:
+        """Commit or roll back the transaction begin() opened or the driver opened."""
+        await maybe_await(self.native.commit() if commit else self.native.rollback())
+
     async def native_select_1(self, times: int) -> None:
         """`SELECT 1` `times` times through the driver's own API, as a person would write
         it by hand, bypassing this adapter: what the harness's overhead is measured against."""
@@ -64,6 +71,12 @@ class AsyncpgRaw(RawConnection):
 
     async def close(self) -> None:
         await self.native.close()
+
+    async def begin(self) -> None:  # asyncpg is in autocommit mode until told otherwise
+        await self.native.execute("BEGIN")
+
+    async def end(self, commit: bool) -> None:
+        await self.native.execute("COMMIT" if commit else "ROLLBACK")
 
     async def native_select_1(self, times: int) -> None:
         for _ in range(times):
@@ -112,6 +125,12 @@ class AiopgRaw(CursorRaw):
     async def commit(self) -> None:
         """aiopg connections are always in autocommit mode."""
 
+    async def begin(self) -> None:  # autocommit-only: transactions are SQL
+        await self._cursor.execute("BEGIN")
+
+    async def end(self, commit: bool) -> None:
+        await self._cursor.execute("COMMIT" if commit else "ROLLBACK")
+
 
 class AiosqliteRaw(RawConnection):
     def __init__(self, conn: Any) -> None:
@@ -128,6 +147,9 @@ class AiosqliteRaw(RawConnection):
 
     async def commit(self) -> None:
         await self.native.commit()
+
+    async def begin(self) -> None:  # sqlite3 begins implicitly before DML only, not DDL
+        await self.native.execute("BEGIN")
 
     async def close(self) -> None:
         await self.native.close()

@@ -15,7 +15,10 @@ other pytest session in the environment starts as fast as without it.
 
 Options: --sqla-profile quick|standard|full (parameter sizes), --sqla-loop
 asyncio|uvloop, --sqla-driver NAME (repeatable or comma-separated; default: every
-driver, and for sqla_engine every async driver whose server answers), --sqla-seed N.
+driver, and for sqla_engine every async driver whose server answers), --sqla-seed N,
+--sqla-capture PATH (record every statement the session sends through any engine into a
+workload file for `sqla-bench replay`, each test one unit named by its node id;
+--sqla-capture-redact redacts parameter values).
 At the end of the session, a table per driver of each function benchmark's statements
 and Python calls per round and its ratio to its reference.
 """
@@ -35,6 +38,8 @@ ENGINES = pytest.StashKey[list[Any]]()
 ROWS = pytest.StashKey[list[dict[str, Any]]]()
 # The drivers sqla_engine runs on, and those left out with why (found once per session).
 ENGINE_DRIVERS = pytest.StashKey[tuple[list[str], dict[str, str]]]()
+# --sqla-capture: the running capture (bench.api.capture.Capture) of the session.
+CAPTURE = pytest.StashKey[Any]()
 
 # pytest's own failure for an async def test that no plug-in runs.
 NOT_RUN = "async def functions are not natively supported"
@@ -52,11 +57,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "async driver whose server answers)")
     group.addoption("--sqla-seed", type=int, default=0,
                     help="seed of the interleaved round order and of scenario data")
+    group.addoption("--sqla-capture", metavar="PATH", default=None,
+                    help="record every statement sent through any engine into this workload "
+                         "file (each test one unit) for `sqla-bench replay`; it holds the "
+                         "data the tests send unless --sqla-capture-redact")
+    group.addoption("--sqla-capture-redact", action="store_true",
+                    help="with --sqla-capture: parameter values keep type and length only")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--sqla-driver", default=None):
         selected_drivers(config)  # an unknown name stops the session before collection
+    path = config.getoption("--sqla-capture", default=None)
+    if path:
+        from bench.api.capture import Capture
+
+        try:
+            running = Capture(None, path, redact=config.getoption("--sqla-capture-redact"))
+        except OSError as exc:
+            raise pytest.UsageError(f"--sqla-capture cannot write {path}: {exc.strerror}"
+                                    ) from None
+        running.start()
+        config.stash[CAPTURE] = running
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    running = config.stash.get(CAPTURE, None)
+    if running is not None:
+        running.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Generator[None, object, object]:
+    """Under --sqla-capture, each test (setup, call, teardown) is one unit of work."""
+    if item.config.stash.get(CAPTURE, None) is None:
+        return (yield)
+    from bench.api.capture import capture_unit
+
+    with capture_unit(item.nodeid):
+        return (yield)
 
 
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down

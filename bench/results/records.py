@@ -204,6 +204,8 @@ class RunRecord(TypedDict):
     cases: list[CaseRecord]
     warnings: NotRequired[list[str]]
     network: NotRequired[NetworkRecord]  # with --rtt only
+    # `sqla-bench replay`: the workload's facts and the paired driver ratios (bench.replay)
+    replay: NotRequired[dict[str, Any]]
 
 
 # What a measured case carries through pytest-benchmark's extra_info (the plug-in writes

@@ -29,8 +29,9 @@ ALLOWED: dict[str, set[str]] = {
     "judge": {"run", "measure", "api", "db", "results"},
     "report": {"judge", "rtt", "measure", "api", "db", "results"},
     "plugin": {"judge", "measure", "api", "db", "results"},
+    "replay": {"run", "rtt", "scale", "measure", "api", "db", "results"},
     "cli": {"report", "plugin", "judge", "run", "rtt", "scale", "measure", "api", "db",
-            "results"},
+            "results", "replay"},
 }
 TOP_LEVEL = {"__init__", "_compat", "scenario", "load", "service", "drivers", "database"}
 

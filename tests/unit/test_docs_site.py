@@ -83,7 +83,8 @@ def test_the_nav_has_the_pages_a_newcomer_needs():
     assert titles == ["Getting started", "Reading the output", "The report", "Choosing a driver",
                       "Comparing runs and gating CI", "The pytest plug-in",
                       "Network distance (--rtt)", "Scaling out (Dask)",
-                      "Runs that share a database", "Adding a scenario",
+                      "Runs that share a database", "Your own application (capture, replay)",
+                      "Adding a scenario",
                       "Adding a driver", "Results format", "Method", "Layout", "Changelog"]
 
 
