@@ -130,6 +130,17 @@ class PointSession:
                        engine=engine, state=self.state, connect_timeout=self.connect_timeout,
                        load=self.load, service_url=self.service_url)
 
+    def for_driver(self, driver: Driver, url: URL) -> PointSession:
+        """Another driver's view of this point (a run of several drivers): the data set up
+        once for the backend (its state and setup engine, its setup error) shared, the
+        driver and URL its own. Not entered: this session sets up and tears down."""
+        view = PointSession(self.family, self.params, driver, url,
+                            setup_engine=self.setup_engine, connect_timeout=self.connect_timeout,
+                            seed=0, load=self.load, service_url=self.service_url)
+        view.state = self.state
+        view.setup_error = self.setup_error
+        return view
+
     async def __aenter__(self) -> PointSession:
         family = self.family
         try:
