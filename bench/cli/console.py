@@ -16,6 +16,7 @@ def summary_table(doc: RunRecord) -> Table:
     """One row per case: per-op median and CI, throughput, counts, CPU share, and the paired
     ratio to the point's reference with its interval; flags for what to distrust."""
     cfg = doc["config"]
+    several = bool(cfg.get("drivers"))  # a run of several drivers: a driver column and ratio
     table = Table(
         title=f"sqla-bench · {doc['label']} · {cfg.get('url')} · profile {cfg.get('profile')} "
         f"({cfg.get('rounds')} rounds, {cfg.get('schedule', 'interleaved')})",
@@ -34,12 +35,19 @@ def summary_table(doc: RunRecord) -> Table:
         ("vs ref (95% CI)", "right"),
         ("", "left"),
     )
+    if several:
+        columns = (columns[:2] + (("driver", "left"),) + columns[2:-1]
+                   + (("vs ref driver (95% CI)", "right"), columns[-1]))
     for column, justify in columns:
         table.add_column(column, justify=justify)
     skipped = sum(1 for case in doc["cases"] if case["status"] == "skipped")
     if skipped:
         table.caption = (f"{skipped} variant(s) the driver cannot run are left out "
                          "(status skipped in the results file, with the reason)")
+        down = [d for d in cfg.get("drivers") or [] if d.get("skipped")]
+        if down:
+            table.caption += "; not run: " + "; ".join(f"{d['label']} ({d['skipped']})"
+                                                       for d in down)
     for case in doc["cases"]:
         if case["status"] == "skipped":
             continue
@@ -59,9 +67,10 @@ def summary_table(doc: RunRecord) -> Table:
         if is_noisy(case):
             flags.append(f"noisy ({case['noisy_rounds']} of {len(case['samples_ns'])} rounds "
                          "waited for a CPU)")
-        table.add_row(
+        cells = [
             case["scenario"],
             case_point_text(case),
+            *([case["driver"]] if several else []),
             case["variant"],
             median,
             ci,
@@ -71,9 +80,27 @@ def summary_table(doc: RunRecord) -> Table:
             "-" if case["calls_per_op"] is None else f"{case['calls_per_op']:,.0f}",
             "-" if case["cpu_share"] is None else f"{case['cpu_share']:.0%}",
             _ratio_cell(case),
+            *([_driver_ratio_cell(case, cfg)] if several else []),
             "; ".join(flags),
-        )
+        ]
+        table.add_row(*cells)
     return table
+
+
+def _driver_ratio_cell(case: dict[str, Any] | Any, cfg: dict[str, Any] | Any) -> str:
+    paired = case.get("paired_driver")
+    if paired is not None:
+        return f"{paired['median']:.2f}× ({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})"
+    is_reference = any(d.get("label") == case["driver"] and d.get("reference") is None
+                       for d in cfg.get("drivers") or [])
+    return "ref" if is_reference and case["status"] == "ok" else "-"
+
+
+def driver_decision_lines(doc: RunRecord) -> list[str]:
+    """A run of several drivers: per family, one decision per driver against its reference."""
+    from bench.report.driver_pairs import driver_pairs
+
+    return [pair.text() + "." for pair in driver_pairs(doc["cases"])]
 
 
 def _ratio_cell(case: dict[str, Any] | Any) -> str:
@@ -90,6 +117,8 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
 
     console = console or Console(width=200)
     console.print(summary_table(doc))
+    for line in driver_decision_lines(doc):
+        console.print(line, markup=False, highlight=False)
     speed = run_speed_line(speed_of_runs([doc]))
     if speed is not None:
         console.print(speed, markup=False, highlight=False)

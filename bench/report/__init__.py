@@ -3,7 +3,7 @@
 The page needs nothing but itself: CSS inline, charts inline SVG (bench.report.svg),
 profiles copied beside it. Every string taken from a results file goes through jinja2's
 autoescaping. It opens on what the reader came for: with several runs, which driver
-(the heat map, bench.report.heatmap); then the decisions each family declares
+(the heat map, bench.report.heatmap: paired ratios for the drivers of one run of several); then the decisions each family declares
 (bench.report.findings); then a section per family.
 """
 
@@ -48,6 +48,8 @@ def write_report(paths: Sequence[Path], output_dir: Path) -> Path:
             columns=[{"name": r.column, "label": r.label, "sync": r.sync,
                       "colour": run_colours(r.column)} for r in runs],
             heat=heatmap.heat_map(views, runs) if multi else [],
+            heat_paired=heatmap.is_paired(runs),
+            grey=heatmap.GREY,
             headlines=[decided[view.name][0] for view in views],
             families=[sections.family(view, runs, decided[view.name], colours, run_colours,
                                       profiles) for view in views],
