@@ -297,10 +297,11 @@ def _judge_driver_ratio(judgement: Judgement, base: SideCase, new: SideCase,
                         delta: float) -> None:
     """Runs of several drivers: the change of the case's paired ratio to the same reference
     driver, from every block of each side (bench.judge.verdicts.blocks_change)."""
-    sides = [side.driver_ratios() for side in (base, new)]
-    if sides[0] is None or sides[1] is None:
+    base_side, new_side = base.driver_ratios(), new.driver_ratios()
+    if base_side is None or new_side is None:
         return
-    (base_ref, base_ratios, base_medians), (new_ref, new_ratios, new_medians) = sides
+    (base_ref, base_ratios, base_medians), (new_ref, new_ratios, new_medians) = (base_side,
+                                                                                new_side)
     if base_ref != new_ref or not base_ratios or not new_ratios:
         return
     judgement.driver_reference = base_ref

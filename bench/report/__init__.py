@@ -3,8 +3,9 @@
 The page needs nothing but itself: CSS inline, charts inline SVG (bench.report.svg),
 profiles copied beside it. Every string taken from a results file goes through jinja2's
 autoescaping. It opens on what the reader came for: with several runs, which driver
-(the heat map, bench.report.heatmap: paired ratios for the drivers of one run of several); then the decisions each family declares
-(bench.report.findings); then a section per family.
+(the heat map, bench.report.heatmap: paired ratios for the drivers of one run of
+several); then the decisions each family declares (bench.report.findings); then a
+section per family.
 """
 
 from __future__ import annotations

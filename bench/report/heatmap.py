@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bench.report.driver_pairs import Outcome, driver_pairs, holds_one
 from bench.report.model import FamilyView, Run
 from bench.results.records import CaseRecord, per_op
 from bench.results.units import fmt_duration
@@ -148,8 +150,6 @@ def _family_rows(name: str, runs: list[Run], ran: list[Run],
 
 def paired_heat_map(views: list[FamilyView], runs: list[Run]) -> list[FamilyRows]:
     """The drivers of one run of several: each cell the case's paired driver ratio."""
-    from bench.report.driver_pairs import driver_pairs, holds_one
-
     families = []
     for view in views:
         cases: dict[tuple[str, str], dict[str, CaseRecord]] = defaultdict(dict)
@@ -164,10 +164,11 @@ def paired_heat_map(views: list[FamilyView], runs: list[Run]) -> list[FamilyRows
         for (variant, point), by_run in cases.items():
             cells = []
             for run in runs:
-                case = by_run.get(run.label)
-                cells.append(_paired_cell(run, case, holds_one(case) if case else None))
-                if case is not None and case.get("paired_driver"):
-                    ratios[run.label].append(case["paired_driver"]["median"])
+                found = by_run.get(run.label)
+                cells.append(_paired_cell(run, found, holds_one(found) if found else None))
+                paired = found.get("paired_driver") if found is not None else None
+                if paired is not None:
+                    ratios[run.label].append(paired["median"])
             rows.append(CaseRow(f"{variant} · {point}", cells))
         pairs = driver_pairs(c for group in view.groups for c in group.cases)
         cells = [Cell(_geomean(ratios[r.label]), f"{r.column}: geometric mean of its "
@@ -203,6 +204,6 @@ def _paired_cell(run: Run, case: CaseRecord | None, holds: bool | None) -> Cell:
                 paired=True, holds_one=bool(holds))
 
 
-def _tally(counts: dict[str, int]) -> str:
+def _tally(counts: Mapping[Outcome, int]) -> str:
     return (f"faster on {counts['faster']}, slower on {counts['slower']}, "
             f"no clear winner on {counts['tie']}")
