@@ -1,6 +1,8 @@
-"""Test-only: a family for runs of several drivers. A driver registered as `slow-<real>`
-does extra work in every variant (SQLAB_DRIVER_PROBE_EXTRA_MS, default 10 ms), so its paired
-driver ratio must sit above 1; one registered as `flaky-<real>` fails one variant."""
+"""Test-only: a family for runs of several drivers. Every round waits 5 ms on every driver
+(a floor that the machine's stalls of a fraction of a ms cannot swing); a driver registered
+as `slow-<real>` waits SQLAB_DRIVER_PROBE_EXTRA_MS more (default 45 ms), so its paired driver
+ratio sits well above 1 (near 10 on a quiet machine); one registered as `flaky-<real>`
+fails one variant."""
 
 import asyncio
 import os
@@ -34,8 +36,10 @@ async def log_order(ctx: Context) -> None:
 
 
 async def _extra_work(ctx: Context) -> None:
+    extra = 0.0
     if ctx.driver.name.startswith("slow-"):
-        await asyncio.sleep(float(os.environ.get("SQLAB_DRIVER_PROBE_EXTRA_MS", "10")) / 1000)
+        extra = float(os.environ.get("SQLAB_DRIVER_PROBE_EXTRA_MS", "45"))
+    await asyncio.sleep((5 + extra) / 1000)
 
 
 @family.variant("raw_driver", raw=True)
