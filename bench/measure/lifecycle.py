@@ -124,11 +124,13 @@ class PointSession:
         self.state: dict[str, Any] = {"seed": seed}
         self.setup_error: str | None = None
         self.teardown_error: str | None = None
+        self.sql_written: dict[str, str] = {}  # ctx.sql() of the point: rendered -> written
 
     def context(self, engine: AsyncEngine) -> Context:
         return Context(driver=self.driver, url=self.url, params=dict(self.params),
                        engine=engine, state=self.state, connect_timeout=self.connect_timeout,
-                       load=self.load, service_url=self.service_url)
+                       load=self.load, service_url=self.service_url,
+                       sql_written=self.sql_written)
 
     def for_driver(self, driver: Driver, url: URL) -> PointSession:
         """Another driver's view of this point (a run of several drivers): the data set up
@@ -137,7 +139,7 @@ class PointSession:
         view = PointSession(self.family, self.params, driver, url,
                             setup_engine=self.setup_engine, connect_timeout=self.connect_timeout,
                             seed=0, load=self.load, service_url=self.service_url)
-        view.state = self.state
+        view.state = _state_for(self.state, self.sql_written, driver)
         view.setup_error = self.setup_error
         return view
 
@@ -172,6 +174,25 @@ class PointSession:
         except Exception as exc:  # noqa: BLE001 - measured cases stay; say what was left
             self.teardown_error = describe_error(exc, [self.url.password])
             await self.setup_engine.dispose()
+
+
+def _state_for(state: dict[str, Any], written: dict[str, str], driver: Driver
+               ) -> dict[str, Any]:
+    """The point's state as another driver of the backend reads it: raw SQL that setup
+    rendered with ctx.sql() (asyncpg's $1) rendered again in this driver's style (%s).
+    The same dict when nothing needs it, so the drivers share every value."""
+    def render(value: Any) -> Any:
+        if isinstance(value, str):
+            return driver.sql(written[value]) if value in written else value
+        if isinstance(value, dict):
+            return {k: render(v) for k, v in value.items()}
+        if type(value) in (list, tuple):  # not a named tuple: its fields are its own
+            return type(value)(render(v) for v in value)
+        return value
+
+    if not written or all(render(v) == v for v in state.values()):
+        return state
+    return {key: render(value) for key, value in state.items()}
 
 
 class Case:

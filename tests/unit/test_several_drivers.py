@@ -296,3 +296,17 @@ def test_the_url_applies_to_the_drivers_of_its_backend():
     assert drivers["asyncpg"].url.port == 5433
     assert drivers["aiosqlite"].url.drivername == "sqlite+aiosqlite"
     assert make_url(str(drivers["asyncpg"].url)).host == "db.example"
+
+
+def test_raw_sql_setup_kept_is_rendered_again_for_each_driver_of_the_backend():
+    from bench.measure.lifecycle import _state_for
+
+    asyncpg, psycopg = get_driver("asyncpg"), get_driver("psycopg")
+    written = {asyncpg.sql("SELECT ? + ?"): "SELECT ? + ?"}
+    state = {"raw": {"add": asyncpg.sql("SELECT ? + ?")}, "ids": [1, 2], "seed": 0}
+    assert state["raw"]["add"] == "SELECT $1 + $2"
+    view = _state_for(state, written, psycopg)
+    assert view["raw"]["add"] == "SELECT %s + %s"
+    assert view["ids"] is state["ids"]  # values other than SQL are shared, not copied
+    assert _state_for(state, written, asyncpg) is state  # nothing to render: the same dict
+    assert _state_for({"ids": [1]}, {}, psycopg) == {"ids": [1]}
