@@ -185,14 +185,18 @@ def _state_for(state: dict[str, Any], written: dict[str, str], driver: Driver
         if isinstance(value, str):
             return driver.sql(written[value]) if value in written else value
         if isinstance(value, dict):
-            return {k: render(v) for k, v in value.items()}
+            items = {k: render(v) for k, v in value.items()}
+            return value if all(items[k] is v for k, v in value.items()) else items
         if type(value) in (list, tuple):  # not a named tuple: its fields are its own
-            return type(value)(render(v) for v in value)
+            rendered = [render(v) for v in value]
+            same = all(a is b for a, b in zip(rendered, value, strict=True))
+            return value if same else type(value)(rendered)
         return value
 
-    if not written or all(render(v) == v for v in state.values()):
+    if not written:
         return state
-    return {key: render(value) for key, value in state.items()}
+    view = render(state)
+    return state if view is state else view
 
 
 class Case:
