@@ -183,7 +183,8 @@ def _state_for(state: dict[str, Any], written: dict[str, str], driver: Driver
     The same dict when nothing needs it, so the drivers share every value."""
     def render(value: Any) -> Any:
         if isinstance(value, str):
-            return driver.sql(written[value]) if value in written else value
+            again = driver.sql(written[value]) if value in written else value
+            return value if again == value else again
         if isinstance(value, dict):
             items = {k: render(v) for k, v in value.items()}
             return value if all(items[k] is v for k, v in value.items()) else items
