@@ -451,6 +451,9 @@ class Context:
     case_shared: dict[str, Any] = field(default_factory=dict)
     service_url: str | None = None  # --service-url: a service already running
     cleanups: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    # The point's SQL made by `sql()` (rendered -> written with `?`): a run of several
+    # drivers renders what setup kept in `state` again for each driver of the backend.
+    sql_written: dict[str, str] = field(default_factory=dict)
 
     @property
     def raw(self) -> RawConnection:
@@ -479,7 +482,9 @@ class Context:
 
     def sql(self, text: str) -> str:
         """Raw SQL written with `?` placeholders, in this driver's parameter style."""
-        return self.driver.sql(text)
+        rendered = self.driver.sql(text)
+        self.sql_written[rendered] = text
+        return rendered
 
     def count_statements(self, n: int = 1) -> None:
         """Raw-driver variants report the statements they send (no SQLAlchemy to count them)."""

@@ -28,11 +28,12 @@ from bench.judge.decisions import (
     run_points,
     varying_params,
 )
+from bench.judge.driver_pairs import driver_pairs
 from bench.measure.machine import run_speed_line, speed_of_runs
 from bench.measure.summary import is_noisy
 from bench.results import quality
 from bench.results.records import CaseRecord, RunRecord, params_text, per_op
-from bench.results.units import fmt_count, fmt_duration, fmt_rate, ratio_cell
+from bench.results.units import fmt_count, fmt_duration, fmt_paired, fmt_rate, ratio_cell
 
 NARROW = 120  # below this many columns: the fewest columns, errors under the table
 
@@ -106,6 +107,27 @@ COLUMNS = (
 )
 
 
+def driver_columns(doc: RunRecord) -> tuple[Column, ...]:
+    """A run of several drivers: each case's driver, and its paired ratio to the reference
+    driver of its backend in the same blocks."""
+    references = {d.get("label") for d in doc["config"].get("drivers") or []
+                  if d.get("reference") is None}
+
+    def against_reference(case: CaseRecord) -> str:
+        paired = case.get("paired_driver")
+        if paired is not None:
+            return fmt_paired(paired)
+        return "ref" if case["driver"] in references and case["status"] == "ok" else "-"
+
+    return (Column("driver", lambda c: c["driver"], "left"),
+            Column("vs ref driver", against_reference))
+
+
+def driver_decision_lines(doc: RunRecord) -> list[str]:
+    """A run of several drivers: per family, one decision per driver against its reference."""
+    return [pair.text() + "." for pair in driver_pairs(doc["cases"])]
+
+
 def point_label(point: Point, keys: set[str]) -> str:
     """The point by its varying parameters (and RTT): what tells it from its neighbours."""
     text = params_text({k: v for k, v in point.params.items() if k in keys}) if keys else ""
@@ -157,9 +179,9 @@ def print_fitted(console: Console, build: Callable[[bool], Table]) -> None:
     console.print(table)
 
 
-def fitted_table(console: Console, family: str, points: list[Point], question: str) -> Table:
+def fitted_table(console: Console, family: str, points: list[Point], question: str,
+                 columns: tuple[Column, ...] = COLUMNS) -> Table:
     """The family's table with as many columns as the console's width holds unwrapped."""
-    columns = tuple(COLUMNS)
     while True:
         table = family_table(family, points, columns, question)
         droppable = [c for c in columns if c.drop]
@@ -234,13 +256,15 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
         console.print(line, markup=False, highlight=False)
     points = run_points(doc)
     keys = {family: varying_params(family_points) for family, family_points in points.items()}
+    several = bool(doc["config"].get("drivers"))  # a run of several drivers
+    columns = COLUMNS[:1] + driver_columns(doc) + COLUMNS[1:] if several else COLUMNS
     for family, family_points in points.items():
         if not any(c["status"] != "skipped" for p in family_points for c in p.cases):
             continue
         meta = doc["families"].get(family)
         question = meta["question"] if meta else ""
         console.print()
-        console.print(fitted_table(console, family, family_points, question))
+        console.print(fitted_table(console, family, family_points, question, columns))
     console.print()
     errors = error_lines(doc)
     if errors:
@@ -263,6 +287,16 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
         console.print(Text(f"one point only (profile {doc['config'].get('profile')}): "
                            f"{', '.join(single)}: their answers hold at that point; "
                            "--profile standard sweeps the parameters", style="dim"))
+    pairs = driver_decision_lines(doc) if several else []
+    if pairs:
+        console.print("[bold underline]drivers[/bold underline] (paired ratio to the reference "
+                      "driver in the same blocks, 95% interval)")
+        for line in pairs:
+            console.print(f"  {line}", markup=False, highlight=False)
+    down = [d for d in doc["config"].get("drivers") or [] if d.get("skipped")]
+    if down:
+        console.print("not run: " + "; ".join(f"{d['label']} ({d['skipped']})" for d in down),
+                      markup=False, highlight=False)
     skipped = skipped_lines(doc)
     if skipped:
         console.print("[bold]skipped[/bold] (the driver cannot run them; status skipped in "

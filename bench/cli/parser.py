@@ -65,9 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--url", help="this database only (driverless URL), instead of the "
                                      "default ones that `doctor` lists")
 
-    run = commands.add_parser("run", help="measure scenarios on one driver",
+    run = commands.add_parser("run", help="measure scenarios on one driver or several",
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--driver", required=True, help=f"one of: {', '.join(DRIVERS)}")
+    run.add_argument("--driver", required=True,
+                     help=f"one of: {', '.join(DRIVERS)}; or several, comma-separated, "
+                          "measured in the same blocks (asyncpg,psycopg; all-postgresql, "
+                          "all-mysql, all; NAME@LABEL names a driver twice: asyncpg,asyncpg@2)")
+    run.add_argument("--driver-reference", metavar="LABEL",
+                     help="several drivers: the driver others' paired ratios are read "
+                          "against (default: the first named, per backend)")
+    run.add_argument("--pair-across-backends", action="store_true",
+                     help="several drivers: pair drivers of different backends too "
+                          "(SQLite or PostgreSQL for my tests?)")
     run.add_argument(
         "--url", help="database URL without the driver part, e.g. postgresql://user:pw@host:5432/db"
     )

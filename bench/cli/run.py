@@ -13,15 +13,16 @@ from typing import Any
 from bench.api.family import RUN_PROFILES, ScenarioError, load_families, parse_overrides
 from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
-from bench.db.database import mask_text, resolve_url
-from bench.db.drivers import get_driver
+from bench.db.database import DatabaseError, mask_text, resolve_url
+from bench.db.drivers import NamedDriver, parse_driver_list
 from bench.db.names import did_you_mean
 from bench.measure.plan import refusal
 from bench.results import file as results
 from bench.results import storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
 from bench.run import progress
-from bench.run.runner import RunConfig, RunInterrupted, Runner
+from bench.run.runner import RunConfig, RunDriver, RunInterrupted, Runner
+from bench.run.several import SeveralRunner
 from bench.scale.cluster import check_address
 
 LIMITS = {"rounds": (1, 100_000), "warmup": (0, 10_000), "connect_timeout": (0.1, 600),
@@ -34,12 +35,20 @@ def command(args: argparse.Namespace) -> int:
     # SQLAlchemy's pool logs a traceback when it cannot close a connection a failed case
     # left broken; the case already records the error in one line.
     logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
-    driver = get_driver(args.driver)
+    named = parse_driver_list(args.driver)
+    several = len(named) > 1 or named[0].label != named[0].driver.name
+    drivers = _run_drivers(args, named) if several else []
+    driver = drivers[0].driver if several else named[0].driver
     every_family = load_families(args.scenarios_path)  # once: a user's module runs once
     families = _select_families(args, every_family)
     overrides = _overrides(families, _parse_params(args.param))
-    url = resolve_url(driver, args.url)
+    url = drivers[0].url if several else resolve_url(driver, args.url)
     driver.require()
+    if several:
+        _check_several(args, drivers)
+    elif args.driver_reference is not None or args.pair_across_backends:
+        raise UsageError("--driver-reference and --pair-across-backends go with several "
+                         "drivers: --driver asyncpg,psycopg")
     rtts = _rtts(args)
     if rtts:  # SQLite, a unix socket or a server that is down: said before anything starts
         check_reachable(url, args.connect_timeout)
@@ -69,10 +78,13 @@ def command(args: argparse.Namespace) -> int:
         service_url=args.service_url,
         scenarios_path=list(args.scenarios_path),
         explain=args.explain,
+        drivers=drivers,
+        driver_reference=args.driver_reference,
+        pair_across_backends=args.pair_across_backends,
     )
     shown = progress.for_stream(args.quiet)
-    runner = Runner(config, progress=shown)
-    if driver.is_sync:
+    runner = SeveralRunner(config, progress=shown) if several else Runner(config, progress=shown)
+    if driver.is_sync and not several:
         async_only = [f.name for f in families if not f.sync_variants]
         with_sync = [f.name for f in every_family.values() if f.sync_variants]
         if not runner.points:
@@ -91,6 +103,45 @@ def command(args: argparse.Namespace) -> int:
         with DelayProxy(url, rtts) as proxy:  # stopped on the way out, however it ends
             config.proxy = proxy
             return _execute(runner, output, args.loop)
+
+
+def _run_drivers(args: argparse.Namespace, named: list[NamedDriver]) -> list[RunDriver]:
+    """The drivers of a run of several, each with its URL: --url for the drivers of its
+    backend, the backend's default for the others. A driver a group (`all`) names but
+    that is not installed is left out with a line; one named by hand must be installed."""
+    drivers, url_errors = [], []
+    for entry in named:
+        if not entry.driver.installed():
+            if entry.from_group:
+                print(f"sqla-bench: {entry.label} left out: not installed", file=sys.stderr)
+                continue
+            entry.driver.require()
+        url = None
+        if args.url is not None:
+            try:
+                url = resolve_url(entry.driver, args.url)
+            except DatabaseError as exc:
+                url_errors.append(str(exc))
+        drivers.append(RunDriver(entry.label, entry.driver,
+                                 url or resolve_url(entry.driver, None)))
+    if not drivers:
+        raise UsageError(f"--driver {args.driver}: none of these drivers is installed")
+    if args.url is not None and len(url_errors) == len(drivers):
+        raise DatabaseError(url_errors[0])  # --url fits none of the drivers
+    return drivers
+
+
+def _check_several(args: argparse.Namespace, drivers: list[RunDriver]) -> None:
+    """What a run of several drivers does not take, said before anything starts."""
+    for flag, given in (("--rtt", args.rtt), ("--processes", args.processes),
+                        ("--cluster", args.cluster), ("--rate", args.rate),
+                        ("--service-url", args.service_url)):
+        if given:
+            raise UsageError(f"{flag} measures one driver at a time: name one --driver")
+    labels = [d.label for d in drivers]
+    if args.driver_reference is not None and args.driver_reference not in labels:
+        raise UsageError(f"--driver-reference {args.driver_reference!r} is not among the "
+                         f"drivers of the run: {', '.join(labels)}")
 
 
 def _check_limits(args: argparse.Namespace) -> None:
@@ -178,7 +229,7 @@ def _output_path(args: argparse.Namespace) -> Path:
     if args.output is not None:
         results.check_writable(args.output)
         return Path(args.output)
-    return storage.new_results_path(args.driver)
+    return storage.new_results_path(args.driver.replace(",", "+"))
 
 
 def _rtts(args: argparse.Namespace) -> list[int]:

@@ -167,6 +167,60 @@ def sync_drivers() -> list[str]:
     return [d.name for d in DRIVERS.values() if d.is_sync]
 
 
+# -- several drivers in one run --------------------------------------------------------------
+
+# `--driver all-postgresql` and friends: every registered driver of a backend (sync baselines
+# included, so "is async worth it?" is measured in the same blocks); `all`: every backend.
+DRIVER_GROUPS = {"all": None, "all-postgresql": "postgresql", "all-mysql": "mysql",
+                 "all-sqlite": "sqlite"}
+LABEL_MARK = "@"  # `asyncpg@2`: the same driver under a second label (an A/A of drivers)
+
+
+@dataclass(frozen=True)
+class NamedDriver:
+    """A driver as a run names it: its label is unique in the run (`asyncpg`, `asyncpg@2`)."""
+
+    label: str
+    driver: Driver
+    from_group: bool = False  # named by a group (`all`): left out quietly when not installed
+
+
+def driver_of_label(label: str) -> str:
+    """The registry name under a run's label: `asyncpg@2` -> `asyncpg`."""
+    return label.partition(LABEL_MARK)[0]
+
+
+def parse_driver_list(text: str) -> list[NamedDriver]:
+    """`asyncpg,psycopg`, `all-postgresql`, `asyncpg,asyncpg@2`: the drivers of a run, in the
+    order named (the first is the reference of paired driver ratios unless told otherwise)."""
+    named: list[NamedDriver] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            raise UnknownDriver(f"--driver has an empty name in {text!r}; "
+                                "give names separated by commas, e.g. asyncpg,psycopg")
+        if piece in DRIVER_GROUPS:
+            backend = DRIVER_GROUPS[piece]
+            named += [NamedDriver(d.name, d, from_group=True) for d in DRIVERS.values()
+                      if backend in (None, d.backend)]
+            continue
+        name, mark, suffix = piece.partition(LABEL_MARK)
+        if mark and not suffix:
+            raise UnknownDriver(f"--driver {piece!r} has no label after {LABEL_MARK!r}; "
+                                "e.g. asyncpg@2")
+        named.append(NamedDriver(piece, get_driver(name)))
+    seen: set[str] = set()
+    unique = []
+    for entry in named:
+        if entry.label in seen:
+            if entry.from_group:
+                continue  # `asyncpg,all-postgresql`: asyncpg once
+            raise UnknownDriver(f"--driver names {entry.label} twice; to measure one driver "
+                                f"twice give the second a label: {entry.label}{LABEL_MARK}2")
+        seen.add(entry.label)
+        unique.append(entry)
+    return unique
+
+
 # -- the rows ------------------------------------------------------------------------------
 
 register(Driver(

@@ -121,6 +121,19 @@ class SideCase:
             out.extend(case["paired"]["ratios"])
         return out
 
+    def driver_ratios(self) -> tuple[str, list[float], list[float]] | None:
+        """Runs of several drivers: (reference driver, every block's paired driver ratio,
+        each run's median) over the side's runs; None if any run has none."""
+        reference, ratios, medians = None, [], []
+        for case in self.cases:
+            paired = case.get("paired_driver")
+            if paired is None or reference not in (None, paired["reference"]):
+                return None
+            reference = paired["reference"]
+            ratios.extend(paired["ratios"])
+            medians.append(paired["median"])
+        return (reference, ratios, medians) if reference is not None else None
+
     def median_ns(self) -> float:
         return statistics.median(r.median_ns for r in self.run_figures())
 
@@ -141,6 +154,12 @@ class Judgement:
     absolute: Change | None = None  # judged only with enough runs per side
     noise: float | None = None  # the case's A/A spread from a noise file
     counts: list[str] = field(default_factory=list)  # count changes, as sentences
+    # Runs of several drivers: the case's paired ratio to the reference driver, each side,
+    # and its change, judged as the variant ratio is
+    driver_reference: str | None = None
+    base_driver_ratio: float | None = None
+    new_driver_ratio: float | None = None
+    driver_ratio: Change | None = None
 
     @property
     def verdict(self) -> str:
@@ -151,6 +170,8 @@ class Judgement:
             return "counts changed"
         if self.ratio is not None:
             return self.ratio.verdict
+        if self.driver_ratio is not None:
+            return self.driver_ratio.verdict
         if self.absolute is not None:
             return self.absolute.verdict
         if self.reference == self.variant:
@@ -160,12 +181,14 @@ class Judgement:
     @property
     def fails(self) -> bool:
         return bool(self.counts) or SLOWER in (
-            getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None))
+            getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None),
+            getattr(self.driver_ratio, "verdict", None))
 
     def why(self) -> str:
         """Why the gate fails on this case, in a few words."""
         reasons = list(self.counts)
-        for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute)):
+        for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute),
+                             (f"ratio to {self.driver_reference}", self.driver_ratio)):
             if change is not None and change.verdict == SLOWER:
                 reasons.append(f"{name} {_pct(change.estimate)} "
                                f"({_pct(change.low)} to {_pct(change.high)}, "
@@ -261,6 +284,24 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
     if judgement.ratio is not None:
         judgement.base_ratio = _median([r.ratio for r in base_runs])
         judgement.new_ratio = _median([r.ratio for r in new_runs])
+    _judge_driver_ratio(judgement, base, new, ratio_delta)
+
+
+def _judge_driver_ratio(judgement: Judgement, base: SideCase, new: SideCase,
+                        delta: float) -> None:
+    """Runs of several drivers: the change of the case's paired ratio to the same reference
+    driver, from every block of each side (bench.judge.verdicts.blocks_change)."""
+    base_side, new_side = base.driver_ratios(), new.driver_ratios()
+    if base_side is None or new_side is None:
+        return
+    (base_ref, base_ratios, base_medians), (new_ref, new_ratios, new_medians) = (base_side,
+                                                                                new_side)
+    if base_ref != new_ref or not base_ratios or not new_ratios:
+        return
+    judgement.driver_reference = base_ref
+    judgement.driver_ratio = blocks_change(base_ratios, new_ratios, delta)
+    judgement.base_driver_ratio = _median(base_medians)
+    judgement.new_driver_ratio = _median(new_medians)
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -352,6 +393,11 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
     ) + (("vs ref: base → new", "right"), ("ratio change (95% CI)", "right")) + (
         () if narrow else (("absolute change (95% CI)", "right"), ("tolerance", "right"))
     ) + (("verdict", "left"),)
+    several = any(j.driver_ratio is not None for j in judgements)  # runs of several drivers
+    if several and not narrow:
+        columns = (columns[:3] + (("driver", "left"),) + columns[3:-2]
+                   + (("vs ref driver: base → new", "right"), ("driver ratio change", "right"))
+                   + columns[-2:])
     for column, justify in columns:
         if narrow and column == "case":
             table.add_column(column, min_width=24, ratio=1, overflow="fold")
@@ -372,23 +418,32 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
         style = "red" if j.fails else "green" if verdict in (FASTER, SAME) else None
         ratios = ("–" if j.base_ratio is None or j.new_ratio is None
                   else f"{j.base_ratio:.2f}× → {j.new_ratio:.2f}×")
-        judged = j.ratio or j.absolute
+        judged = j.ratio or j.driver_ratio or j.absolute
         tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
+        driver_ratios = ("–" if j.base_driver_ratio is None or j.new_driver_ratio is None
+                         else f"{j.base_driver_ratio:.2f}× → {j.new_driver_ratio:.2f}× "
+                              f"{j.driver_reference}")
         if narrow:
-            table.add_row(f"{j.scenario} · {j.variant}\n{params_text(j.params)}",
-                          ratios.replace(" → ", "→"), _change_text(j.ratio, short=True),
+            name = f"{j.scenario} · {j.variant}" + (f" · {j.driver}" if several else "")
+            change = (_change_text(j.ratio, short=True) if j.ratio is not None or not several
+                      else _change_text(j.driver_ratio, short=True))
+            table.add_row(f"{name}\n{params_text(j.params)}",
+                          ratios.replace(" → ", "→"), change,
                           verdict if judged is None else f"{verdict}\ntolerance {tolerance}",
                           style=style, end_section=True)
         else:
-            table.add_row(j.scenario, params_text(j.params), j.variant,
-                          fmt_duration(j.base_ns), fmt_duration(j.new_ns), ratios,
-                          _change_text(j.ratio), _change_text(j.absolute), tolerance, verdict,
-                          style=style)
+            cells = [j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
+                     fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
+                     _change_text(j.absolute)]
+            if several:
+                cells[3:3] = [j.driver or "?"]
+                cells += [driver_ratios, _change_text(j.driver_ratio)]
+            table.add_row(*cells, tolerance, verdict, style=style)
     return table
 
 
 def _time_verdict(judgement: Judgement) -> str | None:
-    judged = judgement.ratio or judgement.absolute
+    judged = judgement.ratio or judgement.driver_ratio or judgement.absolute
     return None if judged is None else judged.verdict
 
 
@@ -416,4 +471,6 @@ def dump_judgements(judgements: list[Judgement]) -> str:
         "verdict": j.verdict, "fails": j.fails, "counts": j.counts, "base_ns": j.base_ns,
         "new_ns": j.new_ns, "ratio": change(j.ratio), "absolute": change(j.absolute),
         "noise": j.noise,
+        **({"driver_ratio": change(j.driver_ratio), "driver_reference": j.driver_reference}
+           if j.driver_ratio is not None else {}),
     } for j in judgements], indent=1)

@@ -117,8 +117,12 @@ def paired_ratio(case: CaseRecord, other: CaseRecord) -> tuple[float, float, flo
     return stats.ratio_summary(ratios)
 
 
-def _x(value: float) -> str:
+def fmt_factor(value: float) -> str:
+    """A ratio or factor as decisions write it: three significant digits."""
     return f"{value:.3g}"
+
+
+_x = fmt_factor
 
 
 def _count(value: float | None) -> str:

@@ -124,11 +124,24 @@ class PointSession:
         self.state: dict[str, Any] = {"seed": seed}
         self.setup_error: str | None = None
         self.teardown_error: str | None = None
+        self.sql_written: dict[str, str] = {}  # ctx.sql() of the point: rendered -> written
 
     def context(self, engine: AsyncEngine) -> Context:
         return Context(driver=self.driver, url=self.url, params=dict(self.params),
                        engine=engine, state=self.state, connect_timeout=self.connect_timeout,
-                       load=self.load, service_url=self.service_url)
+                       load=self.load, service_url=self.service_url,
+                       sql_written=self.sql_written)
+
+    def for_driver(self, driver: Driver, url: URL) -> PointSession:
+        """Another driver's view of this point (a run of several drivers): the data set up
+        once for the backend (its state and setup engine, its setup error) shared, the
+        driver and URL its own. Not entered: this session sets up and tears down."""
+        view = PointSession(self.family, self.params, driver, url,
+                            setup_engine=self.setup_engine, connect_timeout=self.connect_timeout,
+                            seed=0, load=self.load, service_url=self.service_url)
+        view.state = _state_for(self.state, self.sql_written, driver)
+        view.setup_error = self.setup_error
+        return view
 
     async def __aenter__(self) -> PointSession:
         family = self.family
@@ -161,6 +174,30 @@ class PointSession:
         except Exception as exc:  # noqa: BLE001 - measured cases stay; say what was left
             self.teardown_error = describe_error(exc, [self.url.password])
             await self.setup_engine.dispose()
+
+
+def _state_for(state: dict[str, Any], written: dict[str, str], driver: Driver
+               ) -> dict[str, Any]:
+    """The point's state as another driver of the backend reads it: raw SQL that setup
+    rendered with ctx.sql() (asyncpg's $1) rendered again in this driver's style (%s).
+    The same dict when nothing needs it, so the drivers share every value."""
+    def render(value: Any) -> Any:
+        if isinstance(value, str):
+            again = driver.sql(written[value]) if value in written else value
+            return value if again == value else again
+        if isinstance(value, dict):
+            items = {k: render(v) for k, v in value.items()}
+            return value if all(items[k] is v for k, v in value.items()) else items
+        if type(value) in (list, tuple):  # not a named tuple: its fields are its own
+            rendered = [render(v) for v in value]
+            same = all(a is b for a, b in zip(rendered, value, strict=True))
+            return value if same else type(value)(rendered)
+        return value
+
+    if not written:
+        return state
+    view = render(state)
+    return state if view is state else view
 
 
 class Case:

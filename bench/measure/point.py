@@ -73,6 +73,18 @@ def new_records(point: Point, driver: str) -> dict[str, CaseRecord]:
     return records
 
 
+@dataclass
+class PointRun:
+    """One driver's part of a point in a (possibly several-driver) measurement: its
+    planned variants, its session (a driver's view of the backend's shared data) and its
+    records. `label`: the driver as the run names it."""
+
+    point: Point
+    session: PointSession
+    records: dict[str, CaseRecord]
+    label: str = ""
+
+
 async def measure_point(point: Point, session: PointSession, records: dict[str, CaseRecord],
                         how: Measuring, rng: random.Random, *,
                         on_round: Callable[[], None] = lambda: None,
@@ -81,23 +93,45 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
     """Measure the point's planned variants into their records; returns each ok case's
     data (normalized: what the cross-variant check compared). `open_case` makes the
     case of a variant: in this process by default."""
-    secrets = [session.url.password]
-    if session.setup_error is not None:
-        for variant in point.variants:
-            records[variant.name]["status"] = "error"
-            records[variant.name]["error"] = session.setup_error
-        return {}
-    cases = {v.name: open_case(session, v) for v in point.variants}
-    entries = [Entry(case) for case in cases.values()]
+    produced = await measure_points([PointRun(point, session, records)], how, rng,
+                                    on_round=on_round, stop_check=stop_check,
+                                    open_case=open_case)
+    return produced[0]
+
+
+async def measure_points(runs: list[PointRun], how: Measuring, rng: random.Random, *,
+                         on_round: Callable[[], None] = lambda: None,
+                         stop_check: Callable[[], None] = lambda: None,
+                         open_case: OpenCase = Case) -> list[dict[str, Any]]:
+    """Measure one point on every driver of `runs` in the same blocks: the unit the schedule
+    shuffles is (driver, variant), so a slow minute lands on every driver alike and a
+    driver's round pairs with another driver's round of the same block. One driver's
+    failure (setup, a case) stays in its own records. Returns each run's ok data."""
+    entries: list[Entry] = []
+    owners: dict[int, tuple[PointRun, MeasuredCase]] = {}
+    opened: list[tuple[PointRun, dict[str, MeasuredCase]]] = []
+    for run in runs:
+        if run.session.setup_error is not None:
+            for variant in run.point.variants:
+                run.records[variant.name]["status"] = "error"
+                run.records[variant.name]["error"] = run.session.setup_error
+            opened.append((run, {}))
+            continue
+        cases = {v.name: open_case(run.session, v) for v in run.point.variants}
+        for case in cases.values():
+            entry = Entry(case)
+            entries.append(entry)
+            owners[id(entry)] = (run, case)
+        opened.append((run, cases))
 
     async def finish(entry: Entry) -> None:
         """The untimed extra rounds, after a case's timed ones."""
-        case = cases[entry.source.name]
-        record = records[case.name]
+        run, case = owners[id(entry)]
+        record = run.records[case.name]
         if how.count_calls:
             calls = await case.count_calls()
             record["calls_per_op"] = round(calls / record["ops_per_round"], 6)
-        if point.family.measure_memory:
+        if run.point.family.measure_memory:
             record["extra"]["peak_memory_bytes"] = await case.peak_memory()
         if how.profile_to is not None:
             from bench.measure import profiling  # pyinstrument only when asked for
@@ -106,14 +140,26 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
             record["extra"]["profile"] = await case.extra_round(
                 lambda call: profiling.capture(call, target, dict(record)))
         if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
-            record["plans"] = await explain.explain_case(case, session.setup_engine)
+            record["plans"] = await explain.explain_case(case, run.session.setup_engine)
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
                   rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)
+    by_case = {id(case): entry for entry in entries for case in [owners[id(entry)][1]]}
+    produced = []
+    for run, cases in opened:
+        produced.append(_record_point(run, cases, by_case) if cases else {})
+    return produced
+
+
+def _record_point(run: PointRun, cases: dict[str, MeasuredCase],
+                  by_case: dict[int, Entry]) -> dict[str, Any]:
+    """One driver's rounds into its records: statistics, the data check, paired ratios."""
+    point, records = run.point, run.records
+    secrets = [run.session.url.password]
     data_by_variant: dict[str, Any] = {}
     produced: dict[str, Any] = {}
-    for entry in entries:
-        case = cases[entry.source.name]
+    for case in cases.values():
+        entry = by_case[id(case)]
         record = records[case.name]
         record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
         if case.ctx is not None:

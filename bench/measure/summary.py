@@ -57,6 +57,29 @@ def record_paired(cases: Sequence[CaseRecord], reference: str | None) -> None:
                               "median": median, "ci95_low": low, "ci95_high": high}
 
 
+def record_paired_drivers(records: dict[str, dict[str, CaseRecord]],
+                          references: dict[str, str]) -> None:
+    """Every ok case's per-block ratio to the same variant on its reference driver, in the
+    same blocks (a several-driver run): `records` maps a driver label to its cases by
+    variant, `references` a label to its reference driver's label (none: not paired)."""
+    for label, cases in records.items():
+        reference = references.get(label)
+        if reference is None or reference == label or reference not in records:
+            continue
+        for variant, case in cases.items():
+            ref = records[reference].get(variant)
+            if ref is None or ref["status"] != "ok" or case["status"] != "ok":
+                continue
+            ratios = stats.block_ratios(case["samples_ns"], case["blocks"],
+                                        case["ops_per_round"], ref["samples_ns"],
+                                        ref["blocks"], ref["ops_per_round"])
+            if ratios:
+                median, low, high = stats.ratio_summary(ratios)
+                case["paired_driver"] = {"reference": reference, "ratios": ratios,
+                                         "median": median, "ci95_low": low,
+                                         "ci95_high": high, "n": len(ratios)}
+
+
 def is_noisy(case: CaseRecord) -> bool:
     """Many of the case's rounds waited for a CPU: its times say more about the machine."""
     rounds = len(case["samples_ns"])

@@ -5,7 +5,8 @@ The page needs nothing but itself: CSS inline, charts inline SVG drawn by matplo
 charts/*.png and *.svg beside the page), profiles copied beside it. Every string
 taken from a results file goes through jinja2's autoescaping. It opens on what the
 reader came for: how precise the run was (bench.results.quality), with several runs
-which driver (the heat map, bench.report.heatmap); then the decisions each family
+which driver (the heat map, bench.report.heatmap: paired ratios for the drivers of
+one run of several); then the decisions each family
 declares (bench.report.findings); then a section per family.
 """
 
@@ -70,6 +71,8 @@ def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Pa
             columns=[{"name": r.column, "label": r.label, "sync": r.sync,
                       "colour": run_colours(r.column)} for r in runs],
             heat=heatmap.heat_map(views, runs) if multi else [],
+            heat_paired=heatmap.is_paired(runs),
+            grey=heatmap.GREY,
             headlines=[{**decided[view.name][0], "one_point": family["one_point"]}
                        for view, family in zip(views, families, strict=True)],
             families=families,

@@ -29,6 +29,9 @@ class Run:
     doc: RunRecord
     label: str = ""  # unique among the page's runs: the file's label, numbered if repeated
     column: str = ""  # short name for table columns and legends: the driver, when unique
+    # One driver's part of a run of several (its cases measured in the same blocks as the
+    # other drivers' of that file): the file's run_id; None: a run of one driver.
+    paired_in: str | None = None
 
     @property
     def driver(self) -> str:
@@ -112,9 +115,32 @@ def varying_params(groups: list[Group]) -> set[str]:
 
 
 def load_runs(paths: Sequence[Path]) -> list[Run]:
-    runs = [Run(Path(p), results.load_any(p)) for p in paths]
+    """A Run per results file, and per driver of a file of several drivers (each such
+    Run reads as a run of one driver, so every section shows it as one)."""
+    runs = [run for p in paths for run in split_drivers(Run(Path(p), results.load_any(p)))]
     name_runs(runs)
     return runs
+
+
+def split_drivers(run: Run) -> list[Run]:
+    """A run of several drivers as one Run per driver (its cases, its driver in config);
+    a run of one driver as itself."""
+    drivers = run.doc["config"].get("drivers") or []
+    if not drivers:
+        return [run]
+    out = []
+    for entry in drivers:
+        label = entry["label"]
+        cases = [c for c in run.doc["cases"] if c.get("driver") == label]
+        if not cases:
+            continue
+        doc = dict(run.doc)
+        doc["config"] = {**run.doc["config"], "driver": label,
+                         "backend": entry.get("backend", ""), "sync": bool(entry.get("sync"))}
+        doc["label"] = f"{label} · {run.doc.get('label', '')}".strip(" ·")
+        doc["cases"] = cases
+        out.append(Run(run.path, doc, paired_in=run.doc["run_id"]))  # type: ignore[arg-type]
+    return out
 
 
 def name_runs(runs: list[Run]) -> None:

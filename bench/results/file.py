@@ -20,6 +20,11 @@ Format history (`schema_version`):
      `run --explain` round, with their query plans) and `config.explain`.
      Also optional in 2 (issue 12): a case's `machine_ns`, the machine-speed probe
      (bench.measure.machine) of each sample's block.
+     Also optional in 2 (issue 24): runs of several drivers. A case's `paired_driver`
+     (its per-block ratio to the same variant on the reference driver, median, bootstrap
+     CI and block count), `config.drivers` (label, driver, backend, sync, url, reference,
+     skipped), `config.driver_reference`, `config.pair_across_backends` and
+     `environment.servers`. A case's `driver` is then the driver's label in the run.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -200,7 +205,28 @@ def _check_case(case: Any, index: int, source: str) -> None:
         and all(_is(paired.get(k), _NUMBER) for k in _PAIRED_FIELDS)
     ):
         raise ResultsFileError(f"{where} has a malformed paired ratio")
+    paired_driver = case.get("paired_driver")
+    if paired_driver is not None and not (
+        isinstance(paired_driver, dict) and _is(paired_driver.get("reference"), (str,))
+        and _numbers(paired_driver.get("ratios"))
+        and all(_is(paired_driver.get(k), _NUMBER) for k in _PAIRED_FIELDS)
+        and _is(paired_driver.get("n"), (int,))
+    ):
+        raise ResultsFileError(f"{where} has a malformed paired driver ratio")
     _check_plans(case, where)
+
+
+def _check_drivers(config: Any, source: str) -> None:
+    """A several-driver run's list of drivers (optional)."""
+    drivers = config.get("drivers") if isinstance(config, dict) else None
+    if drivers is None:
+        return
+    if not isinstance(drivers, list) or not all(
+        isinstance(d, dict) and _is(d.get("label"), (str,)) and _is(d.get("driver"), (str,))
+        for d in drivers
+    ):
+        raise ResultsFileError(f"{source} is malformed: config.drivers is not a list of "
+                               "drivers with a label and a driver")
 
 
 def _check_families(families: dict[str, Any], source: str) -> None:
@@ -267,6 +293,7 @@ def validate(data: Any, source: str = "results file") -> RunRecord:
     if not isinstance(data.get("families", {}), dict):
         raise ResultsFileError(f"{source} is malformed: families has the wrong type")
     _check_families(data.get("families", {}), source)
+    _check_drivers(data.get("config"), source)
     for index, case in enumerate(data["cases"]):
         _check_case(case, index, source)
     data.setdefault("families", {})

@@ -42,6 +42,18 @@ class Paired(TypedDict):
     ci95_high: float
 
 
+class PairedDriver(TypedDict):
+    """A case's time relative to the same variant on the run's reference driver, block by
+    block (a run of several drivers, `--driver asyncpg,psycopg`)."""
+
+    reference: str  # the reference driver's label in the run
+    ratios: list[float]  # one per block both ran: (this driver / op) / (reference / op)
+    median: float
+    ci95_low: float  # bootstrap over blocks
+    ci95_high: float
+    n: int  # blocks paired
+
+
 class ScanRecord(TypedDict):
     """A full scan of a table in a query plan: what an index could have saved."""
 
@@ -97,6 +109,10 @@ class CaseRecord(TypedDict):
     # The machine-speed probe of each sample's block, in ns (bench.measure.machine); absent in
     # files written before it was taken.
     machine_ns: NotRequired[list[int]]
+    # A run of several drivers: the ratio to the same variant on the reference driver of
+    # the same blocks; absent on the reference driver, in single-driver runs and across
+    # backends (unless --pair-across-backends).
+    paired_driver: NotRequired[PairedDriver]
 
 
 class ComparisonRecord(TypedDict):
@@ -137,6 +153,7 @@ class Environment(TypedDict, total=False):
     server_settings: dict[str, str]  # bench.db.database.RESULT_SETTINGS, as the server said
     load_start: MachineLoad  # how busy the machine was when the run started
     load_end: MachineLoad  # ... and when its last point was written
+    servers: dict[str, dict[str, str]]  # a run of several backends: each backend's server
 
 
 class MachineLoad(TypedDict):
@@ -189,6 +206,23 @@ class RunConfigRecord(TypedDict, total=False):
     cluster: str  # --cluster: the Dask scheduler's address
     rate: float  # --rate: requests/s in total, an open loop
     explain: bool
+    # A run of several drivers (`--driver asyncpg,psycopg`): each as the run names it,
+    # in order; `driver` above is the first. Absent: a run of one driver.
+    drivers: list[DriverEntry]
+    driver_reference: str  # the label other drivers' paired ratios are read against
+    pair_across_backends: bool
+
+
+class DriverEntry(TypedDict, total=False):
+    """One driver of a several-driver run."""
+
+    label: str  # unique in the run: `asyncpg`, or `asyncpg@2` for the same driver again
+    driver: str  # the registry name
+    backend: str
+    sync: bool
+    url: str | None  # masked
+    reference: str | None  # the label its paired ratios are read against (None: itself)
+    skipped: str  # why it did not run (its server did not answer), when it did not
 
 
 class RunRecord(TypedDict):

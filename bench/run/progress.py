@@ -14,11 +14,13 @@ from typing import Any
 
 from bench.results import quality
 from bench.results.records import CaseRecord, case_point_text, per_op
-from bench.results.units import fmt_duration
+from bench.results.units import fmt_duration, fmt_paired
 
 
 class Progress:
     """Silent progress: the base of the others, and what a quiet run uses."""
+
+    several_drivers = False  # a run of several drivers: lines name each case's driver
 
     def start(self, banner: str, total_rounds: int, total_cases: int) -> None:
         self.total_rounds, self.total_cases = max(1, total_rounds), total_cases
@@ -57,10 +59,18 @@ def case_outcome(case: CaseRecord) -> str:
     if paired is not None:
         text += (f", {paired['median']:.2f}× {paired['reference']} "
                  f"({paired['ci95_low']:.2f}–{paired['ci95_high']:.2f})")
+    driver = case.get("paired_driver")
+    if driver is not None:
+        text += f", {fmt_paired(driver)} {driver['reference']}"
     wide = quality.flag(case)
     if wide:
         text += f" ({wide}: too wide)"
     return text
+
+
+def case_name(case: CaseRecord, with_driver: bool) -> str:
+    """The variant, and the driver too in a run of several."""
+    return f"{case['variant']} on {case['driver']}" if with_driver else case["variant"]
 
 
 class LineProgress(Progress):
@@ -78,7 +88,8 @@ class LineProgress(Progress):
         elapsed, eta = self.elapsed_and_eta()
         width = len(str(self.total_cases))
         self.write(f"[{self.cases_done:>{width}}/{self.total_cases}] {case['scenario']} "
-                   f"{case_point_text(case)} · {case['variant']}: {case_outcome(case)}  "
+                   f"{case_point_text(case)} · {case_name(case, self.several_drivers)}: "
+                   f"{case_outcome(case)}  "
                    f"(elapsed {_clock(elapsed)}, eta {_clock(eta)})")
 
     def note(self, line: str) -> None:
@@ -123,7 +134,8 @@ class BarProgress(Progress):
         super().case_finished(case)
         if case["status"] in ("error", "wrong"):
             self.bar.console.print(f"{case['scenario']} {case_point_text(case)} · "
-                                   f"{case['variant']}: {case_outcome(case)}", markup=False)
+                                   f"{case_name(case, self.several_drivers)}: "
+                                   f"{case_outcome(case)}", markup=False)
 
     def note(self, line: str) -> None:
         self.bar.console.print(line, markup=False)

@@ -64,6 +64,16 @@ if TYPE_CHECKING:
     from bench.scale.cluster import LoadCluster
 
 
+@dataclass(frozen=True)
+class RunDriver:
+    """One driver of a run of several (`--driver asyncpg,psycopg`): its label (unique in the
+    run; `asyncpg@2` names asyncpg a second time), the driver and its URL."""
+
+    label: str
+    driver: Driver
+    url: URL
+
+
 @dataclass
 class RunConfig:
     driver: Driver
@@ -89,6 +99,11 @@ class RunConfig:
     rate: float | None = None  # --rate: requests/s in total, an open loop
     service_url: str | None = None  # --service-url: a service already running
     scenarios_path: list[str] = field(default_factory=list)  # the workers load them too
+    # A run of several drivers (bench.run.several): every driver, the first being `driver`
+    # and `url` above; empty: a run of one driver.
+    drivers: list[RunDriver] = field(default_factory=list)
+    driver_reference: str | None = None  # --driver-reference: a label; None: the first named
+    pair_across_backends: bool = False  # --pair-across-backends
 
     @property
     def distributed(self) -> bool:
