@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.family import RUN_PROFILES, ScenarioError, load_families, parse_overrides
+from bench.cli import counted
 from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db.database import mask_text, resolve_url
 from bench.db.drivers import get_driver
+from bench.measure.instructions import unavailable
+from bench.measure.instructions.counting import COUNTED_ROUNDS
 from bench.results import file as results
 from bench.results import storage
 from bench.rtt.control import DelayProxy, ProxyDied, RttError, check_reachable, parse_rtts
@@ -43,6 +46,17 @@ def command(args: argparse.Namespace) -> int:
         check_reachable(url, args.connect_timeout)
     profile = RUN_PROFILES[args.profile]
     output = _output_path(args)
+    if args.measure != "time" and not counted.in_counting_child():
+        if unavailable_reason := unavailable():
+            raise UsageError(unavailable_reason)
+        if args.measure == "instructions":
+            with storage.OutputLock(output):
+                return counted.counted_run(args, output, None)
+        args_timed = argparse.Namespace(**{**vars(args), "measure": "time",
+                                           "output": output})
+        return counted.counted_run(args, output, lambda: command(args_timed))
+    if counted.in_counting_child() and args.rounds is None:
+        args.rounds = COUNTED_ROUNDS
     config = RunConfig(
         driver=driver,
         url=url,
@@ -67,6 +81,7 @@ def command(args: argparse.Namespace) -> int:
         service_url=args.service_url,
         scenarios_path=list(args.scenarios_path),
         explain=args.explain,
+        measure=args.measure,
     )
     shown = progress.for_stream(args.quiet)
     runner = Runner(config, progress=shown)

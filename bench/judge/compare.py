@@ -32,9 +32,13 @@ from bench.judge.verdicts import (
     Change,
     blocks_change,
     calls_changed,
+    instructions_changed,
+    instructions_tolerance,
+    plan_changed,
     runs_change,
     statements_changed,
 )
+from bench.measure import plan_shape
 from bench.measure.machine import compare_speed_line, speed_of_runs
 from bench.results import file as results
 from bench.results.records import CaseRecord, RunRecord, params_text
@@ -145,6 +149,13 @@ class Judgement:
     absolute: Change | None = None  # judged only with enough runs per side
     noise: float | None = None  # the case's A/A spread from a noise file
     counts: list[str] = field(default_factory=list)  # count changes, as sentences
+    # Instructions per op (counted runs), each side, and the tolerance they were judged by.
+    base_instructions: float | None = None
+    new_instructions: float | None = None
+    instructions_tolerance: float | None = None
+    instructions_note: str | None = None  # why they were not compared, or the tolerance's source
+    # False for the gate against a stored run: times are shown, never failing (issue 23).
+    time_fails: bool = True
 
     @property
     def verdict(self) -> str:
@@ -163,12 +174,30 @@ class Judgement:
 
     @property
     def fails(self) -> bool:
-        return bool(self.counts) or SLOWER in (
+        return bool(self.counts) or self.time_fails and SLOWER in (
             getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None))
+
+    @property
+    def instructions_change(self) -> float | None:
+        """new / base instructions per op, when both sides were counted comparably."""
+        if not self.base_instructions or self.new_instructions is None:
+            return None
+        return self.new_instructions / self.base_instructions
+
+    def instructions_text(self) -> str:
+        """`+3.1% instructions per op (exact count; tolerance ±0.8%, calibrated)`."""
+        change = self.instructions_change
+        if change is None:
+            return self.instructions_note or "–"
+        tolerance = self.instructions_tolerance or 0.0
+        return (f"{_pct(change)} instructions per op (exact count; tolerance "
+                f"±{tolerance:.1%}, {self.instructions_note})")
 
     def why(self) -> str:
         """Why the gate fails on this case, in a few words."""
         reasons = list(self.counts)
+        if not self.time_fails:
+            return "; ".join(reasons)
         for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute)):
             if change is not None and change.verdict == SLOWER:
                 reasons.append(f"{name} {_pct(change.estimate)} "
@@ -205,8 +234,10 @@ def _keyed(side: Sequence[RunRecord], by_driver: bool) -> dict[Key, SideCase]:
 
 
 def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold: float,
-                  noise: dict[Key, dict[str, float]] | None = None) -> list[Judgement]:
-    """Pair every case of both sides and judge it."""
+                  noise: dict[Key, dict[str, float]] | None = None, *,
+                  time_fails: bool = True) -> list[Judgement]:
+    """Pair every case of both sides and judge it. `time_fails=False` (the gate against a
+    stored run): time verdicts are shown but never fail."""
     drivers = {d["config"].get("driver") for d in [*base, *new]}
     by_driver = len(drivers) == 1  # different drivers: pair on the case, to compare them
     base_cases, new_cases = _keyed(base, by_driver), _keyed(new, by_driver)
@@ -217,7 +248,8 @@ def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold
         assert ref is not None
         first = ref.first
         judgement = Judgement(first["scenario"], first["variant"], first["params"],
-                              str(first.get("driver") or "?"), reference=first.get("reference"))
+                              str(first.get("driver") or "?"), reference=first.get("reference"),
+                              time_fails=time_fails)
         if b is None or n is None:
             judgement.status = "only in new" if b is None else "only in base"
         elif not (b.ok and n.ok):
@@ -249,6 +281,8 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
         assert b["calls_per_op"] is not None and n["calls_per_op"] is not None
         judgement.counts.append(f"Python calls per op {b['calls_per_op']:,.1f} → "
                                 f"{n['calls_per_op']:,.1f}")
+    _judge_instructions(judgement, b, n, noise.get("instructions_spread"))
+    _judge_plans(judgement, b, n)
     ratio_delta = max(threshold, noise.get("ratio_spread", 0.0))
     absolute_delta = max(threshold, noise.get("absolute_spread", 0.0))
     judgement.noise = noise.get("ratio_spread")
@@ -267,6 +301,38 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
     if judgement.ratio is not None:
         judgement.base_ratio = _median([r.ratio for r in base_runs])
         judgement.new_ratio = _median([r.ratio for r in new_runs])
+
+
+def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
+                        calibrated: float | None) -> None:
+    """Instructions per op, compared only between counts of the same Python build and
+    valgrind version (another build runs other machine code: not a change of ours)."""
+    base, new = b.get("instructions_per_op"), n.get("instructions_per_op")
+    if base is None or new is None:
+        if base is not None or new is not None:
+            judgement.instructions_note = "counted on one side only"
+        return
+    b_id: dict[str, Any] = dict(b.get("instructions") or {})
+    n_id: dict[str, Any] = dict(n.get("instructions") or {})
+    for name, what in (("python_build", "Python build"), ("valgrind", "valgrind")):
+        if b_id.get(name) != n_id.get(name):
+            judgement.instructions_note = (f"not compared: {what} differs "
+                                           f"({b_id.get(name)} vs {n_id.get(name)})")
+            return
+    tolerance, source = instructions_tolerance(calibrated)
+    judgement.base_instructions, judgement.new_instructions = float(base), float(new)
+    judgement.instructions_tolerance, judgement.instructions_note = tolerance, source
+    if instructions_changed(float(base), float(new), tolerance):
+        judgement.counts.append(judgement.instructions_text())
+
+
+def _judge_plans(judgement: Judgement, b: CaseRecord, n: CaseRecord) -> None:
+    """The query plans' steps (`--explain`): a changed fingerprint fails on any machine."""
+    base_print = b.get("plan_fingerprint") or plan_shape.fingerprint(b.get("plans"))
+    new_print = n.get("plan_fingerprint") or plan_shape.fingerprint(n.get("plans"))
+    if plan_changed(base_print, new_print):
+        judgement.counts.append(f"query plan changed: {plan_shape.steps_text(b.get('plans'))} "
+                                f"→ {plan_shape.steps_text(n.get('plans'))}")
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -320,7 +386,7 @@ def comparison_table(judgements: list[Judgement], title: str) -> Table:
         ("scenario", "left"), ("params", "left"), ("variant", "left"),
         ("base/op", "right"), ("new/op", "right"), ("vs ref: base → new", "right"),
         ("ratio change (95% CI)", "right"), ("absolute change (95% CI)", "right"),
-        ("tolerance", "right"), ("verdict", "left"),
+        ("tolerance", "right"), ("instructions/op: base → new", "right"), ("verdict", "left"),
     )
     for column, justify in columns:
         table.add_column(column, justify=justify)
@@ -337,8 +403,16 @@ def comparison_table(judgements: list[Judgement], title: str) -> Table:
         tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
         table.add_row(j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
                       fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
-                      _change_text(j.absolute), tolerance, verdict, style=style)
+                      _change_text(j.absolute), tolerance, _instructions_cell(j), verdict,
+                      style=style)
     return table
+
+
+def _instructions_cell(j: Judgement) -> str:
+    if j.instructions_change is None:
+        return j.instructions_note or "–"
+    return (f"{j.base_instructions:,.0f} → {j.new_instructions:,.0f} "
+            f"({_pct(j.instructions_change)}, ±{j.instructions_tolerance or 0:.1%})")
 
 
 def _time_verdict(judgement: Judgement) -> str | None:
@@ -351,8 +425,13 @@ def summary_line(judgements: list[Judgement]) -> str:
     timed = [_time_verdict(j) for j in compared]
     counts = sum(1 for j in compared if j.counts)
     parts = [f"{timed.count(v)} {v}" for v in (SLOWER, FASTER, SAME, INCONCLUSIVE)]
-    return (f"{', '.join(parts)}, {counts} with changed counts "
-            f"({len(compared)} cases compared)")
+    counted = [j.instructions_change for j in compared if j.instructions_change is not None]
+    largest = max(counted, key=lambda c: abs(c - 1), default=None)
+    instructions = ("" if largest is None else
+                    f"; instructions per op compared in {len(counted)}, largest change "
+                    f"{_pct(largest)}")
+    return (f"{', '.join(parts)}, {counts} with changed counts or plans "
+            f"({len(compared)} cases compared{instructions})")
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -369,5 +448,8 @@ def dump_judgements(judgements: list[Judgement]) -> str:
         "scenario": j.scenario, "variant": j.variant, "params": j.params, "driver": j.driver,
         "verdict": j.verdict, "fails": j.fails, "counts": j.counts, "base_ns": j.base_ns,
         "new_ns": j.new_ns, "ratio": change(j.ratio), "absolute": change(j.absolute),
-        "noise": j.noise,
+        "noise": j.noise, "base_instructions": j.base_instructions,
+        "new_instructions": j.new_instructions,
+        "instructions_tolerance": j.instructions_tolerance,
+        "instructions_note": j.instructions_note, "time_fails": j.time_fails,
     } for j in judgements], indent=1)

@@ -106,8 +106,10 @@ async def measure_point(point: Point, session: PointSession, records: dict[str, 
                 lambda call: profiling.capture(call, target, dict(record)))
         if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
             from bench.measure import explain
+            from bench.measure.plan_shape import fingerprint as plan_fingerprint
 
             record["plans"] = await explain.explain_case(case, session.setup_engine)
+            record["plan_fingerprint"] = plan_fingerprint(record["plans"])
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
                   rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)

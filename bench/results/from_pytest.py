@@ -102,7 +102,8 @@ def _case(bench: dict[str, Any], several_drivers: bool, source: str) -> CaseReco
     if summary["median"] > 0:
         case["throughput_per_s"] = case["ops_per_round"] / (summary["median"] / 1e9)
     # What sqla-bench's plug-in recorded beside the rounds: counts, blocks, paired ratio.
-    for key in ("statements_per_op", "calls_per_op", "cpu_share", "reference", "paired"):
+    for key in ("statements_per_op", "calls_per_op", "cpu_share", "reference", "paired",
+                "instructions_per_op", "instructions", "plan_fingerprint"):
         if info.get(key) is not None:
             case[key] = info[key]
     for key in ("blocks", "machine_ns"):  # per-sample lists, kept when they match the rounds

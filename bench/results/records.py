@@ -62,6 +62,20 @@ class PlanRecord(TypedDict):
     error: str | None
 
 
+class InstructionsRecord(TypedDict):
+    """Instructions per op counted under callgrind (`run --measure instructions|both`):
+    the client's user-space work of each timed round, never the server's or waiting."""
+
+    per_op: float  # median over layouts of each layout's median over its rounds
+    rounds: list[float]  # every counted round, per op, layouts in order
+    layouts: list[float]  # each layout's median per op (empty: one process, not merged)
+    spread: float | None  # (max - min) / median over layouts: what a layout moves it by
+    round_spread: float | None  # largest (max - min) / median of one layout's rounds
+    # The count's identity besides the case: counts from other builds are not compared.
+    valgrind: str | None
+    python_build: str
+
+
 class CaseRecord(TypedDict):
     scenario: str
     variant: str
@@ -96,6 +110,14 @@ class CaseRecord(TypedDict):
     # The machine-speed probe of each sample's block, in ns (bench.measure.machine); absent in
     # files written before it was taken.
     machine_ns: NotRequired[list[int]]
+    # `run --measure instructions|both` (issue 23): instructions per op, the median over
+    # memory layouts, and how it was counted. With --measure instructions alone, the
+    # round times were taken under valgrind (config.measure says so): context, not speed.
+    instructions_per_op: NotRequired[float | None]
+    instructions: NotRequired[InstructionsRecord]
+    # With --explain: a hash of the plans' ordered (node type, relation, index) steps
+    # (bench.measure.plan_shape); a lost index or a new full scan changes it anywhere.
+    plan_fingerprint: NotRequired[str | None]
 
 
 class ComparisonRecord(TypedDict):
@@ -182,6 +204,8 @@ class RunConfigRecord(TypedDict, total=False):
     cluster: str  # --cluster: the Dask scheduler's address
     rate: float  # --rate: requests/s in total, an open loop
     explain: bool
+    measure: str  # time (default), instructions or both (issue 23)
+    layouts: int  # memory layouts counted (--measure instructions|both)
 
 
 class RunRecord(TypedDict):

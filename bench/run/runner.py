@@ -87,6 +87,7 @@ class RunConfig:
     def distributed(self) -> bool:
         return self.processes is not None or self.cluster is not None
     explain: bool = False
+    measure: str = "time"  # time, instructions or both (bench.cli.counted)
 
 
 class RunInterrupted(BaseException):
@@ -301,6 +302,7 @@ class Runner:
                 **({"rtt_ms": [rtt / 1e6 for rtt in cfg.proxy.rtts_ns],
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
+                "measure": cfg.measure,
             },
             "families": {f.name: {"question": f.question, "unit": f.unit,
                                   "reference": [f.reference] if isinstance(f.reference, str)
