@@ -23,6 +23,8 @@ def command(args: argparse.Namespace) -> int:
         print(f"noise file: {args.output} (use: sqla-bench gate NEW --noise {args.output})")
         return 0
     check_runs(args.runs, 3)
+    if not args.run_args:
+        raise UsageError("calibrate needs run options (--driver D ...) or --from RESULTS...")
     with tempfile.TemporaryDirectory(prefix="sqlab-calibrate-") as workdir:
         noise = calibrate(Side("run", sys.executable), args.run_args, args.runs, Path(workdir),
                           args.output, progress_line)

@@ -106,12 +106,14 @@ def run_compare(base: Sequence[Path], new: Sequence[Path], *, threshold: float,
     title = f"compare {_names(base)} → {_names(new)}"
     Console(width=220).print(compare.comparison_table(judgements, title))
     print(compare.summary_line(judgements))
+    for note in compare.instruction_notes(judgements):
+        print(note)
     if not time_fails:
         print("times: shown for information; a stored run from another job or machine "
               "never fails the gate on time (use --ab BASE_REF for a time verdict)")
     elif not any(j.absolute for j in judgements):
         print(compare.NOT_JUDGED)
-    advice = compare.few_blocks_advice(base_docs, new_docs)
+    advice = compare.few_blocks_advice(base_docs, new_docs) if time_fails else None
     if advice is not None:
         print(advice)
     speed = compare.machine_speed_line(base_docs, new_docs)

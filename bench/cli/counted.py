@@ -39,10 +39,13 @@ def in_counting_child() -> bool:
 
 
 def child_argv(argv: list[str], output: Path, rounds: int | None,
-               sqlite_file: Path | None = None) -> list[str]:
+               sqlite_file: Path | None = None, first: bool = True) -> list[str]:
     """The run's own arguments for a child: its output, instructions only, quiet; on
-    SQLite a database file of its own."""
+    SQLite a database file of its own. Python calls and query plans are the same in every
+    layout: only the first measures them."""
     own = _OWN_SQLITE if sqlite_file is not None else _OWN
+    if not first:
+        own = {**own, "--explain": False, "--no-count-calls": False}
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -55,6 +58,8 @@ def child_argv(argv: list[str], output: Path, rounds: int | None,
             continue
         out.append(arg)
     out += ["--measure", "instructions", "--output", str(output), "--quiet"]
+    if not first:
+        out.append("--no-count-calls")
     if sqlite_file is not None:
         out += ["--url", f"sqlite:///{sqlite_file}"]
     if rounds is None:
@@ -88,7 +93,7 @@ def counted_run(args: argparse.Namespace, output: Path,
     runs = run_layouts(lambda k: [sys.executable, "-m", "bench.cli", "run",
                                   *child_argv(argv, files[k], args.rounds,
                                               workdir / f"layout-{k}.sqlite3" if sqlite
-                                              else None)], workdir,
+                                              else None, first=k == 0)], workdir,
                        layouts=layouts, processes=None if sqlite else 1)
     docs: list[RunRecord] = []
     for run, path in zip(runs, files, strict=True):

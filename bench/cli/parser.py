@@ -218,7 +218,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         if "--output" in extra:
             parser.error(f"--output of {args.command} names its own output; the runs' files "
                          "are its own")
-        if extra or args.command != "gate":  # the run options are checked now, in one line
+        if extra or args.command == "ab":  # the run options are checked now, in one line
             parser.parse_args(["run", *extra])
         args.run_args = extra
     args.argv = list(argv)

@@ -386,9 +386,12 @@ def comparison_table(judgements: list[Judgement], title: str) -> Table:
         ("scenario", "left"), ("params", "left"), ("variant", "left"),
         ("base/op", "right"), ("new/op", "right"), ("vs ref: base → new", "right"),
         ("ratio change (95% CI)", "right"), ("absolute change (95% CI)", "right"),
-        ("tolerance", "right"), ("instructions/op: base → new", "right"), ("verdict", "left"),
+        ("tolerance", "right"), ("verdict", "left"),
     )
+    counted = any(j.instructions_note for j in judgements)  # the column only when counted
     for column, justify in columns:
+        if column == "verdict" and counted:
+            table.add_column("instructions/op: base → new", justify="right")
         table.add_column(column, justify=justify)
     for j in judgements:
         verdict = j.verdict
@@ -401,10 +404,12 @@ def comparison_table(judgements: list[Judgement], title: str) -> Table:
                   else f"{j.base_ratio:.2f}× → {j.new_ratio:.2f}×")
         judged = j.ratio or j.absolute
         tolerance = "–" if judged is None else f"±{judged.delta:.0%}"
-        table.add_row(j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
-                      fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
-                      _change_text(j.absolute), tolerance, _instructions_cell(j), verdict,
-                      style=style)
+        cells = [j.scenario, params_text(j.params), j.variant, fmt_duration(j.base_ns),
+                 fmt_duration(j.new_ns), ratios, _change_text(j.ratio),
+                 _change_text(j.absolute), tolerance]
+        if counted:
+            cells.append(_instructions_cell(j))
+        table.add_row(*cells, verdict, style=style)
     return table
 
 
@@ -420,6 +425,15 @@ def _time_verdict(judgement: Judgement) -> str | None:
     return None if judged is None else judged.verdict
 
 
+def instruction_notes(judgements: list[Judgement]) -> list[str]:
+    """Why some cases' instructions were not compared, one line per reason."""
+    reasons: dict[str, int] = {}
+    for j in judgements:
+        if j.instructions_change is None and j.instructions_note:
+            reasons[j.instructions_note] = reasons.get(j.instructions_note, 0) + 1
+    return [f"instructions per op {note} ({count} case(s))" for note, count in reasons.items()]
+
+
 def summary_line(judgements: list[Judgement]) -> str:
     compared = [j for j in judgements if j.status == "compared"]
     timed = [_time_verdict(j) for j in compared]
@@ -430,7 +444,7 @@ def summary_line(judgements: list[Judgement]) -> str:
     instructions = ("" if largest is None else
                     f"; instructions per op compared in {len(counted)}, largest change "
                     f"{_pct(largest)}")
-    return (f"{', '.join(parts)}, {counts} with changed counts or plans "
+    return (f"{', '.join(parts)}, {counts} with changed counts "
             f"({len(compared)} cases compared{instructions})")
 
 

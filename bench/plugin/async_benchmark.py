@@ -234,7 +234,7 @@ class AsyncBenchmark:
                     before_round, counter)))
 
             async def count_calls(entry: Entry) -> None:  # the main function's only
-                if entry.source is main:
+                if entry.source is main and counting.first_layout():
                     calls.append(await main.count_calls())
 
             await measure(entries, schedule="interleaved", warmup=warmup, rounds=rounds,
@@ -309,9 +309,11 @@ class AsyncBenchmark:
                              f"{point.params} on {driver.name}")
         keep = [by_name[name]]
         reference = point.reference
-        if reference is not None and reference != name:
+        # A counting child counts the variant alone: times under valgrind pair with nothing.
+        if reference is not None and reference != name and not counting.in_child():
             keep.append(by_name[reference])
         pair = Point(point.family, point.params, keep)
+        first = counting.first_layout()  # calls and plans: counted once, in layout 0
         setup_engine = hooks_engine(driver, url, DEFAULT_CONNECT_TIMEOUT)
         try:
             async with setup_engine.connect() as conn:
@@ -323,7 +325,8 @@ class AsyncBenchmark:
                 records = new_records(pair, driver.name)
                 produced = await measure_point(pair, session, records,
                                                Measuring(warmup=warmup, rounds=rounds,
-                                                         explain=self.explain),
+                                                         explain=self.explain and first,
+                                                         count_calls=first),
                                                random.Random(self.seed))
         finally:
             await setup_engine.dispose()

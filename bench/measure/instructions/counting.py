@@ -22,6 +22,7 @@ from bench.measure.instructions.hooks import Requests, load
 
 OUT_VARIABLE = "SQLA_BENCH_CALLGRIND_OUT"
 EXTENSION_VARIABLE = "SQLA_BENCH_CALLGRIND_EXT"
+PAD_VARIABLE = "SQLA_BENCH_LAYOUT_PAD"  # the child's layout: its environment padding
 # Counted rounds a case needs: counts of one process normally agree exactly, so a few
 # that agree are the measurement (more only cost emulated time).
 COUNTED_ROUNDS = 3
@@ -70,6 +71,12 @@ class RoundCounter:
 def in_child() -> bool:
     """This process was started as a counting child (whether or not under valgrind)."""
     return bool(os.environ.get(OUT_VARIABLE))
+
+
+def first_layout() -> bool:
+    """Not a counting child, or the first layout's: what is the same in every layout
+    (Python calls, query plans) is measured there only, not again under emulation."""
+    return os.environ.get(PAD_VARIABLE, "") == ""
 
 
 @functools.cache

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.measure.instructions.build import built_extension
-from bench.measure.instructions.counting import EXTENSION_VARIABLE, OUT_VARIABLE
+from bench.measure.instructions.counting import EXTENSION_VARIABLE, OUT_VARIABLE, PAD_VARIABLE
 
 # Paddings in bytes: not multiples of 16, spanning more than a page, so both cache-line
 # alignment and page offsets of the stack differ between layouts.
 LAYOUT_PADS = (0, 1031, 2063, 3079, 4111, 5147, 6163, 7187)
-PAD_VARIABLE = "SQLA_BENCH_LAYOUT_PAD"
 DEFAULT_LAYOUTS = 3
 COUNTING_ENV = {"PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}
 
