@@ -319,7 +319,7 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
             judgement.instructions_note = (f"not compared: {what} differs "
                                            f"({b_id.get(name)} vs {n_id.get(name)})")
             return
-    tolerance, source = instructions_tolerance(calibrated)
+    tolerance, source = instructions_tolerance(calibrated, polling=_polls(judgement.driver))
     judgement.base_instructions, judgement.new_instructions = float(base), float(new)
     judgement.instructions_tolerance, judgement.instructions_note = tolerance, source
     if instructions_changed(float(base), float(new), tolerance):

@@ -129,11 +129,18 @@ def calls_changed(base: float | None, new: float | None, *, polling: bool = Fals
 # on this project's smallest ORM operation (about 3%).
 INSTRUCTIONS_DEFAULT_TOLERANCE = 0.03
 INSTRUCTIONS_FLOOR = 0.002
+# A driver that polls from Python (aiopg) runs its poll loop once per piece of the server's
+# reply, so its counts follow the network: the prototype's A/A moved aiopg's raw lookup by
+# up to 9.7% between runs (rounds by 12%). Its uncalibrated default covers that.
+POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE = 0.15
 
 
-def instructions_tolerance(calibrated: float | None) -> tuple[float, str]:
+def instructions_tolerance(calibrated: float | None, *, polling: bool = False
+                           ) -> tuple[float, str]:
     """The tolerance of a case's instructions per op, and where it came from."""
     if calibrated is None:
+        if polling:
+            return POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE, "default for a polling driver"
         return INSTRUCTIONS_DEFAULT_TOLERANCE, "default: not calibrated"
     return max(INSTRUCTIONS_FLOOR, calibrated), "calibrated"
 
