@@ -21,12 +21,13 @@ from typing import Any
 from bench.results.records import PlanRecord
 
 Step = tuple[str, str, str]
+SQLITE = "(sqlite)"  # the relation of a SQLite step: its text names the table itself
 
 
 def plan_steps(plan: Any) -> list[Step]:
     """The ordered (node type, relation, index) steps of one statement's plan."""
     if isinstance(plan, list) and all(isinstance(line, str) for line in plan):
-        return [(_masked(line.strip()), "", "") for line in plan]  # SQLite's lines
+        return [(_masked(line.strip()), SQLITE, "") for line in plan]  # SQLite's lines
     steps: list[Step] = []
     for node in _mappings(plan):
         if "Node Type" in node:  # PostgreSQL
@@ -59,7 +60,9 @@ def steps_text(plans: Sequence[PlanRecord] | None) -> str:
     parts = []
     for statement in case_steps(plans or []):
         for kind, relation, index in statement:
-            if relation or index:
+            if relation == SQLITE:
+                parts.append(kind)
+            elif relation or index:
                 parts.append(f"{kind} {relation}{f' ({index})' if index else ''}".strip())
     return ", ".join(parts) or "no scans"
 

@@ -135,5 +135,7 @@ def test_plan_steps_of_each_dialect():
                                        "key": "PRIMARY", "rows": 1}}}
     assert plan_shape.plan_steps(mysql) == [("const", "sqlab_users", "PRIMARY")]
     sqlite = ["SEARCH sqlab_users USING INTEGER PRIMARY KEY (rowid=?)"]
-    assert plan_shape.plan_steps(sqlite) == [(sqlite[0], "", "")]
+    assert plan_shape.plan_steps(sqlite) == [(sqlite[0], plan_shape.SQLITE, "")]
+    lines = [{**INDEX_PLAN[0], "plan": ["SCAN sqlab_knob_items"]}]
+    assert plan_shape.steps_text(lines) == "SCAN sqlab_knob_items"
     assert plan_shape.fingerprint([]) is None
