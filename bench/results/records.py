@@ -71,6 +71,7 @@ class InstructionsRecord(TypedDict):
     layouts: list[float]  # each layout's median per op (empty: one process, not merged)
     spread: float | None  # (max - min) / median over layouts: what a layout moves it by
     round_spread: float | None  # largest (max - min) / median of one layout's rounds
+    rounds_agree: NotRequired[bool]  # every layout's rounds within 0.5%: else flagged
     # The count's identity besides the case: counts from other builds are not compared.
     valgrind: str | None
     python_build: str
