@@ -19,7 +19,7 @@ RUNS ?= 5
 NOISE ?= $(wildcard results/noise.json)
 NOISE_ARG := $(if $(NOISE),--noise $(NOISE),)
 
-.PHONY: install bench bench-all bench-all-separate report history compare test bench-ci calibrate lint docs clean
+.PHONY: install bench bench-all bench-all-separate report history compare test bench-ci calibrate calibrate-counted lint docs clean
 
 # The venv is (re)built when pyproject.toml changes.
 install: $(VENV)/.installed
@@ -82,20 +82,50 @@ test: install
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-# The pytest-benchmark suite, measuring: saved under .benchmarks/ (pytest-benchmark's own
-# storage, so --benchmark-compare still works for those who use it), then gated by
-# `sqla-bench gate` against this machine's previous saved run: paired ratios, exact counts,
-# and results/noise.json (from `make calibrate`) when there is one.
+# The CI gate, on evidence no machine can move (docs/ci-gate.md). MEASURE=instructions
+# (default): the suite runs in callgrind children, K memory layouts each, and records
+# instructions, statements and Python calls per op and query-plan fingerprints; the run is
+# saved under .benchmarks/counted/ and gated against the one saved before it: any change of
+# statements or plan, or of instructions beyond each case's tolerance (results/
+# noise-counted.json from `make calibrate-counted`, else a stated default), fails. Times are
+# shown, never failing. MEASURE=time: the timed suite, saved by pytest-benchmark as before.
+MEASURE ?= instructions
+COUNTED_STORE ?= .benchmarks/counted
+COUNTED_NOISE ?= $(wildcard results/noise-counted.json)
+COUNTED_NOISE_ARG := $(if $(COUNTED_NOISE),--noise $(COUNTED_NOISE),)
+LAYOUTS ?= 3
 bench-ci: install
-	@$(BIN)/pytest tests/benchmarks --benchmark-autosave --benchmark-save-data \
-		--benchmark-group-by=group --benchmark-columns=median,iqr,ops,rounds \
-		--benchmark-json results/pytest-benchmark.json; \
+	@mkdir -p results; rm -f results/pytest-benchmark.json; \
+	if [ "$(MEASURE)" = instructions ]; then \
+		$(BIN)/pytest tests/benchmarks --sqla-measure instructions --sqla-layouts $(LAYOUTS) \
+			--sqla-explain --benchmark-json results/pytest-benchmark.json; \
+	else \
+		$(BIN)/pytest tests/benchmarks --benchmark-autosave --benchmark-save-data \
+			--benchmark-group-by=group --benchmark-columns=median,iqr,ops,rounds \
+			--benchmark-json results/pytest-benchmark.json; \
+	fi; \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make bench-ci: no benchmark collected" >&2; status=1; fi; \
 	if [ -s results/pytest-benchmark.json ]; then \
-		$(BIN)/sqla-bench gate results/pytest-benchmark.json $(NOISE_ARG) || status=1; \
+		if [ "$(MEASURE)" = instructions ]; then \
+			mkdir -p $(COUNTED_STORE)/saved; \
+			cp results/pytest-benchmark.json $(COUNTED_STORE)/saved/$(STAMP)_counted.json; \
+			$(BIN)/sqla-bench gate results/pytest-benchmark.json --storage $(COUNTED_STORE) \
+				$(COUNTED_NOISE_ARG) || status=1; \
+		else \
+			$(BIN)/sqla-bench gate results/pytest-benchmark.json $(NOISE_ARG) || status=1; \
+		fi; \
 		$(BIN)/sqla-bench report results/pytest-benchmark.json --output $(REPORT_DIR) || status=1; fi; \
 	exit $$status
+
+# Each case's instructions tolerance: two counted runs of the suite on unchanged code (A/A),
+# their layouts' and runs' spread per case into results/noise-counted.json.
+calibrate-counted: install
+	@mkdir -p results; for k in 1 2; do \
+		$(BIN)/pytest tests/benchmarks --sqla-measure instructions --sqla-layouts $(LAYOUTS) \
+			--benchmark-json results/counted-aa-$$k.json || exit 1; done; \
+	$(BIN)/sqla-bench calibrate --from results/counted-aa-1.json results/counted-aa-2.json \
+		--output results/noise-counted.json
 
 # Each case's A/A noise floor on this machine: RUNS runs of the chosen scenarios.
 calibrate: install

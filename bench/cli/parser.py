@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--explain", action="store_true",
                      help="after each case's timed rounds, one more round whose distinct "
                           "statements are EXPLAINed; the report shows the plans")
+    run.add_argument("--measure", choices=("time", "instructions", "both"), default="time",
+                     help="time (default): wall-clock rounds; instructions: each point's "
+                          "rounds counted under callgrind in child processes, one memory "
+                          "layout each (needs valgrind); both: timed, then counted")
+    run.add_argument("--layouts", type=int, metavar="K",
+                     help="memory layouts counted in parallel with --measure instructions "
+                          "(default 3)")
     run.add_argument("--seed", type=int, default=0,
                      help="seed of the shuffled round order and of the data (default 0): the "
                           "same seed gives the same schedule")
@@ -226,16 +233,32 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("new", type=Path, metavar="NEW_JSON")
     gate.add_argument("--storage", type=Path, default=Path(".benchmarks"), metavar="DIR",
                       help="pytest-benchmark's storage of saved runs (default .benchmarks)")
+    gate.add_argument("--baseline", type=Path, metavar="FILE",
+                      help="the run to judge against (default: the newest saved run in "
+                           "--storage before NEW_JSON)")
+    gate.add_argument("--ab", metavar="BASE_REF",
+                      help="also judge time in this job: check out BASE_REF beside this "
+                           "checkout, install it in its own venv and alternate the two in "
+                           "worker processes (`sqla-bench ab`); run options after --")
+    gate.add_argument("--ab-runs", type=int, default=4, metavar="N",
+                      help="runs per side of --ab (default 4)")
     gate.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PCT",
                       help=f"smallest change that matters (default {DEFAULT_THRESHOLD:g}%%)")
     gate.add_argument("--noise", type=Path, metavar="FILE",
-                      help="noise file of `sqla-bench calibrate`: per-case tolerance")
+                      help="noise file of `sqla-bench calibrate` (--from counted A/A runs): "
+                           "each case's instructions tolerance")
+    gate.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
 
     calibrate = commands.add_parser(
         "calibrate", help="A/A: run cases K times and write each case's noise floor",
         description="Run options (--driver, --scenario, --param, ...) pass through to each run.")
     calibrate.add_argument("--runs", type=int, default=calibrate_runs.DEFAULT_RUNS,
                            help="runs, each its own process")
+    calibrate.add_argument("--from", dest="from_files", nargs="+", type=Path, default=[],
+                           metavar="RESULTS",
+                           help="A/A runs already made (results or pytest-benchmark JSON files "
+                                "of unchanged code, e.g. two counted `make bench-ci`): their "
+                                "spreads, instructions per op included, without running")
     calibrate.add_argument("--output", type=Path, default=Path("results/noise.json"),
                            metavar="FILE", help="the noise file (default results/noise.json)")
 
@@ -266,7 +289,8 @@ def _add_judging_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", type=Path, metavar="DIR", help="also write an HTML page")
 
 
-PASS_THROUGH = ("calibrate", "ab")  # commands whose other options are the workers' run options
+# commands whose other options are the workers' run options (gate's: with --ab)
+PASS_THROUGH = ("calibrate", "ab", "gate")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -282,8 +306,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         if "--output" in extra:
             parser.error(f"--output of {args.command} names its own output; the runs' files "
                          "are its own")
-        parser.parse_args(["run", *extra])  # the run options are checked now, in one line
+        if extra or args.command == "ab":  # the run options are checked now, in one line
+            parser.parse_args(["run", *extra])
         args.run_args = extra
+    args.argv = list(argv)
     return args
 
 

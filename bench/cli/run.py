@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.api.family import RUN_PROFILES, ScenarioError, load_families, parse_overrides
+from bench.cli import counted
 from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db.database import DatabaseError, mask_text, resolve_url
 from bench.db.drivers import NamedDriver, parse_driver_list
 from bench.db.names import did_you_mean
+from bench.measure.instructions import unavailable
+from bench.measure.instructions.counting import COUNTED_ROUNDS
 from bench.measure.plan import refusal
 from bench.results import file as results
 from bench.results import storage
@@ -54,6 +57,20 @@ def command(args: argparse.Namespace) -> int:
         check_reachable(url, args.connect_timeout)
     profile = RUN_PROFILES[args.profile]
     output = _output_path(args)
+    if args.measure != "time" and (args.processes or args.cluster or args.rtt):
+        raise UsageError("--measure instructions counts this process's rounds: it does not "
+                         "go with --processes, --cluster or --rtt")
+    if args.measure != "time" and not counted.in_counting_child():
+        if unavailable_reason := unavailable():
+            raise UsageError(unavailable_reason)
+        if args.measure == "instructions":
+            with storage.OutputLock(output):
+                return counted.counted_run(args, output, None)
+        args_timed = argparse.Namespace(**{**vars(args), "measure": "time",
+                                           "output": output})
+        return counted.counted_run(args, output, lambda: command(args_timed))
+    if counted.in_counting_child() and args.rounds is None:
+        args.rounds = COUNTED_ROUNDS
     config = RunConfig(
         driver=driver,
         url=url,
@@ -81,6 +98,7 @@ def command(args: argparse.Namespace) -> int:
         drivers=drivers,
         driver_reference=args.driver_reference,
         pair_across_backends=args.pair_across_backends,
+        measure=args.measure,
     )
     shown = progress.for_stream(args.quiet)
     runner = SeveralRunner(config, progress=shown) if several else Runner(config, progress=shown)

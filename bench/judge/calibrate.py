@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.judge.repeat import Side, alternate
 from bench.results import file as results
-from bench.results.records import RunRecord, per_op
+from bench.results.records import CaseRecord, RunRecord, per_op
 
 NOISE_VERSION = 1
 DEFAULT_RUNS = 5
@@ -49,14 +49,54 @@ def noise_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
         first = cases[0]
         medians = [per_op(c) for c in cases]
         ratios = [c["paired"]["median"] for c in cases if c["paired"]]
+        counted = instruction_values(cases)
         out.append({
             "scenario": first["scenario"], "variant": first["variant"],
             "params": first["params"], "driver": first["driver"],
             "absolute_medians_ns": medians, "absolute_spread": spread(medians),
             "ratio_medians": ratios,
             "ratio_spread": spread(ratios) if len(ratios) == len(cases) else None,
+            "instructions_values": counted,
+            "instructions_spread": relative_range(counted) if len(counted) > 1 else None,
         })
     return out
+
+
+def instruction_values(cases: Sequence[CaseRecord]) -> list[float]:
+    """Every layout's instructions per op of a case over the A/A runs (a run's merged
+    median where it kept no layouts). Their range is what the median of another
+    counted run can land anywhere in: the case's instructions tolerance."""
+    values: list[float] = []
+    for case in cases:
+        counted = case.get("instructions")
+        if counted is not None and counted.get("layouts"):
+            values.extend(float(v) for v in counted["layouts"])
+        elif case.get("instructions_per_op") is not None:
+            values.append(float(case["instructions_per_op"]))  # type: ignore[arg-type]
+    return values
+
+
+def relative_range(values: Sequence[float]) -> float:
+    """(max - min) / min: the largest change from one value to another."""
+    low = min(values)
+    return (max(values) - low) / low if low > 0 else 0.0
+
+
+def noise_from_files(docs: list[RunRecord], output: Path) -> dict[str, Any]:
+    """The noise file of A/A runs already made (counted runs of unchanged code, say)."""
+    if len(docs) < 2:
+        raise results.ResultsFileError("calibrate --from needs at least 2 results files of "
+                                       "the same cases on unchanged code")
+    noise = {
+        "sqla_bench_noise": NOISE_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": len(docs),
+        "config": docs[0]["config"],
+        "environment": docs[0]["environment"],
+        "cases": noise_of(docs),
+    }
+    results.write_atomic(output, noise)
+    return noise
 
 
 def calibrate(side: Side, run_args: list[str], runs: int, directory: Path, output: Path,
@@ -96,7 +136,8 @@ def read_noise(path: Path) -> dict[tuple[Any, ...], dict[str, float]]:
             key = results.case_key(entry)
         except (KeyError, TypeError, AttributeError):
             raise results.ResultsFileError(f"{path} is malformed: a case lacks its keys") from None
-        out[key] = {name: float(entry[name]) for name in ("ratio_spread", "absolute_spread")
+        out[key] = {name: float(entry[name])
+                    for name in ("ratio_spread", "absolute_spread", "instructions_spread")
                     if isinstance(entry.get(name), (int, float))
                     and not isinstance(entry.get(name), bool)}
     return out
@@ -105,8 +146,8 @@ def read_noise(path: Path) -> dict[tuple[Any, ...], dict[str, float]]:
 def summary(noise: dict[str, Any]) -> str:
     """Median and 90th percentile of the cases' noise floors, for the terminal."""
     lines = []
-    for name in ("ratio_spread", "absolute_spread"):
-        values = [c[name] for c in noise["cases"] if c[name] is not None]
+    for name in ("ratio_spread", "absolute_spread", "instructions_spread"):
+        values = [c[name] for c in noise["cases"] if c.get(name) is not None]
         if values:
             median, p90 = np.percentile(values, [50, 90])
             lines.append(f"{name.replace('_', ' ')}: median {median:.1%}, p90 {p90:.1%} "

@@ -35,9 +35,13 @@ from bench.judge.verdicts import (
     Change,
     blocks_change,
     calls_changed,
+    instructions_changed,
+    instructions_tolerance,
+    plan_changed,
     runs_change,
     statements_changed,
 )
+from bench.measure import plan_shape
 from bench.measure.machine import compare_speed_line, speed_of_runs
 from bench.results import file as results
 from bench.results.records import CaseRecord, RunRecord, params_text, per_op
@@ -160,6 +164,13 @@ class Judgement:
     base_driver_ratio: float | None = None
     new_driver_ratio: float | None = None
     driver_ratio: Change | None = None
+    # Instructions per op (counted runs), each side, and the tolerance they were judged by.
+    base_instructions: float | None = None
+    new_instructions: float | None = None
+    instructions_tolerance: float | None = None
+    instructions_note: str | None = None  # why they were not compared, or the tolerance's source
+    # False for the gate against a stored run: times are shown, never failing (issue 23).
+    time_fails: bool = True
 
     @property
     def verdict(self) -> str:
@@ -180,13 +191,31 @@ class Judgement:
 
     @property
     def fails(self) -> bool:
-        return bool(self.counts) or SLOWER in (
+        return bool(self.counts) or self.time_fails and SLOWER in (
             getattr(self.ratio, "verdict", None), getattr(self.absolute, "verdict", None),
             getattr(self.driver_ratio, "verdict", None))
+
+    @property
+    def instructions_change(self) -> float | None:
+        """new / base instructions per op, when both sides were counted comparably."""
+        if not self.base_instructions or self.new_instructions is None:
+            return None
+        return self.new_instructions / self.base_instructions
+
+    def instructions_text(self) -> str:
+        """`+3.1% instructions per op (exact count; tolerance ±0.8%, calibrated)`."""
+        change = self.instructions_change
+        if change is None:
+            return self.instructions_note or "–"
+        tolerance = self.instructions_tolerance or 0.0
+        return (f"{_pct(change)} instructions per op (exact count; tolerance "
+                f"±{tolerance:.1%}, {self.instructions_note})")
 
     def why(self) -> str:
         """Why the gate fails on this case, in a few words."""
         reasons = list(self.counts)
+        if not self.time_fails:
+            return "; ".join(reasons)
         for name, change in (("paired ratio", self.ratio), ("absolute time", self.absolute),
                              (f"ratio to {self.driver_reference}", self.driver_ratio)):
             if change is not None and change.verdict == SLOWER:
@@ -224,8 +253,10 @@ def _keyed(side: Sequence[RunRecord], by_driver: bool) -> dict[Key, SideCase]:
 
 
 def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold: float,
-                  noise: dict[Key, dict[str, float]] | None = None) -> list[Judgement]:
-    """Pair every case of both sides and judge it."""
+                  noise: dict[Key, dict[str, float]] | None = None, *,
+                  time_fails: bool = True) -> list[Judgement]:
+    """Pair every case of both sides and judge it. `time_fails=False` (the gate against a
+    stored run): time verdicts are shown but never fail."""
     drivers = {d["config"].get("driver") for d in [*base, *new]}
     by_driver = len(drivers) == 1  # different drivers: pair on the case, to compare them
     base_cases, new_cases = _keyed(base, by_driver), _keyed(new, by_driver)
@@ -236,7 +267,8 @@ def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold
         assert ref is not None
         first = ref.first
         judgement = Judgement(first["scenario"], first["variant"], first["params"],
-                              str(first.get("driver") or "?"), reference=first.get("reference"))
+                              str(first.get("driver") or "?"), reference=first.get("reference"),
+                              time_fails=time_fails)
         if b is None or n is None:
             judgement.status = "only in new" if b is None else "only in base"
         elif not (b.ok and n.ok):
@@ -266,6 +298,8 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
         assert b["calls_per_op"] is not None and n["calls_per_op"] is not None
         judgement.counts.append(f"Python calls per op {b['calls_per_op']:,.1f} → "
                                 f"{n['calls_per_op']:,.1f}")
+    _judge_instructions(judgement, b, n, noise.get("instructions_spread"))
+    _judge_plans(judgement, b, n)
     ratio_delta = max(threshold, noise.get("ratio_spread", 0.0))
     absolute_delta = max(threshold, noise.get("absolute_spread", 0.0))
     judgement.noise = noise.get("ratio_spread")
@@ -302,6 +336,38 @@ def _judge_driver_ratio(judgement: Judgement, base: SideCase, new: SideCase,
     judgement.driver_ratio = blocks_change(base_ratios, new_ratios, delta)
     judgement.base_driver_ratio = _median(base_medians)
     judgement.new_driver_ratio = _median(new_medians)
+
+
+def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
+                        calibrated: float | None) -> None:
+    """Instructions per op, compared only between counts of the same Python build and
+    valgrind version (another build runs other machine code: not a change of ours)."""
+    base, new = b.get("instructions_per_op"), n.get("instructions_per_op")
+    if base is None or new is None:
+        if base is not None or new is not None:
+            judgement.instructions_note = "counted on one side only"
+        return
+    b_id: dict[str, Any] = dict(b.get("instructions") or {})
+    n_id: dict[str, Any] = dict(n.get("instructions") or {})
+    for name, what in (("python_build", "Python build"), ("valgrind", "valgrind")):
+        if b_id.get(name) != n_id.get(name):
+            judgement.instructions_note = (f"not compared: {what} differs "
+                                           f"({b_id.get(name)} vs {n_id.get(name)})")
+            return
+    tolerance, source = instructions_tolerance(calibrated, polling=_polls(judgement.driver))
+    judgement.base_instructions, judgement.new_instructions = float(base), float(new)
+    judgement.instructions_tolerance, judgement.instructions_note = tolerance, source
+    if instructions_changed(float(base), float(new), tolerance):
+        judgement.counts.append(judgement.instructions_text())
+
+
+def _judge_plans(judgement: Judgement, b: CaseRecord, n: CaseRecord) -> None:
+    """The query plans' steps (`--explain`): a changed fingerprint fails on any machine."""
+    base_print = b.get("plan_fingerprint") or plan_shape.fingerprint(b.get("plans"))
+    new_print = n.get("plan_fingerprint") or plan_shape.fingerprint(n.get("plans"))
+    if plan_changed(base_print, new_print):
+        judgement.counts.append(f"query plan changed: {plan_shape.steps_text(b.get('plans'))} "
+                                f"→ {plan_shape.steps_text(n.get('plans'))}")
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -398,7 +464,11 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
         columns = (columns[:3] + (("driver", "left"),) + columns[3:-2]
                    + (("vs ref driver: base → new", "right"), ("driver ratio change", "right"))
                    + columns[-2:])
+    counted = any(j.instructions_note for j in judgements)  # the column only when counted
     for column, justify in columns:
+        if column == "verdict" and counted:
+            table.add_column("instructions/op: base → new" if not narrow else "instr./op",
+                             justify="right")
         if narrow and column == "case":
             table.add_column(column, min_width=24, ratio=1, overflow="fold")
         elif narrow and column.startswith("vs ref"):
@@ -427,8 +497,9 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
             name = f"{j.scenario} · {j.variant}" + (f" · {j.driver}" if several else "")
             change = (_change_text(j.ratio, short=True) if j.ratio is not None or not several
                       else _change_text(j.driver_ratio, short=True))
+            counts = [_instructions_cell(j)] if counted else []
             table.add_row(f"{name}\n{params_text(j.params)}",
-                          ratios.replace(" → ", "→"), change,
+                          ratios.replace(" → ", "→"), change, *counts,
                           verdict if judged is None else f"{verdict}\ntolerance {tolerance}",
                           style=style, end_section=True)
         else:
@@ -438,8 +509,18 @@ def comparison_table(judgements: list[Judgement], title: str, collapse_same: boo
             if several:
                 cells[3:3] = [j.driver or "?"]
                 cells += [driver_ratios, _change_text(j.driver_ratio)]
-            table.add_row(*cells, tolerance, verdict, style=style)
+            cells.append(tolerance)
+            if counted:
+                cells.append(_instructions_cell(j))
+            table.add_row(*cells, verdict, style=style)
     return table
+
+
+def _instructions_cell(j: Judgement) -> str:
+    if j.instructions_change is None:
+        return j.instructions_note or "–"
+    return (f"{j.base_instructions:,.0f} → {j.new_instructions:,.0f} "
+            f"({_pct(j.instructions_change)}, ±{j.instructions_tolerance or 0:.1%})")
 
 
 def _time_verdict(judgement: Judgement) -> str | None:
@@ -447,13 +528,27 @@ def _time_verdict(judgement: Judgement) -> str | None:
     return None if judged is None else judged.verdict
 
 
+def instruction_notes(judgements: list[Judgement]) -> list[str]:
+    """Why some cases' instructions were not compared, one line per reason."""
+    reasons: dict[str, int] = {}
+    for j in judgements:
+        if j.instructions_change is None and j.instructions_note:
+            reasons[j.instructions_note] = reasons.get(j.instructions_note, 0) + 1
+    return [f"instructions per op {note} ({count} case(s))" for note, count in reasons.items()]
+
+
 def summary_line(judgements: list[Judgement]) -> str:
     compared = [j for j in judgements if j.status == "compared"]
     timed = [_time_verdict(j) for j in compared]
     counts = sum(1 for j in compared if j.counts)
     parts = [f"{timed.count(v)} {v}" for v in (SLOWER, FASTER, SAME, INCONCLUSIVE)]
+    counted = [j.instructions_change for j in compared if j.instructions_change is not None]
+    largest = max(counted, key=lambda c: abs(c - 1), default=None)
+    instructions = ("" if largest is None else
+                    f"; instructions per op compared in {len(counted)}, largest change "
+                    f"{_pct(largest)}")
     return (f"{', '.join(parts)}, {counts} with changed counts "
-            f"({len(compared)} cases compared)")
+            f"({len(compared)} cases compared{instructions})")
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -470,7 +565,10 @@ def dump_judgements(judgements: list[Judgement]) -> str:
         "scenario": j.scenario, "variant": j.variant, "params": j.params, "driver": j.driver,
         "verdict": j.verdict, "fails": j.fails, "counts": j.counts, "base_ns": j.base_ns,
         "new_ns": j.new_ns, "ratio": change(j.ratio), "absolute": change(j.absolute),
-        "noise": j.noise,
+        "noise": j.noise, "base_instructions": j.base_instructions,
+        "new_instructions": j.new_instructions,
+        "instructions_tolerance": j.instructions_tolerance,
+        "instructions_note": j.instructions_note, "time_fails": j.time_fails,
         **({"driver_ratio": change(j.driver_ratio), "driver_reference": j.driver_reference}
            if j.driver_ratio is not None else {}),
     } for j in judgements], indent=1)

@@ -172,7 +172,27 @@ async def explain_case(case: Case, engine: AsyncEngine) -> list[PlanRecord]:
         await case.family.before_round_fn(ctx)  # EXPLAIN ANALYZE runs writes: on a fresh state
     secrets = [case.point.url.password]
     async with engine.connect() as conn:
+        await _analyze(conn, case.family.tables)
         return [await _explain(conn, sent, secrets) for sent in log.sent.values()]
+
+
+async def _analyze(conn: AsyncConnection, tables: sa.MetaData | None) -> None:
+    """Fresh statistics of the family's own tables before planning: whether autovacuum
+    got to a new table yet would otherwise decide between two plans, and a plan's
+    fingerprint (bench.measure.plan_shape) must not depend on that."""
+    if tables is None:
+        return
+    names = [t.name for t in tables.sorted_tables if t.name.startswith(TABLE_PREFIX)]
+    statement = {"postgresql": "ANALYZE {}", "mysql": "ANALYZE TABLE {}",
+                 "sqlite": "ANALYZE {}"}.get(conn.dialect.name)
+    if statement is None:
+        return
+    for name in names:
+        try:
+            await conn.exec_driver_sql(statement.format(name))
+            await conn.commit()
+        except Exception:  # noqa: BLE001 - a plan on older statistics is still a plan
+            await conn.rollback()
 
 
 def _driver_params(params: Any) -> Any:

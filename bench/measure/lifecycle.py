@@ -41,6 +41,8 @@ from bench.db.database import (
 from bench.db.drivers import Driver, get_driver
 from bench.measure import hdr
 from bench.measure.counters import CallCounter, cpu_ns, cpu_wait_ns
+from bench.measure.instructions import counting
+from bench.measure.instructions.quiet import counting_conditions
 
 STRAY_TASK_TIMEOUT = 10.0  # seconds a cancelled stray task gets to unwind
 
@@ -56,6 +58,7 @@ class RoundResult:
     data: Any
     stray_tasks: int = 0
     operations: int = 0  # requests the round ran, where the family counts them (drive)
+    count_label: str | None = None  # its callgrind dump, in a counting child
 
 
 async def timed_call(call: Callable[[], Any], is_sync: bool) -> tuple[Any, int, int, int | None]:
@@ -74,6 +77,21 @@ async def timed_call(call: Callable[[], Any], is_sync: bool) -> tuple[Any, int, 
     wait1 = cpu_wait_ns()
     wait = None if wait0 is None or wait1 is None else wait1 - wait0
     return data, wall, cpu, wait
+
+
+async def measured_call(call: Callable[[], Any], is_sync: bool, timed: bool
+                        ) -> tuple[Any, int, int, int | None, str | None]:
+    """timed_call, and in a counting child (bench.measure.instructions.counting) a timed
+    round's call bracketed by callgrind client requests under the counting conditions;
+    the last item is the label of its count, else None."""
+    counter = counting.active() if timed else None
+    if counter is None:
+        data, wall, cpu, wait = await timed_call(call, is_sync)
+        return data, wall, cpu, wait, None
+    bracketed, label = counter.bracket(call, is_sync)
+    with counting_conditions():
+        data, wall, cpu, wait = await timed_call(bracketed, is_sync)
+    return data, wall, cpu, wait, label
 
 
 async def cancel_stray_tasks(before: set[asyncio.Task[Any]]) -> int:
@@ -216,6 +234,7 @@ class Case:
         self.teardown_error: str | None = None
         self._tasks_at_open: set[asyncio.Task[Any]] = set()
         self._cold = False  # connections released: warm them before a measured round
+        self._primed = False  # in a counting child: one untimed round under its conditions
 
     @property
     def name(self) -> str:
@@ -272,6 +291,7 @@ class Case:
         (ctx.timed), as opposed to warmup."""
         if timed:
             await self.warm()
+            await self._prime()
         try:
             return await self._round(timed)
         finally:
@@ -285,7 +305,8 @@ class Case:
             await family.before_round_fn(ctx)
         tasks_before = asyncio.all_tasks()
         ctx.statements = ctx.operations = 0
-        data, wall, cpu, wait = await timed_call(self._call, self.variant.is_sync)
+        data, wall, cpu, wait, label = await measured_call(self._call, self.variant.is_sync,
+                                                           timed)
         stray = await cancel_stray_tasks(tasks_before)
         if self.hooks and family.after_round_fn is not None:
             # Its own queries are not the variant's; what it reports with
@@ -296,7 +317,18 @@ class Case:
             finally:
                 self._listening = True
         ctx.timed = False
-        return RoundResult(wall, cpu, wait, ctx.statements, data, stray, ctx.operations)
+        return RoundResult(wall, cpu, wait, ctx.statements, data, stray, ctx.operations,
+                           label)
+
+    async def _prime(self) -> None:
+        """In a counting child, before the first counted round: one untimed round under the
+        counting conditions, so first-time costs (caches, lazily built objects) of that
+        state are paid before counting, in every layout alike."""
+        if self._primed or counting.active() is None:
+            return
+        self._primed = True
+        with counting_conditions():
+            await self._round(timed=False)
 
     async def warm(self) -> None:
         """After released connections: an untimed round that opens them again."""

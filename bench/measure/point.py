@@ -19,6 +19,7 @@ from bench.measure import explain
 from bench.measure.agreement import check_agreement, fingerprint, normalized_data
 from bench.measure.lifecycle import Case, PointSession, describe_error
 from bench.measure.plan import Point
+from bench.measure.plan_shape import fingerprint as plan_fingerprint
 from bench.measure.schedule import Entry, RoundSource, measure
 from bench.measure.summary import record_paired, record_rounds
 from bench.results.records import CaseRecord, Schedule, new_case
@@ -141,6 +142,7 @@ async def measure_points(runs: list[PointRun], how: Measuring, rng: random.Rando
                 lambda call: profiling.capture(call, target, dict(record)))
         if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
             record["plans"] = await explain.explain_case(case, run.session.setup_engine)
+            record["plan_fingerprint"] = plan_fingerprint(record["plans"])
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
                   rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
+from bench.measure.instructions import counting
+from bench.measure.instructions.identity import python_build, valgrind_version
+from bench.measure.instructions.summary import relative_range
 from bench.measure.lifecycle import RoundResult
 from bench.results import stats
 from bench.results.records import CaseRecord
@@ -36,6 +40,27 @@ def record_rounds(case: CaseRecord, rounds: Sequence[RoundResult], blocks: Seque
     case["statements_per_op"] = round(statements / (len(samples) * ops), 6)
     case["extra"]["statements_per_round"] = round(statements / len(samples), 2)
     case["throughput_per_s"] = ops / (summary["median"] / 1e9) if summary["median"] > 0 else None
+    labels = [r.count_label for r in rounds if r.count_label is not None]
+    if labels:
+        record_counts(case, labels)
+
+
+def record_counts(case: CaseRecord, labels: list[str]) -> None:
+    """In a counting child: the rounds' instruction counts, per op, from the callgrind
+    file (this process's one layout; the parent merges the layouts)."""
+    counter = counting.active()
+    assert counter is not None, "rounds were labelled by an active counter"
+    per_op = [count / case["ops_per_round"] for count in counter.counts(labels)]
+    if len(per_op) != len(labels):
+        case["extra"]["instructions_error"] = (f"{len(per_op)} of {len(labels)} counted rounds "
+                                               "found in the callgrind file")
+    if per_op:
+        case["instructions_per_op"] = statistics.median(per_op)
+        case["instructions"] = {
+            "per_op": statistics.median(per_op), "rounds": per_op, "layouts": [],
+            "spread": None, "round_spread": relative_range(per_op),
+            "valgrind": valgrind_version(), "python_build": python_build(),
+        }
 
 
 def record_paired(cases: Sequence[CaseRecord], reference: str | None) -> None:

@@ -31,7 +31,9 @@ from bench.api.family import Family
 from bench.db.database import DEFAULT_CONNECT_TIMEOUT, core_engine, resolve_url, server_info
 from bench.db.drivers import Driver, get_driver
 from bench.measure.counters import CallCounter
-from bench.measure.lifecycle import PointSession, RoundResult, hooks_engine, timed_call
+from bench.measure.instructions import counting
+from bench.measure.instructions.quiet import counting_conditions
+from bench.measure.lifecycle import PointSession, RoundResult, hooks_engine, measured_call
 from bench.measure.plan import Point, point_for
 from bench.measure.point import Measuring, measure_point, new_records
 from bench.measure.schedule import Entry, measure
@@ -79,6 +81,7 @@ class FunctionCase:
                  counter: StatementCounter | None = None) -> None:
         self.name, self.fn, self.is_sync, self.before_round = name, fn, is_sync, before_round
         self.counter = counter
+        self.primed = False
 
     async def open(self) -> None:
         pass
@@ -90,11 +93,15 @@ class FunctionCase:
                 await outcome
 
     async def round(self, timed: bool) -> RoundResult:
+        if timed and not self.primed and counting.active() is not None:
+            self.primed = True  # one untimed round under the counting conditions first
+            with counting_conditions():
+                await self.round(timed=False)
         await self._before_round()
         before = self.counter.count if self.counter else 0
-        data, wall, cpu, wait = await timed_call(self.fn, self.is_sync)
+        data, wall, cpu, wait, label = await measured_call(self.fn, self.is_sync, timed)
         statements = self.counter.count - before if self.counter else 0
-        return RoundResult(wall, cpu, wait, statements, data)
+        return RoundResult(wall, cpu, wait, statements, data, count_label=label)
 
     async def count_calls(self) -> int:
         """Python calls of one more untimed round (deterministic: see bench.measure.counters)."""
@@ -141,13 +148,15 @@ class AsyncBenchmark:
 
     def __init__(self, benchmark: Any, loop: asyncio.AbstractEventLoop, seed: int, *,
                  async_test: bool = False, engines: Sequence[AnyEngine] = (),
-                 on_result: Callable[[dict[str, Any]], None] = lambda row: None) -> None:
+                 on_result: Callable[[dict[str, Any]], None] = lambda row: None,
+                 explain: bool = False) -> None:
         self.benchmark = benchmark
         self.loop = loop
         self.seed = seed
         self.async_test = async_test
         self.fixture_engines = engines
         self.on_result = on_result
+        self.explain = explain  # scenario variants: their plans' fingerprint recorded
         self.used = False
         self.pending: PendingBenchmark | None = None
 
@@ -156,8 +165,13 @@ class AsyncBenchmark:
         return not self.benchmark.disabled
 
     def _rounds(self, rounds: int, warmup: int) -> tuple[int, int]:
-        """With --benchmark-disable a benchmark runs once, as pytest-benchmark does."""
-        return (rounds, warmup) if self.enabled else (1, 0)
+        """With --benchmark-disable a benchmark runs once, as pytest-benchmark does; in a
+        counting child, a few counted rounds (counts repeat: more only cost emulated time)."""
+        if not self.enabled:
+            return (1, 0)
+        if counting.in_child():
+            return (min(rounds, counting.COUNTED_ROUNDS), warmup)
+        return (rounds, warmup)
 
     def unawaited(self) -> str | None:
         """The one-line failure for a benchmark started and never awaited, if any."""
@@ -218,7 +232,7 @@ class AsyncBenchmark:
                     before_round, counter)))
 
             async def count_calls(entry: Entry) -> None:  # the main function's only
-                if entry.source is main:
+                if entry.source is main and counting.first_layout():
                     calls.append(await main.count_calls())
 
             await measure(entries, schedule="interleaved", warmup=warmup, rounds=rounds,
@@ -293,9 +307,11 @@ class AsyncBenchmark:
                              f"{point.params} on {driver.name}")
         keep = [by_name[name]]
         reference = point.reference
-        if reference is not None and reference != name:
+        # A counting child counts the variant alone: times under valgrind pair with nothing.
+        if reference is not None and reference != name and not counting.in_child():
             keep.append(by_name[reference])
         pair = Point(point.family, point.params, keep)
+        first = counting.first_layout()  # calls and plans: counted once, in layout 0
         setup_engine = hooks_engine(driver, url, DEFAULT_CONNECT_TIMEOUT)
         try:
             async with setup_engine.connect() as conn:
@@ -306,7 +322,9 @@ class AsyncBenchmark:
                                     seed=self.seed) as session:
                 records = new_records(pair, driver.name)
                 produced = await measure_point(pair, session, records,
-                                               Measuring(warmup=warmup, rounds=rounds),
+                                               Measuring(warmup=warmup, rounds=rounds,
+                                                         explain=self.explain and first,
+                                                         count_calls=first),
                                                random.Random(self.seed))
         finally:
             await setup_engine.dispose()
@@ -359,6 +377,9 @@ def round_info(record: CaseRecord) -> dict[str, Any]:
                             for key in (*CASE_FIGURES, "unit", "ops_per_round")}
     info.update({key: record.get(key, []) for key in PER_ROUND_FIGURES})
     info["extra"] = {k: v for k, v in record["extra"].items() if k != "profile"}
+    for key in ("instructions_per_op", "instructions", "plan_fingerprint"):  # when measured
+        if record.get(key) is not None:
+            info[key] = record[key]
     return info
 
 

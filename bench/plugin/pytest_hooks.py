@@ -63,6 +63,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "data the tests send unless --sqla-capture-redact")
     group.addoption("--sqla-capture-redact", action="store_true",
                     help="with --sqla-capture: parameter values keep type and length only")
+    group.addoption("--sqla-measure", default="time", choices=("time", "instructions"),
+                    help="instructions: run the session again under callgrind, one child "
+                         "per memory layout, and record instructions per op of every "
+                         "async_benchmark in extra_info (needs valgrind; default: time)")
+    group.addoption("--sqla-layouts", type=int, default=3,
+                    help="memory layouts counted with --sqla-measure instructions (default 3)")
+    group.addoption("--sqla-explain", action="store_true",
+                    help="scenario benchmarks: EXPLAIN each statement after the rounds and "
+                         "record the plans' fingerprint (plan_fingerprint) in extra_info")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--sqla-measure instructions: this process runs the counting children, no test."""
+    if config.getoption("--sqla-measure", default="time") != "instructions":
+        return None
+    from bench.measure.instructions import counting, unavailable
+
+    if counting.in_child():
+        return None  # a child: run the tests, counted
+    reason = unavailable()
+    if reason is not None:
+        raise pytest.UsageError(reason.replace("--measure", "--sqla-measure"))
+    layouts = config.getoption("--sqla-layouts")
+    if not 1 <= layouts <= 8:
+        raise pytest.UsageError(f"--sqla-layouts must be between 1 and 8, not {layouts}")
+    import tempfile
+    from pathlib import Path
+
+    from bench.plugin.counted import run_counted
+
+    output = config.getoption("benchmark_json", default=None)
+    workdir = Path(tempfile.mkdtemp(prefix="sqla-bench-counted-"))
+    return run_counted(list(config.invocation_params.args), selected_drivers(config),
+                       Path(output) if output else None, layouts, workdir)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -234,7 +269,8 @@ def async_benchmark(benchmark: Any, sqla_loop: asyncio.AbstractEventLoop,
     return AsyncBenchmark(benchmark, sqla_loop, request.config.getoption("--sqla-seed"),
                           async_test=inspect.iscoroutinefunction(request.function),
                           engines=request.node.stash.setdefault(ENGINES, []),
-                          on_result=rows.append)
+                          on_result=rows.append,
+                          explain=request.config.getoption("--sqla-explain"))
 
 
 @pytest.fixture

@@ -137,6 +137,9 @@ def _run_section(view: FamilyView, run: Run, colours: Colours,
         "label": run.label,
         "unit": view.unit or "ops",
         "memory": any("peak_memory_bytes" in c["extra"] for g in groups for c in g.cases),
+        "instructions": any(c.get("instructions_per_op") for g in groups for c in g.cases),
+        # --measure instructions alone: the round times were taken under valgrind
+        "times_under_valgrind": run.doc["config"].get("measure") == "instructions",
         "counts": dict(counts),
         "points": [_table_point(g, profiles) for g in groups if any(
             c["status"] != "skipped" for c in g.cases)],
@@ -153,8 +156,32 @@ def _run_section(view: FamilyView, run: Run, colours: Colours,
 def _table_point(group: Group, profiles: dict[int, str]) -> dict[str, Any]:
     shown = [c for c in group.cases if c["status"] != "skipped"]
     reference = next((c["reference"] for c in shown if c["reference"]), None)
-    return {"params": group.params_text, "reference": reference,
-            "rows": [_row(c, profiles) for c in shown]}
+    ref_case = next((c for c in shown if c["variant"] == reference), None)
+    rows = [_row(c, profiles) for c in shown]
+    for case, row in zip(shown, rows, strict=True):
+        row.update(instruction_cells(case, ref_case))
+    return {"params": group.params_text, "reference": reference, "rows": rows}
+
+
+def instruction_cells(case: CaseRecord, reference: CaseRecord | None) -> dict[str, Any]:
+    """Instructions per op and their ratio to the reference's: a paired, machine-independent
+    "ORM costs 6.8× the raw driver's CPU work" (the client's user-space work, counted)."""
+    counted = case.get("instructions_per_op")
+    ref = reference.get("instructions_per_op") if reference is not None else None
+    cells: dict[str, Any] = {"instructions": MISSING, "instructions_ratio": MISSING,
+                             "instructions_sentence": None}
+    if not counted:
+        return cells
+    detail: dict[str, Any] = dict(case.get("instructions") or {})
+    spread = detail.get("spread")
+    cells["instructions"] = f"{counted:,.0f}" + (f" ±{spread / 2:.1%}" if spread else "")
+    if ref and reference is not None and reference is not case:
+        ratio = counted / ref
+        cells["instructions_ratio"] = f"{ratio:.1f}×"
+        cells["instructions_sentence"] = (f"{case['variant']} costs {ratio:.1f}× "
+                                          f"{reference['variant']}'s CPU work (instructions "
+                                          "per op, counted)")
+    return cells
 
 
 def _row(case: CaseRecord, profiles: dict[int, str]) -> dict[str, Any]:

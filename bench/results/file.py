@@ -25,6 +25,9 @@ Format history (`schema_version`):
      CI and block count), `config.drivers` (label, driver, backend, sync, url, reference,
      skipped), `config.driver_reference`, `config.pair_across_backends` and
      `environment.servers`. A case's `driver` is then the driver's label in the run.
+     Also optional in 2 (issue 23): a case's `instructions_per_op` and `instructions`
+     (counted under callgrind, with the valgrind version and Python build that are part
+     of its identity), its `plan_fingerprint`, and `config.measure`/`config.layouts`.
 Older files are migrated on reading (`_MIGRATIONS`): nothing is invented, fields a
 version did not measure are empty. Newer files are refused.
 
@@ -144,6 +147,7 @@ _NULLABLE_CASE_FIELDS: dict[str, tuple[type, ...]] = {
 }
 _OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     **_NULLABLE_CASE_FIELDS, "driver": (str,), "rtt_ms": _NUMBER, "histograms": (dict,),
+    "instructions_per_op": _NUMBER, "instructions": (dict,), "plan_fingerprint": (str,),
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")
@@ -214,6 +218,20 @@ def _check_case(case: Any, index: int, source: str) -> None:
     ):
         raise ResultsFileError(f"{where} has a malformed paired driver ratio")
     _check_plans(case, where)
+    _check_instructions(case, where)
+
+
+def _check_instructions(case: dict[str, Any], where: str) -> None:
+    counted = case.get("instructions")
+    if counted is None:
+        return
+    if not (_is(counted.get("per_op"), _NUMBER) and _numbers(counted.get("rounds", []))
+            and _numbers(counted.get("layouts", []))
+            and all(counted.get(k) is None or _is(counted[k], _NUMBER)
+                    for k in ("spread", "round_spread"))
+            and all(counted.get(k) is None or _is(counted[k], (str,))
+                    for k in ("valgrind", "python_build"))):
+        raise ResultsFileError(f"{where} has a malformed instructions record")
 
 
 def _check_drivers(config: Any, source: str) -> None:

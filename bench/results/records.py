@@ -75,6 +75,21 @@ class PlanRecord(TypedDict):
     error: str | None
 
 
+class InstructionsRecord(TypedDict):
+    """Instructions per op counted under callgrind (`run --measure instructions|both`):
+    the client's user-space work of each timed round, never the server's or waiting."""
+
+    per_op: float  # median over layouts of each layout's median over its rounds
+    rounds: list[float]  # every counted round, per op, layouts in order
+    layouts: list[float]  # each layout's median per op (empty: one process, not merged)
+    spread: float | None  # (max - min) / median over layouts: what a layout moves it by
+    round_spread: float | None  # largest (max - min) / median of one layout's rounds
+    rounds_agree: NotRequired[bool]  # every layout's rounds within 0.5%: else flagged
+    # The count's identity besides the case: counts from other builds are not compared.
+    valgrind: str | None
+    python_build: str
+
+
 class CaseRecord(TypedDict):
     scenario: str
     variant: str
@@ -113,6 +128,14 @@ class CaseRecord(TypedDict):
     # the same blocks; absent on the reference driver, in single-driver runs and across
     # backends (unless --pair-across-backends).
     paired_driver: NotRequired[PairedDriver]
+    # `run --measure instructions|both` (issue 23): instructions per op, the median over
+    # memory layouts, and how it was counted. With --measure instructions alone, the
+    # round times were taken under valgrind (config.measure says so): context, not speed.
+    instructions_per_op: NotRequired[float | None]
+    instructions: NotRequired[InstructionsRecord]
+    # With --explain: a hash of the plans' ordered (node type, relation, index) steps
+    # (bench.measure.plan_shape); a lost index or a new full scan changes it anywhere.
+    plan_fingerprint: NotRequired[str | None]
 
 
 class ComparisonRecord(TypedDict):
@@ -211,6 +234,8 @@ class RunConfigRecord(TypedDict, total=False):
     drivers: list[DriverEntry]
     driver_reference: str  # the label other drivers' paired ratios are read against
     pair_across_backends: bool
+    measure: str  # time (default), instructions or both (issue 23)
+    layouts: int  # memory layouts counted (--measure instructions|both)
 
 
 class DriverEntry(TypedDict, total=False):
@@ -246,7 +271,7 @@ class RunRecord(TypedDict):
 # them, bench.results.from_pytest reads them back): figures of the whole case, and lists
 # with one value per round. A new measured field joins one of these two.
 CASE_FIGURES = ("statements_per_op", "calls_per_op", "cpu_share", "noisy_rounds", "reference",
-                "paired")
+                "paired", "instructions_per_op", "instructions", "plan_fingerprint")
 PER_ROUND_FIGURES = ("blocks", "machine_ns")
 
 

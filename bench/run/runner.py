@@ -109,6 +109,7 @@ class RunConfig:
     def distributed(self) -> bool:
         return self.processes is not None or self.cluster is not None
     explain: bool = False
+    measure: str = "time"  # time, instructions or both (bench.cli.counted)
 
 
 class RunInterrupted(BaseException):
@@ -360,6 +361,7 @@ class Runner:
                 **({"rtt_ms": [rtt / 1e6 for rtt in cfg.proxy.rtts_ns],
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
+                "measure": cfg.measure,
             },
             "families": {f.name: _family_record(f, cfg.driver.backend) for f in cfg.families},
             "cases": [],

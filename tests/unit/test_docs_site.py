@@ -81,7 +81,7 @@ def test_every_page_of_the_nav_exists_and_every_page_is_in_the_nav():
 def test_the_nav_has_the_pages_a_newcomer_needs():
     titles = [next(iter(entry)) for entry in yaml.safe_load(MKDOCS_YML.read_text())["nav"]]
     assert titles == ["Getting started", "Reading the output", "The report", "Choosing a driver",
-                      "Comparing runs and gating CI", "The pytest plug-in",
+                      "Comparing runs and gating CI", "The counted CI gate", "The pytest plug-in",
                       "Network distance (--rtt)", "Scaling out (Dask)",
                       "Runs that share a database", "Your own application (capture, replay)",
                       "Adding a scenario",

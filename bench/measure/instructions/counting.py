@@ -1,0 +1,91 @@
+"""Inside a counting child: bracket each timed round with callgrind client requests.
+
+The parent (bench.measure.instructions.layouts) starts the child under valgrind with
+SQLA_BENCH_CALLGRIND_OUT (the child's callgrind file) and SQLA_BENCH_CALLGRIND_EXT (the
+built extension) in its environment; `active()` is then the process's RoundCounter, else
+None and nothing changes. A timed round's call (only the call: not the family's round
+hooks) runs between ZERO+START and STOP+DUMP(label), under the counting conditions
+(bench.measure.instructions.quiet: collection frozen and off, a long switch interval);
+each dump is one round's count, read back from the file by its label.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.measure.instructions.callgrind_out import read_totals
+from bench.measure.instructions.hooks import Requests, load
+
+OUT_VARIABLE = "SQLA_BENCH_CALLGRIND_OUT"
+EXTENSION_VARIABLE = "SQLA_BENCH_CALLGRIND_EXT"
+PAD_VARIABLE = "SQLA_BENCH_LAYOUT_PAD"  # the child's layout: its environment padding
+# Counted rounds a case needs: counts of one process normally agree exactly, so a few
+# that agree are the measurement (more only cost emulated time).
+COUNTED_ROUNDS = 3
+
+
+class RoundCounter:
+    """Labels rounds, brackets their calls, and reads their counts back."""
+
+    def __init__(self, requests: Requests, out_file: Path) -> None:
+        self.requests, self.out_file = requests, out_file
+        self._next = 0
+
+    def bracket(self, call: Callable[[], Any], is_sync: bool) -> tuple[Callable[[], Any], str]:
+        """`call` wrapped in the client requests, and the label its count will have."""
+        self._next += 1
+        label = f"sqla-bench:{os.getpid()}:{self._next}"
+        requests = self.requests
+        if is_sync:
+            def counted_sync() -> Any:
+                requests.zero()
+                requests.start()
+                try:
+                    return call()
+                finally:
+                    requests.stop()
+                    requests.dump(label)
+            return counted_sync, label
+
+        async def counted() -> Any:
+            requests.zero()
+            requests.start()
+            try:
+                outcome = call()
+                return await outcome
+            finally:
+                requests.stop()
+                requests.dump(label)
+        return counted, label
+
+    def counts(self, labels: list[str]) -> list[int]:
+        """The counts of these rounds (valgrind writes each dump when it is asked)."""
+        totals = read_totals(self.out_file)
+        return [totals[label] for label in labels if label in totals]
+
+
+def in_child() -> bool:
+    """This process was started as a counting child (whether or not under valgrind)."""
+    return bool(os.environ.get(OUT_VARIABLE))
+
+
+def first_layout() -> bool:
+    """Not a counting child, or the first layout's: what is the same in every layout
+    (Python calls, query plans) is measured there only, not again under emulation."""
+    return os.environ.get(PAD_VARIABLE, "") == ""
+
+
+@functools.cache
+def active() -> RoundCounter | None:
+    """This process's counter when it runs under valgrind for a counted measurement."""
+    out, extension = os.environ.get(OUT_VARIABLE), os.environ.get(EXTENSION_VARIABLE)
+    if not out or not extension:
+        return None
+    requests = load(Path(extension))
+    if not requests.running_on_valgrind():
+        return None
+    return RoundCounter(requests, Path(out))

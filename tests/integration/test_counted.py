@@ -1,0 +1,62 @@
+"""Instructions per op counted under callgrind, for real (issue 23): a tiny aiosqlite case
+repeats across memory layouts within the gate's tolerance, and a fixed +25% of extra work
+per query fails the gate while an unchanged run passes. Skipped where valgrind is missing."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.judge.verdicts import INSTRUCTIONS_DEFAULT_TOLERANCE
+from bench.measure.instructions import unavailable
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_scenarios"
+REASON = unavailable()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=str(REASON))
+# Iterations of knob_instructions' loop per lookup: about a quarter of an ORM lookup's
+# instructions on CPython 3.11 (checked below: the test reads the change, not this number).
+KNOB_LOOPS = "1500"
+
+
+def _run(tmp_path: Path, name: str, layouts: int) -> dict:
+    out = tmp_path / f"{name}.json"
+    status = main(["run", "--driver", "aiosqlite", "--scenarios-path", str(FIXTURES),
+                   "--scenario", "knob_instructions", "--measure", "instructions",
+                   "--layouts", str(layouts), "--output", str(out), "--quiet"])
+    assert status == 0
+    return json.loads(out.read_text())
+
+
+def _orm(doc: dict) -> dict:
+    return next(c for c in doc["cases"] if c["variant"] == "orm")
+
+
+def test_counts_repeat_and_extra_work_fails_the_gate(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SQLAB_KNOB_LOOPS", raising=False)
+    base = _run(tmp_path, "base", layouts=2)
+    orm = _orm(base)
+    counted = orm["instructions"]
+    assert orm["instructions_per_op"] > 100_000  # an ORM lookup is far more than a call
+    assert len(counted["layouts"]) == 2 and len(counted["rounds"]) == 6
+    # repeatable: two layouts and every round within the default tolerance of each other
+    assert counted["spread"] < INSTRUCTIONS_DEFAULT_TOLERANCE
+    assert counted["round_spread"] < INSTRUCTIONS_DEFAULT_TOLERANCE
+    assert counted["valgrind"].startswith("valgrind-") and "CPython" in counted["python_build"]
+    assert base["config"]["measure"] == "instructions"
+
+    monkeypatch.setenv("SQLAB_KNOB_LOOPS", KNOB_LOOPS)
+    knob = _run(tmp_path, "knob", layouts=1)
+    change = _orm(knob)["instructions_per_op"] / orm["instructions_per_op"] - 1
+    assert change > 0.20  # the loop is sized to about +25%
+    raw_change = (next(c for c in knob["cases"] if c["variant"] == "raw_driver")
+                  ["instructions_per_op"] / next(c for c in base["cases"]
+                                                 if c["variant"] == "raw_driver")
+                  ["instructions_per_op"] - 1)
+    assert abs(raw_change) < INSTRUCTIONS_DEFAULT_TOLERANCE  # the knob is the ORM's only
+    capsys.readouterr()
+    status = main(["gate", str(tmp_path / "knob.json"), "--baseline", str(tmp_path / "base.json")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "knob_instructions/orm" in err and "instructions per op (exact count" in err
+    assert "statements per op" not in err  # the same statements: only the work changed

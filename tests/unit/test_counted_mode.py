@@ -1,0 +1,88 @@
+"""Counted mode's plumbing without valgrind: merging layouts, the children's arguments,
+the one line where valgrind is missing, older files still loading."""
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.cli.counted import child_argv
+from bench.measure.instructions.callgrind_out import parse_totals
+from bench.measure.instructions.merge import merge_into, merged_record
+from bench.plugin.counted import _status, child_args
+from bench.results import file as results
+from tests.unit.test_compare import _doc
+
+
+def _layout(rounds):
+    return {"per_op": sorted(rounds)[1], "rounds": rounds, "layouts": [], "spread": None,
+            "round_spread": None, "valgrind": "valgrind-3.19.0", "python_build": "CPython x"}
+
+
+def test_the_median_over_layouts_with_its_spread():
+    merged = merged_record([_layout([100.0, 101.0, 100.0]), None,
+                            _layout([103.0, 103.0, 103.0]), _layout([99.0, 99.0, 98.0])])
+    assert merged["layouts"] == [100.0, 103.0, 99.0]
+    assert merged["per_op"] == 100.0
+    assert merged["spread"] == pytest.approx(4 / 100)
+    assert merged["rounds_agree"] is False  # 1% between one layout's rounds
+    assert merged_record([None, None]) is None
+
+
+def test_merge_pairs_cases_by_key_and_leaves_uncounted_ones():
+    target = [{"k": "a"}, {"k": "b"}]
+    layouts = [[{"k": "a", "i": _layout([1.0, 1.0, 1.0])}],
+               [{"k": "a", "i": _layout([3.0, 3.0, 3.0])}, {"k": "b"}]]
+    counted = merge_into(target, layouts, key=lambda c: c["k"], read=lambda c: c.get("i"),
+                         write=lambda c, m: c.update(per_op=m["per_op"]))
+    assert counted == 1 and target[0]["per_op"] == 2.0 and "per_op" not in target[1]
+
+
+def test_callgrind_totals_by_client_request_label():
+    text = ("part: 1\ndesc: Trigger: Client Request: sqla-bench:1:1\ntotals: 1234\n"
+            "part: 2\ndesc: Trigger: Program termination\ntotals: 99999\n")
+    assert parse_totals(text) == {"sqla-bench:1:1": 1234}
+
+
+def test_a_counting_childs_arguments(tmp_path):
+    argv = ["--driver", "aiosqlite", "--measure", "both", "--output", "x.json", "--explain",
+            "--layouts=3", "--url", "sqlite:///a.db"]
+    first = child_argv(argv, tmp_path / "0.json", None, tmp_path / "0.sqlite3")
+    assert first[:3] == ["--driver", "aiosqlite", "--explain"]
+    assert first[first.index("--rounds") + 1] == "3"  # a few counted rounds by default
+    assert first[first.index("--url") + 1] == f"sqlite:///{tmp_path / '0.sqlite3'}"
+    assert "sqlite:///a.db" not in first  # each layout on a file of its own
+    assert first.count("--measure") == 1 and "instructions" in first and "x.json" not in first
+    later = child_argv(argv, tmp_path / "1.json", 5, None, first=False)
+    assert "--explain" not in later and "--no-count-calls" in later and "--rounds" not in later
+    pytest_args = child_args(["tests/benchmarks", "--sqla-measure", "instructions",
+                              "--benchmark-json=x.json", "--benchmark-autosave", "-k", "orm"],
+                             ["asyncpg", "psycopg"], tmp_path / "pg-0.json")
+    assert pytest_args[:3] == ["tests/benchmarks", "-k", "orm"]
+    assert "--sqla-measure" not in pytest_args and "x.json" not in " ".join(pytest_args)
+    assert pytest_args[3:5] == ["--sqla-driver", "asyncpg,psycopg"]
+    assert _status([0, 5, 0]) == 0 and _status([5, 5]) == 5 and _status([0, 1, 5]) == 1
+
+
+def test_without_valgrind_instructions_mode_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind on it
+    status = main(["run", "--driver", "aiosqlite", "--scenario", "raw_queries",
+                   "--measure", "instructions", "--output", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "valgrind" in err and "apt-get install valgrind" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_counted_fields_load_and_bad_ones_are_refused(tmp_path):
+    doc = _doc()
+    doc["cases"][1]["instructions_per_op"] = 1000.0
+    doc["cases"][1]["instructions"] = _layout([1000.0, 1000.0, 1001.0])
+    doc["cases"][1]["plan_fingerprint"] = "abc"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+    assert results.load(path)["cases"][1]["instructions"]["per_op"] == 1000.0
+    doc["cases"][1]["instructions"]["rounds"] = ["x"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(results.ResultsFileError, match="malformed instructions record"):
+        results.load(path)

@@ -1,0 +1,141 @@
+"""The CI gate on machine-independent evidence (issue 23): statements per op (exact),
+instructions per op (beyond a calibrated tolerance) and query-plan fingerprints fail it;
+wall-clock times against a stored run never do."""
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.judge.verdicts import INSTRUCTIONS_DEFAULT_TOLERANCE, instructions_tolerance
+from bench.measure import plan_shape
+from tests.unit.test_compare import _doc, _write
+
+BUILD = {"valgrind": "valgrind-3.19.0", "python_build": "CPython 3.11.7 x86_64 abc"}
+INDEX_PLAN = [{"sql": "SELECT ... WHERE id = $1", "sent": 10, "explain": "EXPLAIN", "scans": [],
+               "error": None, "plan": [{"Plan": {"Node Type": "Index Scan",
+                                                 "Relation Name": "sqlab_users",
+                                                 "Index Name": "sqlab_users_pkey",
+                                                 "Total Cost": 8.3}}]}]
+SEQ_PLAN = [{**INDEX_PLAN[0], "plan": [{"Plan": {"Node Type": "Seq Scan",
+                                                 "Relation Name": "sqlab_users",
+                                                 "Total Cost": 1234.5}}]}]
+
+
+def _counted(doc, instructions=(100_000.0, 700_000.0), layouts=None, plans=None,
+             build=BUILD):
+    """Give the doc's two cases (raw_driver, orm) counts and, optionally, plans."""
+    for case, per_op in zip(doc["cases"], instructions, strict=True):
+        values = layouts or [per_op]
+        case["instructions_per_op"] = per_op
+        case["instructions"] = {"per_op": per_op, "rounds": values, "layouts": values,
+                                "spread": None, "round_spread": 0.0, **build}
+        if plans is not None:
+            case["plans"] = plans
+            case["plan_fingerprint"] = plan_shape.fingerprint(plans)
+    return doc
+
+
+def _gate(tmp_path, base, new, *extra):
+    return main(["gate", _write(tmp_path, "new.json", new),
+                 "--baseline", _write(tmp_path, "base.json", base), *extra])
+
+
+def test_an_aa_of_counts_passes_and_states_the_instruction_change(tmp_path, capsys):
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    new = _counted(_doc(seed=2), (100_150.0, 701_000.0))  # +0.15%: layout noise
+    assert _gate(tmp_path, base, new) == 0
+    out = capsys.readouterr().out
+    assert "instructions per op compared in 2, largest change +0.2%" in out
+    assert "+0.1% instructions per op" not in out  # a pass names no failure
+
+
+def test_instructions_beyond_the_tolerance_fail_the_gate(tmp_path, capsys):
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    new = _counted(_doc(seed=2), (100_000.0, 735_000.0))  # +5% on the orm case
+    assert _gate(tmp_path, base, new) == 1
+    err = capsys.readouterr().err
+    assert ("+5.0% instructions per op (exact count; tolerance ±3.0%, default: not "
+            "calibrated)") in err
+    assert "knob_work/orm" in err and "raw_driver" not in err
+
+
+def test_a_calibration_file_sets_each_cases_tolerance(tmp_path, capsys):
+    # Two A/A counted runs whose layouts spread the orm case by 1% and raw by 0.1%
+    runs = [_counted(_doc(seed=s), (100_000.0, 700_000.0),
+                     layouts=None) for s in (1, 2)]
+    for run, shift in zip(runs, (0.0, 0.01), strict=True):
+        orm = run["cases"][1]["instructions"]
+        orm["layouts"] = [700_000.0, 700_000.0 * (1 + shift)]
+    paths = [_write(tmp_path, f"aa{k}.json", run) for k, run in enumerate(runs)]
+    noise = tmp_path / "noise.json"
+    assert main(["calibrate", "--from", *paths, "--output", str(noise)]) == 0
+    entries = {c["variant"]: c for c in json.loads(noise.read_text())["cases"]}
+    assert entries["orm"]["instructions_spread"] == pytest.approx(0.01)
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    new = _counted(_doc(seed=2), (100_000.0, 714_000.0))  # +2%: beyond the calibrated 1%
+    capsys.readouterr()
+    assert _gate(tmp_path, base, new, "--noise", str(noise)) == 1
+    assert "tolerance ±1.0%, calibrated" in capsys.readouterr().err
+    # ... and the same +2% passes without calibration (the stated 3% default)
+    assert _gate(tmp_path, base, new) == 0
+
+
+def test_counts_of_another_build_are_never_compared(tmp_path, capsys):
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    other = {**BUILD, "valgrind": "valgrind-3.22.0"}
+    new = _counted(_doc(seed=2), (100_000.0, 900_000.0), build=other)
+    assert _gate(tmp_path, base, new) == 0
+    out = capsys.readouterr().out
+    assert "not compared: valgrind differs (valgrind-3.19.0 vs valgrind-3.22.0)" in out
+
+
+def test_a_changed_statement_count_fails_the_gate(tmp_path, capsys):
+    base = _counted(_doc(seed=1))
+    new = _counted(_doc(statements=2.0, seed=2))
+    assert _gate(tmp_path, base, new) == 1
+    assert "statements per op 1 → 2" in capsys.readouterr().err
+
+
+def test_a_lost_index_fails_the_gate_by_its_plan(tmp_path, capsys):
+    base = _counted(_doc(seed=1), plans=INDEX_PLAN)
+    new = _counted(_doc(seed=2), plans=SEQ_PLAN)
+    assert _gate(tmp_path, base, new) == 1
+    err = capsys.readouterr().err
+    assert ("query plan changed: Index Scan sqlab_users (sqlab_users_pkey) → Seq Scan "
+            "sqlab_users") in err
+    # costs and timings in a plan move with the machine: not a change of plan
+    moved = [{**INDEX_PLAN[0], "plan": [{"Plan": {**INDEX_PLAN[0]["plan"][0]["Plan"],
+                                                  "Total Cost": 99.0}}]}]
+    assert _gate(tmp_path, base, _counted(_doc(seed=2), plans=moved)) == 0
+
+
+def test_time_never_fails_the_gate_from_a_stored_run(tmp_path, capsys):
+    base = _counted(_doc(seed=1))
+    new = _counted(_doc(ratio=2.6, seed=2))  # 30% slower paired ratio: compare says so
+    assert main(["compare", _write(tmp_path, "b.json", base), _write(tmp_path, "n.json", new),
+                 "--fail-on-regression"]) == 1
+    capsys.readouterr()
+    assert _gate(tmp_path, base, new) == 0
+    out = capsys.readouterr().out
+    assert "SLOWER" in out  # shown beside, as information
+    assert "never fails the gate on time" in out
+
+
+def test_the_default_tolerance_is_stated_and_a_calibration_has_a_floor():
+    assert instructions_tolerance(None) == (INSTRUCTIONS_DEFAULT_TOLERANCE,
+                                            "default: not calibrated")
+    assert instructions_tolerance(0.0)[0] == pytest.approx(0.002)
+
+
+def test_plan_steps_of_each_dialect():
+    assert plan_shape.plan_steps(INDEX_PLAN[0]["plan"]) == [
+        ("Index Scan", "sqlab_users", "sqlab_users_pkey")]
+    mysql = {"query_block": {"table": {"table_name": "sqlab_users", "access_type": "const",
+                                       "key": "PRIMARY", "rows": 1}}}
+    assert plan_shape.plan_steps(mysql) == [("const", "sqlab_users", "PRIMARY")]
+    sqlite = ["SEARCH sqlab_users USING INTEGER PRIMARY KEY (rowid=?)"]
+    assert plan_shape.plan_steps(sqlite) == [(sqlite[0], plan_shape.SQLITE, "")]
+    lines = [{**INDEX_PLAN[0], "plan": ["SCAN sqlab_knob_items"]}]
+    assert plan_shape.steps_text(lines) == "SCAN sqlab_knob_items"
+    assert plan_shape.fingerprint([]) is None
