@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench.db.drivers import DRIVERS, async_drivers, get_driver
-from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
+from tests.reliability.clihelp import SECRET, SERVER_DRIVERS, assert_one_line_error, cli
 
 
 def _sqlite(tmp_path) -> str:
@@ -79,7 +79,7 @@ def test_closed_port_is_refused_at_once(driver):
     assert_one_line_error(proc, "cannot connect", f"127.0.0.1:{port}")
 
 
-@pytest.mark.parametrize("driver"())
+@pytest.mark.parametrize("driver", SERVER_DRIVERS)
 def test_a_server_that_never_answers_fails_after_the_connect_timeout(driver):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bench.db.drivers import get_driver
 from bench.results import file as results
-from tests.reliability.clihelp import SECRET, assert_one_line_error, cli
+from tests.reliability.clihelp import SECRET, SERVER_DRIVERS, assert_one_line_error, cli
 
 
 def _every_file_under(root: Path) -> list[Path]:
@@ -61,7 +61,7 @@ def test_password_never_in_stdout_stderr_results_report_or_profiles(source, post
     assert (tmp_path / "report" / "index.html").exists()
 
 
-@pytest.mark.parametrize("driver"())
+@pytest.mark.parametrize("driver", SERVER_DRIVERS)
 def test_password_not_in_a_failed_connection_message(driver, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
