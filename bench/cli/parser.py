@@ -164,7 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "each request's intended start (default: closed loop)")
     load.add_argument("--service-url", metavar="URL",
                       help="fastapi_service: load this running service instead of starting "
-                           "one (for --cluster workers on other hosts)")
+                           "one (for --cluster workers on other hosts); start it on the "
+                           "database of --namespace")
+    run.add_argument("--namespace", metavar="LABEL",
+                     help="work in namespace sqlab_run_LABEL instead of a fresh one, so a "
+                          "service started by hand can use the run's tables (docs: "
+                          "concurrent-runs.md); refused while a live run holds it")
 
     replay = commands.add_parser(
         "replay", help="replay a captured workload through drivers, pool sizes and RTTs")

@@ -14,6 +14,7 @@ from bench.api.family import RUN_PROFILES, ScenarioError, load_families, parse_o
 from bench.cli import counted
 from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
+from bench.db import namespace
 from bench.db.database import DatabaseError, mask_text, resolve_url
 from bench.db.drivers import NamedDriver, parse_driver_list
 from bench.db.names import did_you_mean
@@ -93,6 +94,7 @@ def command(args: argparse.Namespace) -> int:
         cluster=args.cluster,
         rate=args.rate,
         service_url=args.service_url,
+        namespace=_namespace(args.namespace),
         scenarios_path=list(args.scenarios_path),
         explain=args.explain,
         drivers=drivers,
@@ -248,6 +250,15 @@ def _output_path(args: argparse.Namespace) -> Path:
         results.check_writable(args.output)
         return Path(args.output)
     return storage.new_results_path(args.driver.replace(",", "+"))
+
+
+def _namespace(label: str | None) -> str | None:
+    if label is None:
+        return None
+    try:
+        return namespace.named(label)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _rtts(args: argparse.Namespace) -> list[int]:

@@ -29,12 +29,22 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 NAME_PREFIX = "sqlab_run_"
-NAME_PATTERN = re.compile(r"^sqlab_run_[0-9a-f]{12}$")
+# a fresh run's is 12 hex digits; a run given --namespace LABEL takes sqlab_run_LABEL
+NAME_PATTERN = re.compile(r"^sqlab_run_[0-9a-z_]{1,40}$")
+LABEL_PATTERN = re.compile(r"^[0-9a-z_]{1,40}$")
 SCHEMA_KEY = "sqlab_schema"  # a PostgreSQL URL's namespace, as a query key of our own
 
 
 def new_name() -> str:
     return f"{NAME_PREFIX}{secrets.token_hex(6)}"
+
+
+def named(label: str) -> str:
+    """The namespace of `--namespace LABEL`, one a service started by hand can be pointed at
+    before the run: `sqlab_run_LABEL`. ValueError, in one line, for a malformed label."""
+    if not LABEL_PATTERN.match(label):
+        raise ValueError(f"--namespace takes 1 to 40 of a-z, 0-9 and _, not {label!r}")
+    return NAME_PREFIX + label
 
 
 def is_name(text: object) -> bool:

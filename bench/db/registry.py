@@ -293,18 +293,24 @@ def _drop_leftovers(conn: Connection, url: URL, say: Say) -> list[Claim]:
 
 
 def claim(url: URL, *, run_id: str | None = None, tables: Iterable[str] = (),
-          say: Say = print) -> Namespace | None:
+          say: Say = print, name: str | None = None) -> Namespace | None:
     """Claim a new namespace in the database of `url` (the user's URL): leftovers of
     runs that are gone are dropped first (one line each through `say`), a table named
     in `tables` that exists in the user's area stops the run (ForeignTableError, as
-    before namespaces). None for an in-memory SQLite database, which nothing shares."""
+    before namespaces). `name`: this namespace (bench.db.namespace.named) rather than a
+    fresh one; a live run holding it stops this one in one line. None for an in-memory
+    SQLite database, which nothing shares."""
     if namespace.shares_nothing(url):
         return None
-    record = Claim(namespace.new_name(), run_id or uuid.uuid4().hex, socket.gethostname(),
+    record = Claim(name or namespace.new_name(), run_id or uuid.uuid4().hex, socket.gethostname(),
                    os.getpid(), time.time())
     with _locked(url) as conn:
         _ensure_registry(conn, say)
         _drop_leftovers(conn, url, say)
+        holder = next((c for c in _claims(conn) if c.namespace == record.namespace), None)
+        if holder is not None:
+            raise DatabaseError(f"namespace {record.namespace} is held by a live run "
+                                f"({holder.describe()}): wait for it, or name another")
         existing = set(sa.inspect(conn).get_table_names())
         foreign = sorted(set(tables) & existing)
         if foreign:

@@ -98,6 +98,7 @@ class RunConfig:
     cluster: str | None = None  # --cluster: a running Dask scheduler's address
     rate: float | None = None  # --rate: requests/s in total, an open loop
     service_url: str | None = None  # --service-url: a service already running
+    namespace: str | None = None  # --namespace: this one (sqlab_run_LABEL), not a fresh one
     scenarios_path: list[str] = field(default_factory=list)  # the workers load them too
     # A run of several drivers (bench.run.several): every driver, the first being `driver`
     # and `url` above; empty: a run of one driver.
@@ -163,7 +164,7 @@ class Runner:
                          for name in f.tables.tables})
         self.namespace = await asyncio.to_thread(
             registry.claim, cfg.url, run_id=self.run_id, tables=tables,
-            say=lambda line: self.progress.note(f"sqla-bench: {line}"))
+            say=lambda line: self.progress.note(f"sqla-bench: {line}"), name=cfg.namespace)
 
     async def _release_namespace(self) -> None:
         claimed, self.namespace = self.namespace, None

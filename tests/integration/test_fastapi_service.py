@@ -215,15 +215,13 @@ def test_load_from_two_processes_on_one_service(postgres_url, tmp_path):
         cases["lazy_n_plus_1"]["extra"]["result_digest"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27: a run seeds its tables in its own namespace, "
-                   "which a service started before the run cannot know; --service-url needs "
-                   "a way to name the namespace (not built yet)")
 def test_a_running_service_named_by_service_url_serves_both_variants(tmp_path):
-    """--service-url: no server is started; the one given answers each variant's loading
+    """--service-url: no server is started; the one given, started by hand on the run's
+    --namespace (SQLite: the file beside the named one), answers each variant's loading
     strategy, chosen per request (X-Sqlab-Loading)."""
     database = tmp_path / "db.sqlite3"
     service = Service(fastapi_service.APP,
-                      {"SQLAB_APP_URL": f"sqlite+aiosqlite:///{database}",
+                      {"SQLAB_APP_URL": f"sqlite+aiosqlite:///{database}.sqlab_run_svc",
                        "SQLAB_APP_POOL_SIZE": "2"}, workers=1, secrets=[])
 
     async def serve_a_run() -> subprocess.CompletedProcess:
@@ -235,7 +233,8 @@ def test_a_running_service_named_by_service_url_serves_both_variants(tmp_path):
                 sys.executable, "-m", "bench.cli", "run", "--driver", "aiosqlite",
                 "--url", f"sqlite:///{database}", "--scenario", "fastapi_service",
                 "--param", "concurrency=2", "--param", "requests=6", "--param", "users=30",
-                "--service-url", service.base_url, "--rounds", "1", "--warmup", "0",
+                "--service-url", service.base_url, "--namespace", "svc",
+                "--rounds", "1", "--warmup", "0",
                 "--quiet", "--output", str(tmp_path / "run.json")],
                 cwd=ROOT, capture_output=True, text=True, timeout=180)
         finally:

@@ -118,3 +118,26 @@ def test_an_older_sqla_benchs_registry_is_replaced_and_its_tables_dropped(tmp_pa
     assert set(sa.inspect(engine).get_table_names()) == {"sqlab_registry", "users"}
     assert registry.runs(url) == []
     engine.dispose()
+
+
+def test_a_named_namespace_is_refused_while_a_live_run_holds_it(tmp_path):
+    """--namespace LABEL: a service started by hand can be pointed at sqlab_run_LABEL;
+    a second run naming it while the first is alive stops in one line, and once the
+    first released it the name is free again."""
+    from bench.db import registry
+    from bench.db.database import DatabaseError
+
+    assert namespace.named("svc") == "sqlab_run_svc" and namespace.is_name("sqlab_run_svc")
+    for bad in ("", "Svc", "a-b", "x" * 41, "../x"):
+        with pytest.raises(ValueError, match="--namespace takes 1 to 40"):
+            namespace.named(bad)
+    url = sa.make_url(f"sqlite:///{tmp_path / 'shared.sqlite3'}")
+    first = registry.claim(url, name="sqlab_run_svc", say=lambda _line: None)
+    assert first is not None
+    assert first.url.database == f"{tmp_path / 'shared.sqlite3'}.sqlab_run_svc"
+    with pytest.raises(DatabaseError, match="namespace sqlab_run_svc is held by a live run"):
+        registry.claim(url, name="sqlab_run_svc", say=lambda _line: None)
+    registry.release(first)
+    again = registry.claim(url, name="sqlab_run_svc", say=lambda _line: None)
+    assert again is not None
+    registry.release(again)
