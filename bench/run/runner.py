@@ -159,15 +159,22 @@ class Runner:
     async def _claim_namespace(self) -> None:
         """Claim the run's own namespace in the database (bench.db.registry): runs sharing
         the database never touch each other's tables; leftovers of a killed run go."""
+        self.namespace = await self._claim(self.config.url)
+
+    async def _claim(self, url: URL) -> registry.Namespace | None:
+        """A namespace of this run in the database of `url`."""
         cfg = self.config
         tables = sorted({name for f in cfg.families if f.tables is not None
                          for name in f.tables.tables})
-        self.namespace = await asyncio.to_thread(
-            registry.claim, cfg.url, run_id=self.run_id, tables=tables,
+        return await asyncio.to_thread(
+            registry.claim, url, run_id=self.run_id, tables=tables,
             say=lambda line: self.progress.note(f"sqla-bench: {line}"), name=cfg.namespace)
 
     async def _release_namespace(self) -> None:
         claimed, self.namespace = self.namespace, None
+        await self._release(claimed)
+
+    async def _release(self, claimed: registry.Namespace | None) -> None:
         if claimed is None:
             return
         try:

@@ -24,9 +24,11 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.api.share import LoadShare
+from bench.db import namespace, registry
 from bench.db.database import (
     DatabaseError,
     describe_connect_error,
@@ -67,6 +69,8 @@ class SeveralRunner(Runner):
                  progress: Progress | Callable[[str], None] | None = None) -> None:
         self.point_groups: list[dict[str, Point]] = []  # per point: each driver's plan of it
         self.down: dict[str, str] = {}  # label -> why its server did not answer
+        # backend -> the run's namespace in that backend's database (bench.db.registry)
+        self.namespaces: dict[str, registry.Namespace | None] = {}
         super().__init__(config, progress)
         self.progress.several_drivers = True
         self.references = driver_references(config.drivers, config.driver_reference,
@@ -106,6 +110,9 @@ class SeveralRunner(Runner):
                                 + "; ".join(f"{k}: {v}" for k, v in self.down.items()))
         engines: dict[str, AsyncEngine] = {}
         try:
+            for entry in live:  # a namespace of the run in each backend's database
+                if entry.driver.backend not in self.namespaces:
+                    self.namespaces[entry.driver.backend] = await self._claim(entry.url)
             first = live[0]
             self._server_settings = servers[first.driver.backend][1]
             doc = self._header(servers[first.driver.backend][0])
@@ -124,8 +131,8 @@ class SeveralRunner(Runner):
                 f"{cfg.rounds} timed rounds each", rounds, self.total_cases + skipped)
             for entry in live:  # one setup engine per backend: its first driver's hooks
                 if entry.driver.backend not in engines:
-                    engines[entry.driver.backend] = hooks_engine(entry.driver, entry.url,
-                                                                 cfg.connect_timeout)
+                    engines[entry.driver.backend] = hooks_engine(
+                        entry.driver, self._url_of(entry), cfg.connect_timeout)
             for group in self.point_groups:
                 await self._run_group(group, engines)
             doc["run_status"] = "complete"
@@ -134,7 +141,15 @@ class SeveralRunner(Runner):
             self.progress.close()
             for engine in engines.values():
                 await engine.dispose()
+            for claimed in self.namespaces.values():
+                await self._release(claimed)
+            self.namespaces.clear()
         return doc
+
+    def _url_of(self, entry: RunDriver) -> URL:
+        """The driver's URL inside the run's namespace of its backend."""
+        claimed = self.namespaces.get(entry.driver.backend)
+        return entry.url if claimed is None else namespace.apply(entry.url, claimed.name)
 
     async def _reach(self, entry: RunDriver
                      ) -> tuple[dict[str, str], dict[str, str]] | str:
@@ -209,10 +224,11 @@ class SeveralRunner(Runner):
                 backend = entry.driver.backend
                 if backend not in sessions:  # the data: once per backend
                     sessions[backend] = await stack.enter_async_context(PointSession(
-                        family, params, entry.driver, entry.url, setup_engine=engines[backend],
+                        family, params, entry.driver, self._url_of(entry),
+                        setup_engine=engines[backend],
                         connect_timeout=cfg.connect_timeout, seed=cfg.seed,
                         load=LoadShare(total_rate=cfg.rate), service_url=cfg.service_url))
-                view = sessions[backend].for_driver(entry.driver, entry.url)
+                view = sessions[backend].for_driver(entry.driver, self._url_of(entry))
                 runs.append(PointRun(point, view, records[label], label))
             await measure_points(runs, how, self._rng, on_round=self.progress.round_done,
                                  stop_check=self._stop_if_requested)
