@@ -36,6 +36,7 @@ from sqlalchemy import event
 import bench
 from bench.api.redact import Redactor
 from bench.api.workload import WorkloadWriter, encode_params
+from bench.db.database import BOOKKEEPING
 
 # The unit of work a statement belongs to: (id, name) or None.
 _UNIT: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
@@ -43,6 +44,14 @@ _UNIT: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
 _UNIT_IDS = itertools.count(1)
 _ACTIVE: list[Capture] = []  # captures running now (capture_unit writes to each)
 _ERROR_TEXT = 300
+
+
+def _bookkeeping(conn: sa.Connection, context: Any = None) -> bool:
+    """sqla-bench's own bookkeeping (its registry, its namespace checks), on the
+    connection or on the one statement: not the application's."""
+    if context is not None and context.execution_options.get(BOOKKEEPING):
+        return True
+    return bool(conn.get_execution_options().get(BOOKKEEPING))
 
 
 def _engine_of(target: Any) -> sa.Engine | None:
@@ -137,6 +146,8 @@ class Capture:
     # -- listeners ------------------------------------------------------------------------
 
     def _begin(self, conn: sa.Connection) -> None:
+        if _bookkeeping(conn):
+            return
         tx = next(self._tx_ids)
         conn.info["sqlab_capture_tx"] = tx
         if _UNIT.get() is None:  # an anonymous unit: this transaction
@@ -147,6 +158,8 @@ class Capture:
                            "t": self.now()})
 
     def _end(self, conn: sa.Connection, what: str) -> None:
+        if _bookkeeping(conn):
+            return
         tx = conn.info.pop("sqlab_capture_tx", None)
         self.writer.write({"k": "tx", "unit": self._unit(conn), "tx": tx, "event": what,
                            "t": self.now()})
@@ -165,6 +178,8 @@ class Capture:
 
     def _after(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any,
                context: Any, executemany: bool) -> None:
+        if _bookkeeping(conn, context):
+            return
         end = time.perf_counter()
         started = getattr(context, "_sqlab_capture_t", end)
         self._record(conn, statement, parameters, context, executemany, started, end,
@@ -172,7 +187,8 @@ class Capture:
 
     def _error(self, info: Any) -> None:
         conn = info.connection
-        if conn is None or info.statement is None:
+        if conn is None or info.statement is None or _bookkeeping(conn,
+                                                                  info.execution_context):
             return
         end = time.perf_counter()
         started = getattr(info.execution_context, "_sqlab_capture_t", end)

@@ -35,6 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.db import namespace
 from bench.db.database import (
+    BOOKKEEPING,
     REGISTRY_TABLE,
     TABLE_PREFIX,
     DatabaseError,
@@ -146,7 +147,8 @@ def _sync_engine(url: URL) -> sa.Engine:
     options: dict[str, Any] = {"poolclass": NullPool, "isolation_level": "AUTOCOMMIT"}
     if backend == "sqlite":
         options["connect_args"] = {"timeout": LOCK_TIMEOUT_S}  # the bounded wait for the lock
-    return make_sync_engine(driver, url.set(drivername=driver.scheme), **options)
+    engine = make_sync_engine(driver, url.set(drivername=driver.scheme), **options)
+    return engine.execution_options(**{BOOKKEEPING: True})
 
 
 @contextlib.contextmanager

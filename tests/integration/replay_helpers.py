@@ -4,8 +4,10 @@ replay tests and by the capture-overhead measurement in docs/replay.md)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.api.service import Service
-from bench.db.database import create_owned_tables, drop_owned_tables
 from scenarios import models
 
 APP = "scenarios._fastapi_app:app"
@@ -23,13 +24,17 @@ POSTS_PER_USER = 3
 CREATED_PREFIX = "replaytest-"
 
 
-def seed(sync_url: str) -> None:
-    """Our own sqlab_users and sqlab_posts, fresh: USERS users with their posts."""
+@contextlib.contextmanager
+def seeded(sync_url: str) -> Iterator[None]:
+    """The application's own tables (scenarios.models' sqlab_users and sqlab_posts, made
+    here as an application makes its schema, not by sqla-bench's runs), fresh with USERS
+    users and their posts, dropped when the block ends: a staging database to capture
+    from and replay against."""
     engine = sa.create_engine(sync_url)
     try:
-        with engine.connect() as conn:  # the table helpers commit their own work
-            drop_owned_tables(conn, models.metadata)
-            create_owned_tables(conn, models.metadata)
+        models.metadata.drop_all(engine)
+        models.metadata.create_all(engine)
+        with engine.begin() as conn:
             conn.execute(sa.insert(models.users), [models.user_row(i)
                                                    for i in range(1, USERS + 1)])
             conn.execute(sa.insert(models.posts), [
@@ -38,8 +43,9 @@ def seed(sync_url: str) -> None:
             if conn.dialect.name == "postgresql":  # ids were given: move the sequence on
                 conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('sqlab_users', "
                                      "'id'), (SELECT max(id) FROM sqlab_users))")
-            conn.commit()
+        yield
     finally:
+        models.metadata.drop_all(engine)
         engine.dispose()
 
 

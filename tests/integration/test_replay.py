@@ -37,7 +37,12 @@ def _replay(workload: Path, out: Path, *args: str) -> dict:
 def test_fastapi_workload_replays_through_every_postgres_driver(postgres_url, tmp_path):
     url = make_url(postgres_url)
     sync_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    app.seed(sync_url)
+    with app.seeded(sync_url):
+        _capture_and_replay_the_app(url, sync_url, postgres_url, tmp_path)
+
+
+def _capture_and_replay_the_app(url: sa.URL, sync_url: str, postgres_url: str,
+                                tmp_path: Path) -> None:
     workload = tmp_path / "fastapi.jsonl.gz"
     async_url = url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     asyncio.run(app.serve_and_load(async_url, app.requests_for(60), 6, workload))

@@ -239,3 +239,21 @@ def test_open_loop_replays_every_unit_with_latency_from_the_intended_start(tmp_p
     (case,) = doc["cases"]
     assert case["extra"]["replay"]["units"] == 2 * 2  # two units, two timed rounds
     assert set(case["extra"]["replay"]["unit_types"]) == {"fill", "unnamed"}
+
+
+def test_capture_leaves_out_sqla_benchs_own_bookkeeping(tmp_path):
+    """The registry's connections and the namespace checks carry BOOKKEEPING: what a
+    capture records is the application's statements only."""
+    from bench.db.database import BOOKKEEPING
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    workload = tmp_path / "w.gz"
+    with capture(engine, workload):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA database_list", execution_options={BOOKKEEPING: True})
+            conn.exec_driver_sql("SELECT 41 + 1")
+        with engine.connect().execution_options(**{BOOKKEEPING: True}) as ours:
+            ours.exec_driver_sql("SELECT 'the registry'")
+    engine.dispose()
+    statements = [s.sql for unit in load_workload(workload).units for s in unit.statements]
+    assert statements == ["SELECT 41 + 1"]
