@@ -46,17 +46,7 @@ def child_argv(argv: list[str], output: Path, rounds: int | None,
     own = _OWN_SQLITE if sqlite_file is not None else _OWN
     if not first:
         own = {**own, "--explain": False, "--no-count-calls": False}
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if name in own:
-            skip = own[name] and "=" not in arg
-            continue
-        out.append(arg)
+    out = counting.without_options(argv, own)
     out += ["--measure", "instructions", "--output", str(output), "--quiet"]
     if not first:
         out.append("--no-count-calls")

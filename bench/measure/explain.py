@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bench.db.database import TABLE_PREFIX
 from bench.db.raw import RawConnection, SyncRawConnection
 from bench.measure.lifecycle import Case, describe_error
+from bench.measure.plan_shape import plan_nodes
 from bench.results.records import PlanRecord, ScanRecord
 
 LARGE_SCAN_ROWS = 1_000
@@ -246,7 +247,7 @@ async def _scans(conn: AsyncConnection, dialect: str, plan: Any, sql: str) -> li
     filtered = re.search(r"\bWHERE\b", sql, re.I) is not None
     found: list[tuple[str, int | None, int | None]] = []  # (table, rows read, rows kept)
     if dialect == "postgresql":
-        for node in _nodes(plan, "Plans"):
+        for node in plan_nodes(plan, "Plans"):
             if node.get("Node Type") == "Seq Scan" and node.get("Relation Name"):
                 loops = max(1, node.get("Actual Loops", 1))
                 kept = node.get("Actual Rows")
@@ -255,7 +256,7 @@ async def _scans(conn: AsyncConnection, dialect: str, plan: Any, sql: str) -> li
                 found.append((node["Relation Name"], int(read * loops),
                               None if kept is None else int(kept * loops)))
     elif dialect == "mysql":
-        for node in _nodes(plan, None):
+        for node in plan_nodes(plan):
             # ALL reads the table, "index" the whole of an index tree: both every row.
             if node.get("access_type") in ("ALL", "index") and node.get("table_name"):
                 rows = node.get("rows", node.get("rows_examined_per_scan"))
@@ -275,19 +276,3 @@ def _worth_an_index(rows: int | None, kept: int | None, filtered: bool) -> bool:
     if rows is None or rows < LARGE_SCAN_ROWS:
         return False
     return kept * 10 <= rows if kept is not None else filtered
-
-
-def _nodes(tree: Any, children: str | None) -> Iterable[dict[str, Any]]:
-    """Every mapping in a JSON plan: PostgreSQL's nodes nest under `children` ("Plans",
-    below "Plan"); MySQL's tables sit at any depth, so every mapping is visited."""
-    stack = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-        elif isinstance(item, dict):
-            yield item
-            if children is None:
-                stack.extend(reversed(list(item.values())))
-            else:
-                stack.extend(reversed([item[k] for k in ("Plan", children) if k in item]))

@@ -29,7 +29,7 @@ def plan_steps(plan: Any) -> list[Step]:
     if isinstance(plan, list) and all(isinstance(line, str) for line in plan):
         return [(_masked(line.strip()), SQLITE, "") for line in plan]  # SQLite's lines
     steps: list[Step] = []
-    for node in _mappings(plan):
+    for node in plan_nodes(plan):
         if "Node Type" in node:  # PostgreSQL
             steps.append((str(node["Node Type"]), str(node.get("Relation Name") or ""),
                           str(node.get("Index Name") or "")))
@@ -71,8 +71,10 @@ def _masked(line: str) -> str:
     return re.sub(r"\d+", "N", line)
 
 
-def _mappings(tree: Any) -> Iterable[dict[str, Any]]:
-    """Every mapping of a JSON plan, depth first in document order."""
+def plan_nodes(tree: Any, children: str | None = None) -> Iterable[dict[str, Any]]:
+    """Every mapping in a JSON plan, depth first in document order: with `children`, only
+    down PostgreSQL's node tree ("Plan", then `children`: "Plans"); without, every mapping
+    (MySQL's tables sit at any depth)."""
     stack = [tree]
     while stack:
         item = stack.pop()
@@ -80,4 +82,7 @@ def _mappings(tree: Any) -> Iterable[dict[str, Any]]:
             stack.extend(reversed(item))
         elif isinstance(item, dict):
             yield item
-            stack.extend(reversed(list(item.values())))
+            if children is None:
+                stack.extend(reversed(list(item.values())))
+            else:
+                stack.extend(reversed([item[k] for k in ("Plan", children) if k in item]))

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.measure.instructions.counting import without_options
 from bench.measure.instructions.layouts import DEFAULT_LAYOUTS, LayoutRun, run_layouts
 from bench.measure.instructions.merge import merge_into
 
@@ -35,17 +36,7 @@ _PARENT_ONLY = {"--sqla-measure": True, "--sqla-layouts": True, "--benchmark-jso
 
 
 def child_args(args: Sequence[str], drivers: list[str], json_path: Path) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if name in _PARENT_ONLY:
-            skip = _PARENT_ONLY[name] and "=" not in arg
-            continue
-        out.append(arg)
+    out = without_options(args, _PARENT_ONLY)
     return [*out, "--sqla-driver", ",".join(drivers), "--benchmark-json", str(json_path),
             "-p", "no:cacheprovider"]
 

@@ -104,16 +104,22 @@ def is_paired(runs: list[Run]) -> bool:
     return len(runs) > 1 and len(sources) == 1 and None not in sources
 
 
+def cases_by_run(view: FamilyView) -> dict[tuple[str, str], dict[str, CaseRecord]]:
+    """The family's ok cases by (variant, point), then by the run's label."""
+    cases: dict[tuple[str, str], dict[str, CaseRecord]] = defaultdict(dict)
+    for group in view.groups:
+        for case in group.ok_cases():
+            cases[(case["variant"], group.params_text)][group.run.label] = case
+    return cases
+
+
 def heat_map(views: list[FamilyView], runs: list[Run]) -> list[FamilyRows]:
     """A block of rows per family that at least two runs measured."""
     if is_paired(runs):
         return paired_heat_map(views, runs)
     families = []
     for view in views:
-        cases: dict[tuple[str, str], dict[str, CaseRecord]] = defaultdict(dict)
-        for group in view.groups:
-            for case in group.ok_cases():
-                cases[(case["variant"], group.params_text)][group.run.label] = case
+        cases = cases_by_run(view)
         ran = [r for r in runs if any(r.label in by_run for by_run in cases.values())]
         if len(ran) < 2:
             continue
@@ -152,10 +158,7 @@ def paired_heat_map(views: list[FamilyView], runs: list[Run]) -> list[FamilyRows
     """The drivers of one run of several: each cell the case's paired driver ratio."""
     families = []
     for view in views:
-        cases: dict[tuple[str, str], dict[str, CaseRecord]] = defaultdict(dict)
-        for group in view.groups:
-            for case in group.ok_cases():
-                cases[(case["variant"], group.params_text)][group.run.label] = case
+        cases = cases_by_run(view)
         ran = [r for r in runs if any(r.label in by_run for by_run in cases.values())]
         if len(ran) < 2:
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,20 @@ def active() -> RoundCounter | None:
     if not requests.running_on_valgrind():
         return None
     return RoundCounter(requests, Path(out))
+
+
+def without_options(args: Sequence[str], options: Mapping[str, bool]) -> list[str]:
+    """`args` less the named options (True: the option takes a value, given as the next
+    argument or after `=`): what a counting child must not repeat of its parent's."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in options:
+            skip = options[name] and "=" not in arg
+            continue
+        out.append(arg)
+    return out
