@@ -24,9 +24,9 @@ family = Family(
     question="What is the fastest way to insert N rows, and what does the unit of work cost?",
     unit="rows",
     params=[
-        Param("rows", int, quick=[500], standard=[10_000], full=[100_000, 1_000_000],
+        Param("rows", int, quick=[500], counted=[100], standard=[10_000], full=[100_000, 1_000_000],
               help="users inserted per round"),
-        Param("chunk", int, quick=[250], standard=[1_000],
+        Param("chunk", int, quick=[250], counted=[50], standard=[1_000],
               help="rows per commit in orm_add_all_chunked"),
     ],
     ops=lambda p: p["rows"],

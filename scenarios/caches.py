@@ -36,9 +36,9 @@ family = Family(
               choices=("compiled", "prepared", "result"),
               help="compiled: SQLAlchemy's statement cache; prepared: the driver's "
                    "prepared statements; result: an application dict cache"),
-        Param("ops", int, quick=[30], standard=[500], full=[2_000],
+        Param("ops", int, quick=[30], counted=[10], standard=[500], full=[2_000],
               help="queries per round, on one connection"),
-        Param("hot", int, quick=[10], standard=[50], full=[200],
+        Param("hot", int, quick=[10], counted=[5], standard=[50], full=[200],
               help="distinct ids the queries cycle through"),
     ],
     ops=lambda p: p["ops"],

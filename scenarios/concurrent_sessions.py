@@ -51,7 +51,7 @@ family = Family(
     params=[
         Param("concurrency", int, quick=[1, 4, 8], standard=[1, 8, 32, 128],
               help="requests in flight at once"),
-        Param("requests", int, quick=[12], standard=[256], full=[1024],
+        Param("requests", int, quick=[12], counted=[4], standard=[256], full=[1024],
               help="requests per round, each on its own user"),
     ],
     ops=lambda p: p["requests"],

@@ -37,9 +37,9 @@ family = Family(
     params=[
         Param("operation", str, quick=list(OPERATIONS), choices=OPERATIONS,
               help="create, update, delete, or list (paging)"),
-        Param("users", int, quick=[1_000], standard=[20_000], full=[100_000],
+        Param("users", int, quick=[1_000], counted=[200], standard=[20_000], full=[100_000],
               help="users seeded"),
-        Param("ops", int, quick=[10], standard=[200], full=[1_000],
+        Param("ops", int, quick=[10], counted=[5], standard=[200], full=[1_000],
               help="operations per round"),
         Param("offset", int, quick=[0, 500], standard=[0, 1_000, 10_000],
               full=[0, 1_000, 10_000, 50_000], help="list: where paging starts"),

@@ -26,9 +26,10 @@ family = Family(
     question="How much does N+1 cost, and which eager strategy wins for my shape of data?",
     unit="loads",
     params=[
-        Param("parents", int, quick=[100], standard=[10, 100, 1000],
+        Param("parents", int, quick=[100], counted=[10], standard=[10, 100, 1000],
               full=[10, 100, 1000, 10_000], help="users loaded per operation"),
-        Param("children", int, quick=[10], standard=[1, 10, 50], help="posts per user"),
+        Param("children", int, quick=[10], counted=[5], standard=[1, 10, 50],
+              help="posts per user"),
     ],
     ops=lambda p: 1,
     tables=models.metadata,

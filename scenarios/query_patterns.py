@@ -37,9 +37,11 @@ family = Family(
     params=[
         Param("pattern", str, quick=list(PATTERNS), choices=PATTERNS,
               help="count, filter, join, post_counts or materialize (see the module)"),
-        Param("users", int, quick=[1_000], standard=[1_000, 10_000], full=[10_000, 100_000],
+        Param("users", int, quick=[1_000], counted=[COUNT_USERS],
+              standard=[1_000, 10_000], full=[10_000, 100_000],
               help="users seeded, 3 posts each"),
-        Param("ops", int, quick=[5], standard=[20], full=[50], help="queries per round"),
+        Param("ops", int, quick=[5], counted=[2], standard=[20], full=[50],
+              help="queries per round"),
     ],
     ops=lambda p: p["ops"],
     tables=models.metadata,

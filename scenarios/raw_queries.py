@@ -51,9 +51,9 @@ family = Family(
             help="pk_lookup: one user by id; select_1: SELECT 1; list_100: 100 users; "
                  "aggregate: post counts of 100 users (GROUP BY)",
         ),
-        Param("users", int, quick=[1_000], standard=[10_000], full=[100_000],
+        Param("users", int, quick=[1_000], counted=[PAGE], standard=[10_000], full=[100_000],
               help="rows seeded in the users table (3 posts each)"),
-        Param("ops", int, quick=[20], standard=[200], full=[1_000],
+        Param("ops", int, quick=[20], counted=[5], standard=[200], full=[1_000],
               help="queries per round (cost mode: on one connection)"),
         Param("mode", str, quick=["cost"], choices=("cost", "throughput"),
               help="cost: queries in sequence on one connection, one process; throughput: "

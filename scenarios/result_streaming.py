@@ -32,7 +32,7 @@ family = Family(
              "it cost?",
     unit="rows",
     params=[
-        Param("rows", int, quick=[5_000], standard=[100_000], full=[100_000],
+        Param("rows", int, quick=[5_000], counted=[500], standard=[100_000], full=[100_000],
               help="users in the result"),
     ],
     ops=lambda p: p["rows"],

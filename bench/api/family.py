@@ -51,7 +51,9 @@ from bench.db.raw import RawConnection, SyncRawConnection
 from bench.results import stats
 from bench.results.records import ComparisonRecord
 
-PROFILES = ("quick", "standard", "full")
+# "counted" is for instructions per op (run --measure instructions, make bench-ci): counts
+# need no large sizes and few rounds, and every emulated instruction costs ~25x a native one.
+PROFILES = ("quick", "standard", "full", "counted")
 # The bare driver doing a family's work: the floor SQLAlchemy's cost is read against,
 # and every family's reference unless it names its own.
 RAW_VARIANT = "raw_driver"
@@ -73,6 +75,9 @@ RUN_PROFILES = {
     "quick": RunProfile("quick", warmup=1, rounds=15),
     "standard": RunProfile("standard", warmup=5, rounds=50),
     "full": RunProfile("full", warmup=10, rounds=200),
+    # Counts of one process agree exactly: the counting child's untimed priming round is
+    # the warm-up, and two counted rounds that agree are the measurement.
+    "counted": RunProfile("counted", warmup=0, rounds=2),
 }
 
 
@@ -95,9 +100,14 @@ class Param:
     standard: list[Any] | None = None
     full: list[Any] | None = None
     help: str = ""
+    # The counted profile's values: small sizes whose per-op work runs the same code
+    # paths (default: the first quick value, one point).
+    counted: list[Any] | None = None
     choices: tuple[Any, ...] | None = None
 
     def values(self, profile: str) -> list[Any]:
+        if profile == "counted":
+            return self.counted or self.quick[:1]
         if profile == "full":
             return self.full or self.standard or self.quick
         if profile == "standard":

@@ -47,7 +47,9 @@ NOT_RUN = "async def functions are not natively supported"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sqla-bench")
-    group.addoption("--sqla-profile", default="quick", choices=("quick", "standard", "full"),
+    # bench.api.family.PROFILES (not imported here: the plug-in loads in every session)
+    group.addoption("--sqla-profile", default="quick",
+                    choices=("quick", "standard", "full", "counted"),
                     help="scenario parameter sizes for the benchmarks (default: quick)")
     group.addoption("--sqla-loop", default="asyncio", choices=("asyncio", "uvloop"),
                     help="event loop of plain def tests' async benchmarks (default: asyncio)")
@@ -258,9 +260,20 @@ def sqla_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventL
     loop.close()
 
 
+@pytest.fixture(scope="session")
+def sqla_open_point(sqla_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    """The scenario point the session's plain def tests share (bench.plugin.open_point),
+    closed on the session loop before the loop is."""
+    from bench.plugin.open_point import OpenPoint
+
+    open_point = OpenPoint()
+    yield open_point
+    sqla_loop.run_until_complete(open_point.close())
+
+
 @pytest.fixture
 def async_benchmark(benchmark: Any, sqla_loop: asyncio.AbstractEventLoop,
-                    request: pytest.FixtureRequest) -> Any:
+                    sqla_open_point: Any, request: pytest.FixtureRequest) -> Any:
     """Like `benchmark`, for coroutine functions and scenario variants: called in a plain
     def test, awaited in an async def test."""
     from bench.plugin.async_benchmark import AsyncBenchmark
@@ -270,7 +283,8 @@ def async_benchmark(benchmark: Any, sqla_loop: asyncio.AbstractEventLoop,
                           async_test=inspect.iscoroutinefunction(request.function),
                           engines=request.node.stash.setdefault(ENGINES, []),
                           on_result=rows.append,
-                          explain=request.config.getoption("--sqla-explain"))
+                          explain=request.config.getoption("--sqla-explain"),
+                          open_point=sqla_open_point)
 
 
 @pytest.fixture
