@@ -1,15 +1,19 @@
 """`pytest --sqla-measure instructions`: the session again in counting children.
 
 The parent pytest process runs no test itself. It starts the same session in child
-processes under callgrind (bench.measure.instructions.layouts), K memory layouts for each
-backend the selected drivers use; children of one server backend run one after another
-(they would share the harness's tables), different backends (and SQLite, whose tests
-each have their own file) at the same time, one per core. In every child the timed rounds
-of each `async_benchmark` (scenario variants and users' own functions alike) are
-bracketed by callgrind client requests and counted. The parent then writes one
-pytest-benchmark JSON: the first layout's benchmarks, each with `instructions_per_op`
-(the median over layouts) and its `instructions` record in extra_info, beside the
-statements and Python calls per op the children recorded.
+processes under callgrind (bench.measure.instructions.layouts): for each memory layout,
+one child per core, the selected drivers dealt out among them, longest first, so the cores
+finish together and valgrind's start-up is paid once per child, not per driver. Children
+share the servers but not their tables (each process works in a namespace of its own) nor
+SQLite files (each test has its own). In every child the timed rounds of each
+`async_benchmark` (scenario variants and users' own functions alike) are bracketed by
+callgrind client requests and counted. The parent then writes one pytest-benchmark JSON:
+the first layout's benchmarks, each with `instructions_per_op` (the median over layouts)
+and its `instructions` record in extra_info, beside the statements and Python calls per op
+the children recorded.
+
+pytest's assertion rewriting, a few native seconds that emulation makes a minute, is off
+in the children (--assert=plain).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.instructions.counting import without_options
-from bench.measure.instructions.layouts import DEFAULT_LAYOUTS, LayoutRun, run_layouts
+from bench.measure.instructions.layouts import DEFAULT_LAYOUTS, LayoutRun, run_child
 from bench.measure.instructions.merge import merge_into
 
 # Options of the parent that a child must not repeat (True: the option takes a value).
@@ -37,50 +41,51 @@ _PARENT_ONLY = {"--sqla-measure": True, "--sqla-layouts": True, "--benchmark-jso
 
 def child_args(args: Sequence[str], drivers: list[str], json_path: Path) -> list[str]:
     out = without_options(args, _PARENT_ONLY)
+    if not any(a == "--assert" or a.startswith("--assert=") for a in out):
+        out.append("--assert=plain")  # rewriting costs a minute under emulation
     return [*out, "--sqla-driver", ",".join(drivers), "--benchmark-json", str(json_path),
             "-p", "no:cacheprovider"]
 
 
-def groups_of(drivers: list[str]) -> dict[str, list[str]]:
-    """The selected drivers by backend: each group's children share one server."""
+def deal(drivers: list[str], hands: int) -> list[list[str]]:
+    """The drivers dealt out to `hands` children: async drivers (every family) first, sync
+    baselines (sync variants only) last, so each child gets a like share of the work."""
     from bench.db.drivers import get_driver
 
-    groups: dict[str, list[str]] = {}
-    for name in drivers:
-        groups.setdefault(get_driver(name).backend, []).append(name)
-    return groups
+    ordered = sorted(drivers, key=lambda name: get_driver(name).is_sync)
+    dealt = [ordered[i::hands] for i in range(min(hands, len(ordered)))]
+    return [hand for hand in dealt if hand]
 
 
 def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, layouts: int,
                 workdir: Path, write: Any = print) -> int:
     """Run the children, merge their counts into `output`; returns pytest's exit status."""
     workdir.mkdir(parents=True, exist_ok=True)
-    groups = groups_of(drivers)
-    began = time.perf_counter()
-    write(f"sqla-bench: counting instructions under callgrind: {layouts} layouts x "
-          f"{len(groups)} backend(s) ({', '.join(groups)}), children in {workdir}")
-
-    def group_run(item: tuple[str, list[str]]) -> tuple[str, list[LayoutRun]]:
-        backend, names = item
-        parallel = backend == "sqlite"  # each test has its own file: layouts in parallel
-        runs = run_layouts(
-            lambda k: [sys.executable, "-m", "pytest",
-                       *child_args(args, names, workdir / f"{backend}-{k}.json")],
-            workdir / backend, layouts=layouts, processes=None if parallel else 1,
-            log_dir=workdir)
-        return backend, runs
-
     cores = max(1, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=min(cores, len(groups))) as pool:
-        done = dict(pool.map(group_run, groups.items()))
-    status = _status([run.returncode for runs in done.values() for run in runs])
+    hands = deal(drivers, cores)
+    began = time.perf_counter()
+    write(f"sqla-bench: counting instructions under callgrind: {layouts} layout(s) x "
+          f"{len(hands)} child(ren) ({' | '.join(','.join(h) for h in hands)}), {cores} at "
+          f"a time; their logs in {workdir}")
+
+    def child(job: tuple[int, int]) -> LayoutRun:
+        h, k = job
+        command = [sys.executable, "-m", "pytest",
+                   *child_args(args, hands[h], workdir / f"child{h}-{k}.json")]
+        return run_child(command, k, workdir / f"child{h}-{k}.callgrind",
+                         log=workdir / f"child{h}-{k}.log")
+
+    jobs = [(h, k) for k in range(layouts) for h in range(len(hands))]
+    with ThreadPoolExecutor(max_workers=cores) as pool:
+        done = dict(zip(jobs, pool.map(child, jobs), strict=True))
+    status = _status([run.returncode for run in done.values()])
     benchmarks: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
-    for backend, runs in done.items():
-        docs = [_read(workdir / f"{backend}-{k}.json") for k in range(len(runs))]
+    for h, hand in enumerate(hands):
+        docs = [_read(workdir / f"child{h}-{k}.json") for k in range(layouts)]
         if docs[0] is None:
-            write(f"sqla-bench: the {backend} children wrote no results: see "
-                  f"{workdir}/*.log")
+            write(f"sqla-bench: the children of {','.join(hand)} wrote no results: see "
+                  f"{workdir}/child{h}-*.log")
             continue
         first = first or docs[0]
         merge_into(docs[0]["benchmarks"], [d["benchmarks"] for d in docs if d is not None],
@@ -88,9 +93,10 @@ def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, la
                    read=lambda b: (b.get("extra_info") or {}).get("instructions"),
                    write=_write)
         benchmarks.extend(docs[0]["benchmarks"])
-        for k, run in enumerate(runs):
-            write(f"sqla-bench: {backend} layout {k}: exit {run.returncode}, "
-                  f"{run.wall_s:.0f} s")
+        runs = [done[(h, k)] for k in range(layouts)]
+        write(f"sqla-bench: {','.join(hand)}: exit "
+              f"{'/'.join(str(r.returncode) for r in runs)}, "
+              f"{', '.join(f'{r.wall_s:.0f} s' for r in runs)}")
     if first is not None and output is not None:
         merged = {**first, "benchmarks": benchmarks}
         output.write_text(json.dumps(merged, indent=1))

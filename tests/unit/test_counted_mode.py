@@ -9,7 +9,7 @@ from bench.cli import main
 from bench.cli.counted import child_argv
 from bench.measure.instructions.callgrind_out import parse_totals
 from bench.measure.instructions.merge import merge_into, merged_record
-from bench.plugin.counted import _status, child_args
+from bench.plugin.counted import _status, child_args, deal
 from bench.results import file as results
 from tests.unit.test_compare import _doc
 
@@ -57,10 +57,15 @@ def test_a_counting_childs_arguments(tmp_path):
     assert "--explain" not in later and "--no-count-calls" in later and "--rounds" not in later
     pytest_args = child_args(["tests/benchmarks", "--sqla-measure", "instructions",
                               "--benchmark-json=x.json", "--benchmark-autosave", "-k", "orm"],
-                             ["asyncpg", "psycopg"], tmp_path / "pg-0.json")
-    assert pytest_args[:3] == ["tests/benchmarks", "-k", "orm"]
+                             ["psycopg"], tmp_path / "child0-0.json")
+    assert pytest_args[:4] == ["tests/benchmarks", "-k", "orm", "--assert=plain"]
     assert "--sqla-measure" not in pytest_args and "x.json" not in " ".join(pytest_args)
-    assert pytest_args[3:5] == ["--sqla-driver", "asyncpg,psycopg"]
+    assert pytest_args[4:6] == ["--sqla-driver", "psycopg"]
+    assert "--assert=plain" not in child_args(["--assert=rewrite"], ["psycopg"], tmp_path / "j")
+    # sync baselines (short) dealt last; never an empty child
+    assert deal(["sqlite3", "aiosqlite", "pymysql", "asyncpg", "psycopg"], 2) == [
+        ["aiosqlite", "psycopg", "pymysql"], ["asyncpg", "sqlite3"]]
+    assert deal(["aiosqlite"], 2) == [["aiosqlite"]]
     assert _status([0, 5, 0]) == 0 and _status([5, 5]) == 5 and _status([0, 1, 5]) == 1
 
 

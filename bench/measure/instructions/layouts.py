@@ -64,40 +64,46 @@ def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None
     return env
 
 
-def run_layouts(command_for: Callable[[int], Sequence[str]], workdir: Path, *,
-                layouts: int = DEFAULT_LAYOUTS, processes: int | None = None,
-                stream_first: bool = False, cwd: Path | None = None,
-                log_dir: Path | None = None) -> list[LayoutRun]:
-    """`command_for(k)` under valgrind for layouts k = 0..layouts-1, `processes` at a time
-    (default: one per core). `stream_first`: layout 0's output goes to this terminal;
-    `log_dir`: every child's output goes to a file there instead."""
+def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | None = None,
+              log: Path | None = None, stream: bool = False) -> LayoutRun:
+    """`command` under valgrind in layout k, its callgrind file `out_file`. Its output goes
+    to `log`, or to this terminal (`stream`), or is kept for the tail of stderr."""
+    pad = LAYOUT_PADS[k]
+    out_file.unlink(missing_ok=True)
+    full = [*valgrind_command(out_file), *command]
+    env = child_env(pad, out_file)
+    began = time.perf_counter()
+    if log is not None:
+        with log.open("w") as handle:
+            logged = subprocess.run(full, env=env, cwd=cwd, check=False, stdout=handle,
+                                    stderr=subprocess.STDOUT)
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        return LayoutRun(pad, logged.returncode, tail, time.perf_counter() - began)
+    if stream:
+        streamed = subprocess.run(full, env=env, cwd=cwd, check=False)
+        return LayoutRun(pad, streamed.returncode, [], time.perf_counter() - began)
+    done = subprocess.run(full, env=env, cwd=cwd, check=False, capture_output=True, text=True)
+    tail = str(done.stderr).strip().splitlines()[-3:]
+    return LayoutRun(pad, done.returncode, tail, time.perf_counter() - began)
+
+
+def check_layouts(layouts: int) -> None:
     if not 1 <= layouts <= len(LAYOUT_PADS):
         raise ValueError(f"layouts must be between 1 and {len(LAYOUT_PADS)}, not {layouts}")
+
+
+def run_layouts(command_for: Callable[[int], Sequence[str]], workdir: Path, *,
+                layouts: int = DEFAULT_LAYOUTS, processes: int | None = None,
+                stream_first: bool = False, cwd: Path | None = None) -> list[LayoutRun]:
+    """`command_for(k)` under valgrind for layouts k = 0..layouts-1, `processes` at a time
+    (default: one per core). `stream_first`: layout 0's output goes to this terminal."""
+    check_layouts(layouts)
     workdir.mkdir(parents=True, exist_ok=True)
     processes = processes or max(1, os.cpu_count() or 1)
 
     def one(k: int) -> LayoutRun:
-        pad = LAYOUT_PADS[k]
-        out_file = workdir / f"callgrind-{k}.out"
-        out_file.unlink(missing_ok=True)
-        command = [*valgrind_command(out_file), *command_for(k)]
-        began = time.perf_counter()
-        if log_dir is not None:
-            log = log_dir / f"{workdir.name}-{k}.log"
-            with log.open("w") as handle:
-                logged = subprocess.run(command, env=child_env(pad, out_file), cwd=cwd,
-                                        check=False, stdout=handle, stderr=subprocess.STDOUT)
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            return LayoutRun(pad, logged.returncode, tail, time.perf_counter() - began)
-        if stream_first and k == 0:
-            streamed = subprocess.run(command, env=child_env(pad, out_file), cwd=cwd,
-                                      check=False)
-            return LayoutRun(pad, streamed.returncode, [], time.perf_counter() - began)
-        else:
-            done = subprocess.run(command, env=child_env(pad, out_file), cwd=cwd, check=False,
-                                  capture_output=True, text=True)
-            tail = str(done.stderr).strip().splitlines()[-3:]
-        return LayoutRun(pad, done.returncode, tail, time.perf_counter() - began)
+        return run_child(command_for(k), k, workdir / f"callgrind-{k}.out", cwd=cwd,
+                         stream=stream_first and k == 0)
 
     with ThreadPoolExecutor(max_workers=processes) as pool:
         return list(pool.map(one, range(layouts)))
