@@ -83,21 +83,25 @@ test: install
 	exit $$status
 
 # The CI gate, on evidence no machine can move (docs/ci-gate.md). MEASURE=instructions
-# (default): the suite runs in callgrind children, K memory layouts each, and records
-# instructions, statements and Python calls per op and query-plan fingerprints; the run is
-# saved under .benchmarks/counted/ and gated against the one saved before it: any change of
-# statements or plan, or of instructions beyond each case's tolerance (results/
-# noise-counted.json from `make calibrate-counted`, else a stated default), fails. Times are
-# shown, never failing. MEASURE=time: the timed suite, saved by pytest-benchmark as before.
+# (default): the suite at the counted profile's sizes runs in callgrind children (one per
+# core, one memory layout) and records instructions, statements and Python calls per op and
+# query-plan fingerprints; the run is saved under .benchmarks/counted/ and gated against the
+# one saved before it: any change of statements or plan, or of instructions beyond each
+# case's tolerance, fails. The tolerance covers the layout spread: it comes from
+# `make calibrate-counted` (CALIBRATE_LAYOUTS layouts, results/noise-counted.json), else a
+# stated default. Times are shown, never failing. MEASURE=time: the timed suite at quick
+# sizes, saved by pytest-benchmark as before.
 MEASURE ?= instructions
 COUNTED_STORE ?= .benchmarks/counted
 COUNTED_NOISE ?= $(wildcard results/noise-counted.json)
 COUNTED_NOISE_ARG := $(if $(COUNTED_NOISE),--noise $(COUNTED_NOISE),)
-LAYOUTS ?= 3
+LAYOUTS ?= 1
+CALIBRATE_LAYOUTS ?= 3
+COUNTED_ARGS := --sqla-measure instructions --sqla-profile counted
 bench-ci: install
 	@mkdir -p results; rm -f results/pytest-benchmark.json; \
 	if [ "$(MEASURE)" = instructions ]; then \
-		$(BIN)/pytest tests/benchmarks --sqla-measure instructions --sqla-layouts $(LAYOUTS) \
+		$(BIN)/pytest tests/benchmarks $(COUNTED_ARGS) --sqla-layouts $(LAYOUTS) \
 			--sqla-explain --benchmark-json results/pytest-benchmark.json; \
 	else \
 		$(BIN)/pytest tests/benchmarks --benchmark-autosave --benchmark-save-data \
@@ -119,10 +123,11 @@ bench-ci: install
 	exit $$status
 
 # Each case's instructions tolerance: two counted runs of the suite on unchanged code (A/A),
-# their layouts' and runs' spread per case into results/noise-counted.json.
+# the spread per case over their CALIBRATE_LAYOUTS layouts and both runs into
+# results/noise-counted.json.
 calibrate-counted: install
 	@mkdir -p results; for k in 1 2; do \
-		$(BIN)/pytest tests/benchmarks --sqla-measure instructions --sqla-layouts $(LAYOUTS) \
+		$(BIN)/pytest tests/benchmarks $(COUNTED_ARGS) --sqla-layouts $(CALIBRATE_LAYOUTS) \
 			--benchmark-json results/counted-aa-$$k.json || exit 1; done; \
 	$(BIN)/sqla-bench calibrate --from results/counted-aa-1.json results/counted-aa-2.json \
 		--output results/noise-counted.json
