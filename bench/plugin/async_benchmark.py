@@ -39,6 +39,7 @@ from bench.measure.point import Measuring, measure_point, new_records
 from bench.measure.schedule import Entry, measure
 from bench.measure.summary import record_paired, record_rounds
 from bench.plugin.engines import driver_of, in_namespace, read_server
+from bench.plugin.open_point import OpenPoint
 from bench.results.records import CASE_FIGURES, PER_ROUND_FIGURES, CaseRecord, new_case
 
 USER_SCENARIO = "pytest-benchmark"  # the scenario of a user's function in its case record
@@ -149,7 +150,7 @@ class AsyncBenchmark:
     def __init__(self, benchmark: Any, loop: asyncio.AbstractEventLoop, seed: int, *,
                  async_test: bool = False, engines: Sequence[AnyEngine] = (),
                  on_result: Callable[[dict[str, Any]], None] = lambda row: None,
-                 explain: bool = False) -> None:
+                 explain: bool = False, open_point: OpenPoint | None = None) -> None:
         self.benchmark = benchmark
         self.loop = loop
         self.seed = seed
@@ -157,6 +158,7 @@ class AsyncBenchmark:
         self.fixture_engines = engines
         self.on_result = on_result
         self.explain = explain  # scenario variants: their plans' fingerprint recorded
+        self.open_point = open_point  # the session loop's scenario point, shared by tests
         self.used = False
         self.pending: PendingBenchmark | None = None
 
@@ -312,19 +314,24 @@ class AsyncBenchmark:
             keep.append(by_name[reference])
         pair = Point(point.family, point.params, keep)
         first = counting.first_layout()  # calls and plans: counted once, in layout 0
+        how = Measuring(warmup=warmup, rounds=rounds, explain=self.explain and first,
+                        count_calls=first)
+        records = new_records(pair, driver.name)
+        if self.open_point is not None and asyncio.get_running_loop() is self.loop:
+            # The session loop's tests share the point's data with its other variants.
+            session, server = await self.open_point.enter(point, driver, url, self.seed)
+            produced = await measure_point(pair, session, records, how,
+                                           random.Random(self.seed))
+            return records[name], server, produced.get(name)
         setup_engine = hooks_engine(driver, url, DEFAULT_CONNECT_TIMEOUT)
         try:
             async with setup_engine.connect() as conn:
-                server: dict[str, str] = await conn.run_sync(server_info)
+                server = await conn.run_sync(server_info)
             async with PointSession(point.family, point.params, driver, url,
                                     setup_engine=setup_engine,
                                     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-                                    seed=self.seed) as session:
-                records = new_records(pair, driver.name)
-                produced = await measure_point(pair, session, records,
-                                               Measuring(warmup=warmup, rounds=rounds,
-                                                         explain=self.explain and first,
-                                                         count_calls=first),
+                                    seed=self.seed) as own:
+                produced = await measure_point(pair, own, records, how,
                                                random.Random(self.seed))
         finally:
             await setup_engine.dispose()

@@ -13,14 +13,16 @@ from bench.measure.instructions import counting
 
 
 @pytest.fixture
-def driver_url(scenario_case, request, tmp_path) -> str:
-    """The driverless URL of the case's server (skips, or fails under BENCH_REQUIRE_SERVERS)."""
+def driver_url(scenario_case, request, tmp_path_factory) -> str:
+    """The driverless URL of the case's server (skips, or fails under BENCH_REQUIRE_SERVERS);
+    on SQLite one file for the session, as a server is one database: the variants of a point
+    share its tables, and one point's are dropped before the next one's are made."""
     backend = get_driver(scenario_case[2]).backend
     if backend == "postgresql":
         return request.getfixturevalue("postgres_url")
     if backend == "mysql":
         return request.getfixturevalue("mysql_url")
-    return f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    return f"sqlite:///{tmp_path_factory.getbasetemp() / 'bench.sqlite3'}"
 
 
 def test_scenario(async_benchmark, scenario_case, driver_url, request):
