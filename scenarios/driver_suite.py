@@ -29,7 +29,7 @@ Core and ORM send 1,000 rows as one multi-row INSERT).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,7 +107,7 @@ mapper_registry.map_imperatively(IntArray, arrays_table)
 mapper_registry.map_imperatively(SuiteRow, rows_table, primary_key=list(rows_table.c))
 
 
-def _ops(p: dict[str, Any]) -> int:
+def _ops(p: Mapping[str, Any]) -> int:
     return max(p["tasks"], p["ops"] // 10) if p["query"] in HEAVY else int(p["ops"])
 
 
@@ -192,11 +192,13 @@ RAW_SQL = {
                        f"VALUES ({', '.join('?' * len(COLUMNS))})"},
     "one_plus_one": {"other": "SELECT 1+1"},
 }
-ARGS = {"pg_type": {"postgresql": (-1, True), "mysql": (0, "Yes")},
-        "generate_series": {"other": (SERIES,)}}
+ARGS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "pg_type": {"postgresql": (-1, True), "mysql": (0, "Yes")},
+    "generate_series": {"other": (SERIES,)},
+}
 
 
-def _for(table: dict[str, Any], backend: str) -> Any:
+def _for(table: Mapping[str, Any], backend: str) -> Any:
     return table.get(backend, table.get("other"))
 
 
