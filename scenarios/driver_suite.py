@@ -108,7 +108,7 @@ mapper_registry.map_imperatively(SuiteRow, rows_table, primary_key=list(rows_tab
 
 
 def _ops(p: Mapping[str, Any]) -> int:
-    return max(p["tasks"], p["ops"] // 10) if p["query"] in HEAVY else int(p["ops"])
+    return max(p["tasks"], p["ops"] // 10) if p["bench_query"] in HEAVY else int(p["ops"])
 
 
 family = Family(
@@ -116,15 +116,16 @@ family = Family(
     question="How do the drivers compare on the public asyncpg benchmark's queries, "
              "raw and through SQLAlchemy?",
     unit="queries",
+    # Neither "query" nor "concurrency": a --param applies to every family having the name
+    # (raw_queries' query=pk_lookup, the service families' concurrency=N).
     params=[
-        Param("query", str, quick=["generate_series"], standard=list(QUERIES),
+        Param("bench_query", str, quick=["generate_series"], standard=list(QUERIES),
               choices=QUERIES,
               help="pg_type: the type catalogue; generate_series: 1,000 integers; bytea: 100 "
                    "rows of 1 KB; arrays: 100 rows of 100 ints; copy: COPY 10,000 rows; "
                    "batch: executemany of 1,000 rows; one_plus_one: SELECT 1+1"),
         Param("ops", int, quick=[20], standard=[200], full=[1_000],
               help="queries per round (copy and batch: a tenth, at least `tasks`)"),
-        # Not "concurrency": see raw_queries (a service family's --param would prune this).
         Param("tasks", int, quick=[10],
               help="concurrent tasks, each query on a checkout from a pool of as many"),
     ],
@@ -135,11 +136,11 @@ family = Family(
     normalize=lambda data: [_plain(op) for op in data],
     comparisons=[
         Comparison("core", RAW_VARIANT, "SQLAlchemy Core over the bare driver",
-                   at={"query": "generate_series"}, overhead=True),
+                   at={"bench_query": "generate_series"}, overhead=True),
         Comparison("orm", RAW_VARIANT, "the ORM over the bare driver",
-                   at={"query": "bytea"}, overhead=True),
+                   at={"bench_query": "bytea"}, overhead=True),
         Comparison("orm", "core", "the ORM's bulk insert instead of Core executemany",
-                   at={"query": "batch"}),
+                   at={"bench_query": "batch"}),
     ],
     notes={"sqlite": "SQLite lets one connection write at a time: the batch tasks queue for "
                      "its write lock, so concurrency 10 is mostly waiting there."},
@@ -226,7 +227,7 @@ def _core(query: str, backend: str) -> Any:
 
 @family.setup
 async def prepare(ctx: Context) -> None:
-    backend, query = ctx.driver.backend, ctx.params["query"]
+    backend, query = ctx.driver.backend, ctx.params["bench_query"]
     if _not_here(backend, query) is not None:
         return
     if query == "bytea":
@@ -250,14 +251,14 @@ async def prepare(ctx: Context) -> None:
 
 @family.case_setup
 async def skip_without_counterpart(ctx: Context) -> None:
-    why = _not_here(ctx.driver.backend, ctx.params["query"])
+    why = _not_here(ctx.driver.backend, ctx.params["bench_query"])
     if why is not None:
         raise CaseSkipped(why)
 
 
 @family.before_round
 async def empty_rows(ctx: Context) -> None:
-    if ctx.params["query"] in HEAVY:
+    if ctx.params["bench_query"] in HEAVY:
         async with ctx.engine.begin() as conn:
             await conn.execute(delete(rows_table))  # our own sqlab_ table only
 
@@ -265,7 +266,7 @@ async def empty_rows(ctx: Context) -> None:
 @family.after_round
 async def check_rows(ctx: Context, data: Any) -> None:
     """copy and batch: the table holds exactly the rows the round's operations wrote."""
-    query = ctx.params["query"]
+    query = ctx.params["bench_query"]
     if query not in HEAVY:
         return
     async with ctx.engine.connect() as conn:
@@ -294,12 +295,12 @@ def _batch_dicts() -> list[dict[str, Any]]:
     return [dict(zip(COLUMNS, ROW, strict=True))] * ROWS_PER_OP["batch"]
 
 
-@family.variant(RAW_VARIANT, raw=True, only={"query": [q for q in QUERIES if q != "copy"]})
+@family.variant(RAW_VARIANT, raw=True, only={"bench_query": [q for q in QUERIES if q != "copy"]})
 async def raw_driver(ctx: Context) -> list:
     """The driver alone, on a pool of bare connections: one fetch (batch: one executemany)
     per operation."""
     pool = await ctx.raw_pool(ctx.load.users(ctx.params["tasks"]))
-    sql, args, batch = ctx.state["raw_sql"], ctx.state["args"], ctx.params["query"] == "batch"
+    sql, args, batch = ctx.state["raw_sql"], ctx.state["args"], ctx.params["bench_query"] == "batch"
 
     async def one(_: int) -> Any:
         async with pool.connection() as conn:
@@ -315,7 +316,7 @@ async def raw_driver(ctx: Context) -> list:
     return await _concurrently(ctx, one)
 
 
-@family.variant("raw_copy", raw=True, only={"query": "copy"}, needs=["supports_copy"])
+@family.variant("raw_copy", raw=True, only={"bench_query": "copy"}, needs=["supports_copy"])
 async def raw_copy(ctx: Context) -> list:
     """The driver's COPY FROM STDIN of 10,000 rows per operation (asyncpg, psycopg)."""
     pool = await ctx.raw_pool(ctx.load.users(ctx.params["tasks"]))
@@ -331,11 +332,11 @@ async def raw_copy(ctx: Context) -> list:
     return await _concurrently(ctx, one)
 
 
-@family.variant("core", only={"query": [q for q in QUERIES if q != "copy"]})
+@family.variant("core", only={"bench_query": [q for q in QUERIES if q != "copy"]})
 async def core(ctx: Context) -> list:
     """connection.execute(select(...)) on the engine's pool (batch: insert(table) with a
     list of 1,000 dicts, one transaction)."""
-    if ctx.params["query"] == "batch":
+    if ctx.params["bench_query"] == "batch":
         async def write(_: int) -> int:
             async with ctx.engine.begin() as conn:
                 await conn.execute(insert(rows_table), _batch_dicts())
@@ -352,11 +353,11 @@ async def core(ctx: Context) -> list:
     return await _concurrently(ctx, one)
 
 
-@family.variant("orm", only={"query": ("bytea", "arrays", "batch")})
+@family.variant("orm", only={"bench_query": ("bytea", "arrays", "batch")})
 async def orm(ctx: Context) -> list:
     """AsyncSession per operation: entities for bytea and arrays (their payload read from
     each object), session.execute(insert(Entity), dicts) for batch."""
-    query = ctx.params["query"]
+    query = ctx.params["bench_query"]
     if query == "batch":
         async def write(_: int) -> int:
             async with AsyncSession(ctx.engine) as session:

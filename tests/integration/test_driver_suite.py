@@ -44,12 +44,12 @@ def _digest(data: list) -> str:
 def test_every_query_agrees_across_variants(driver, request, tmp_path):
     url = url_for(driver, request, tmp_path)
     doc = run_family(driver, url, "driver_suite", tmp_path, overrides={
-        "query": list(suite.QUERIES), "ops": [OPS], "tasks": [TASKS]})
+        "bench_query": list(suite.QUERIES), "ops": [OPS], "tasks": [TASKS]})
     skipped = dict(SKIPPED[get_driver(driver).backend])
     if not get_driver(driver).supports_copy:
         skipped["copy"] = f"{driver} has no COPY"
     for query in suite.QUERIES:
-        cases = cases_by_variant(doc, query=query)
+        cases = cases_by_variant(doc, bench_query=query)
         expected_variants = {"copy": {"raw_copy"}, "bytea": {"raw_driver", "core", "orm"},
                              "arrays": {"raw_driver", "core", "orm"},
                              "batch": {"raw_driver", "core", "orm"}}.get(
@@ -79,5 +79,5 @@ def test_the_quick_point_runs_everywhere():
     """The quick profile measures one point, and it is one every backend has."""
     points = list(suite.family.grid("quick"))
     assert len(points) == 1
-    assert all(suite._not_here(backend, points[0]["query"]) is None
+    assert all(suite._not_here(backend, points[0]["bench_query"]) is None
                for backend in SKIPPED)
