@@ -135,10 +135,10 @@ async def raw_driver(ctx: Context) -> list:
 
 @family.variant("raw_copy", raw=True, needs=["supports_copy"])
 async def raw_copy(ctx: Context) -> list:
-    """asyncpg's COPY: copy_records_to_table, PostgreSQL's bulk-load path."""
+    """The driver's COPY FROM STDIN (asyncpg, psycopg): PostgreSQL's bulk-load path."""
     rows = [(r["username"], r["email"]) for r in _rows(ctx)]
-    await ctx.raw.native.copy_records_to_table(models.USERS_TABLE, records=rows,
-                                               columns=["username", "email"])
+    await ctx.raw.copy_records(models.USERS_TABLE, ["username", "email"], rows)
+    await ctx.raw.commit()
     ctx.count_statements(1)
     return [len(rows), 0]
 

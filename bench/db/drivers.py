@@ -233,7 +233,7 @@ register(Driver(
 register(Driver(
     name="psycopg", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
     distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg,
-    connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
+    connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True, supports_copy=True,
     unprepared_connect_args={"prepare_threshold": None}, settings_args=raw.libpq_settings,
 ))
 register(Driver(

@@ -37,6 +37,12 @@ class RawConnection:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
 
+    async def copy_records(self, table: str, columns: Sequence[str],
+                           rows: Iterable[Sequence[Any]]) -> None:
+        """Load rows with PostgreSQL's COPY FROM STDIN through the driver's own COPY API
+        (drivers registered with supports_copy=True implement it)."""
+        raise NotImplementedError
+
     async def commit(self) -> None:
         """Commit the open transaction, where the driver opened one."""
 
@@ -68,6 +74,10 @@ class AsyncpgRaw(RawConnection):
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self.native.executemany(sql, list(rows))
+
+    async def copy_records(self, table: str, columns: Sequence[str],
+                           rows: Iterable[Sequence[Any]]) -> None:
+        await self.native.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def close(self) -> None:
         await self.native.close()
@@ -114,6 +124,18 @@ class CursorRaw(RawConnection):
             await cursor.fetchall()
         await self.commit()
         await maybe_await(cursor.close())
+
+
+class PsycopgRaw(CursorRaw):
+    async def copy_records(self, table: str, columns: Sequence[str],
+                           rows: Iterable[Sequence[Any]]) -> None:
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        async with self._cursor.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row(row)
 
 
 class AiopgRaw(CursorRaw):
@@ -248,7 +270,7 @@ async def open_psycopg(url: URL, timeout: float) -> RawConnection:
 
     conn = await psycopg.AsyncConnection.connect(**_libpq_args(url),
                                                  connect_timeout=whole_seconds(timeout))
-    return CursorRaw(conn, conn.cursor())
+    return PsycopgRaw(conn, conn.cursor())
 
 
 async def open_aiopg(url: URL, timeout: float) -> RawConnection:

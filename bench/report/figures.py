@@ -177,14 +177,20 @@ _OWN_GROUP_ID = re.compile(r'<g id="(?:figure|axes|patch|line2d|text|[xy]tick|ma
 _INDENT = re.compile(r">\s*\n\s+<")
 _FONT_FAMILY = re.compile(r"font-family: [^;\"]*; ")
 _DEFAULT_STYLE = "*{stroke-linejoin: round; stroke-linecap: butt}"
+# matplotlib defines each line's marker afresh (a chart of dots: one <defs> per dot, the
+# same diamond each time): the first definition of a shape serves every <use> of it
+_MARKER_DEF = re.compile(r'<defs>\s*<path id="(m[0-9a-f]+)" (d="[^"]*"\s*style="[^"]*")/>\s*'
+                         r'</defs>\s*')
+_MARKER_USE = re.compile(r'xlink:href="#(m[0-9a-f]+)"')
 
 
 def compact(svg: str) -> str:
     """matplotlib's SVG with coordinates to 1/10 pt (a seventh of a pixel: invisible at
-    the zoom a page is read at), the labels' font said once, and without no-op rotations,
-    unreferenced group ids or indentation: a third fewer bytes, so a report of nine runs
-    keeps within its size budget."""
+    the zoom a page is read at), the labels' font and each marker shape said once, and
+    without no-op rotations, unreferenced group ids or indentation: a third fewer bytes,
+    so a report of nine runs keeps within its size budget."""
     svg = _ATTRIBUTE.sub(lambda m: _LONG_NUMBER.sub(r"\1", m.group(0)), svg)  # not the text
+    svg = _shared_markers(svg)
     svg = _NO_ROTATION.sub("", svg)
     svg = _OWN_GROUP_ID.sub("<g>", svg)
     # every label's font, said once in the chart's stylesheet rather than on each label
@@ -195,6 +201,26 @@ def compact(svg: str) -> str:
                                                 f"{_DEFAULT_STYLE} text{{{said}}}", 1)
     svg = svg.replace(" \n", " ")  # path data: one command a line, to one line
     return _INDENT.sub(">\n<", svg)
+
+
+def _shared_markers(svg: str) -> str:
+    """One definition per marker shape: later identical ones dropped, their uses pointed
+    at the first."""
+    first: dict[str, str] = {}  # shape -> the id that defines it
+    same: dict[str, str] = {}  # a dropped id -> the id used instead
+
+    def once(match: re.Match[str]) -> str:
+        marker, shape = match.group(1), " ".join(match.group(2).split())
+        if shape not in first:
+            first[shape] = marker
+            return match.group(0)
+        same[marker] = first[shape]
+        return ""
+
+    svg = _MARKER_DEF.sub(once, svg)
+    if not same:
+        return svg
+    return _MARKER_USE.sub(lambda m: f'xlink:href="#{same.get(m.group(1), m.group(1))}"', svg)
 
 
 def _with_tips(svg: str, slug: str, tips: list[str]) -> str:

@@ -106,20 +106,35 @@ def being_written(path: Path) -> bool:
 
 
 def latest_per_driver(directory: Path = RESULTS_DIR) -> list[Path]:
-    """The newest complete-or-interrupted results file of each driver, by when it was made."""
+    """The newest complete-or-interrupted results file of each driver, by when it was made.
+    A run of several drivers counts for every driver it measured (a driver it left out,
+    its server down, not): it is the newest of each of them it is newer than. Each file
+    is listed once, however many drivers it is the newest of."""
     newest: dict[str, tuple[str, Path]] = {}
     for path in run_files(directory):
         if being_written(path):
             continue
         try:
             head = json.loads(path.read_text(encoding="utf-8"))
-            driver = str(head["config"]["driver"])
+            drivers = _drivers_measured(head["config"])
             created = str(head.get("created_at", ""))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # not a results file: the report names bad files it is given
-        if driver not in newest or created >= newest[driver][0]:
-            newest[driver] = (created, path)
-    return [path for _, path in sorted(newest.values(), key=lambda item: item[1].name)]
+        for driver in drivers:
+            if driver not in newest or created >= newest[driver][0]:
+                newest[driver] = (created, path)
+    chosen = {path for _, path in newest.values()}
+    return sorted(chosen, key=lambda path: path.name)
+
+
+def _drivers_measured(config: dict[str, Any]) -> list[str]:
+    """The driver labels a results file holds cases of: config.drivers of a run of several
+    (without those it left out), else its one config.driver."""
+    several = config.get("drivers")
+    if isinstance(several, list) and several:
+        return [str(entry.get("label") or entry["driver"]) for entry in several
+                if not entry.get("skipped")]
+    return [str(config["driver"])]
 
 
 def new_ab_directory(directory: Path = RESULTS_DIR) -> Path:

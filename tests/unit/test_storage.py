@@ -23,6 +23,32 @@ def test_latest_per_driver_is_the_newest_file_of_each_driver(tmp_path):
     assert storage.latest_per_driver(tmp_path) == [newest, other]
 
 
+def _several_file(directory, name, labels, created, skipped=()):
+    path = directory / name
+    drivers = [{"label": label, "driver": label.split("@")[0],
+                **({"skipped": "server down"} if label in skipped else {})} for label in labels]
+    path.write_text(json.dumps({"config": {"driver": labels[0], "drivers": drivers},
+                                "created_at": created}))
+    return path
+
+
+def test_a_run_of_several_drivers_is_the_newest_of_each_driver_it_measured(tmp_path):
+    _run_file(tmp_path, "1.json", "psycopg", "2026-11-01T00:00:00+00:00")
+    aiopg = _run_file(tmp_path, "2.json", "aiopg", "2026-11-05T00:00:00+00:00")
+    several = _several_file(tmp_path, "3.json", ["asyncpg", "psycopg", "aiopg", "asyncmy"],
+                            "2026-11-03T00:00:00+00:00", skipped=("asyncmy",))
+    older_asyncmy = _run_file(tmp_path, "4.json", "asyncmy", "2026-11-02T00:00:00+00:00")
+    # asyncpg and psycopg: the run of several, listed once; aiopg: its later run of its own;
+    # asyncmy: the run of several left it out, so its own older run stays the newest.
+    assert storage.latest_per_driver(tmp_path) == [aiopg, several, older_asyncmy]
+    newer = _several_file(tmp_path, "5.json", ["asyncpg", "asyncpg@2"],
+                          "2026-11-06T00:00:00+00:00")
+    assert storage.latest_per_driver(tmp_path) == [aiopg, several, older_asyncmy, newer]
+    (tmp_path / "3.json").unlink()  # psycopg falls back to its own run
+    assert storage.latest_per_driver(tmp_path) == [tmp_path / "1.json", aiopg, older_asyncmy,
+                                                   newer]
+
+
 def test_a_file_a_live_run_is_writing_is_not_taken(tmp_path):
     older = _run_file(tmp_path, "1.json", "asyncpg", "2026-11-01T00:00:00+00:00")
     running = _run_file(tmp_path, "2.json", "asyncpg", "2026-11-02T00:00:00+00:00")
