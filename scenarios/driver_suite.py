@@ -124,7 +124,7 @@ family = Family(
               help="pg_type: the type catalogue; generate_series: 1,000 integers; bytea: 100 "
                    "rows of 1 KB; arrays: 100 rows of 100 ints; copy: COPY 10,000 rows; "
                    "batch: executemany of 1,000 rows; one_plus_one: SELECT 1+1"),
-        Param("ops", int, quick=[20], standard=[200], full=[1_000],
+        Param("ops", int, quick=[20], counted=[10], standard=[200], full=[1_000],
               help="queries per round (copy and batch: a tenth, at least `tasks`)"),
         Param("tasks", int, quick=[10],
               help="concurrent tasks, each query on a checkout from a pool of as many"),
