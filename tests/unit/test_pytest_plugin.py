@@ -40,6 +40,21 @@ def test_knob(async_benchmark, tmp_path):
 """
 
 
+SHARED_POINT_TEST = f"""
+import pytest
+from bench.api.family import load_families
+
+FAMILY = load_families([{str(FIXTURES)!r}])["setup_probe"]
+
+@pytest.mark.parametrize("size, variant", [(1, "core"), (1, "raw_driver"), (2, "core")])
+def test_probe(async_benchmark, tmp_path_factory, size, variant):
+    url = f"sqlite:///{{tmp_path_factory.getbasetemp() / 'p.sqlite3'}}"
+    data = async_benchmark.variant(FAMILY, variant, "aiosqlite", url, {{"size": size}},
+                                   rounds=3, warmup_rounds=1)
+    assert data == size  # the point's rows, seeded once for its tests
+"""
+
+
 def _run(pytester, *args):
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
@@ -174,3 +189,16 @@ def test_a_scenario_variant_is_awaited_in_an_async_test(pytester):
     assert len(probes) == 6 and all(p > 0 for p in probes)
     (case,) = results.load_any(pytester.path / "out.json")["cases"]
     assert case["machine_ns"] == probes
+
+
+def test_the_tests_of_one_point_share_its_setup(pytester, monkeypatch):
+    """Consecutive tests of one point (its variants) set it up once, as run's variants do;
+    the next point's setup comes after the last one's teardown, and the session ends with
+    the last point torn down."""
+    log = pytester.path / "setups.log"
+    monkeypatch.setenv("SQLAB_SETUP_LOG", str(log))
+    pytester.makepyfile(test_probe=SHARED_POINT_TEST)
+    result = _run(pytester, "--benchmark-disable")
+    assert result.ret == 0, result.stdout.str()
+    assert log.read_text().split("\n")[:-1] == ["setup 1", "teardown 1", "setup 2",
+                                                "teardown 2"]
