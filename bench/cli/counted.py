@@ -77,14 +77,15 @@ def counted_run(args: argparse.Namespace, output: Path,
     began = time.perf_counter()
     progress_line(f"counting instructions under callgrind in {layouts} memory layouts "
                   f"({valgrind_version()}); valgrind's start-up takes a while")
-    # The layouts run in parallel only on SQLite, each on a file of its own: on a server
-    # they would share the harness's tables, whose setup and teardown would collide.
+    # The layouts run in parallel: on SQLite each on a file of its own, on a server each in
+    # a namespace of its own, unless the run was given one (--namespace) they would share.
     sqlite = get_driver(args.driver).backend == "sqlite"
+    parallel = sqlite or getattr(args, "namespace", None) is None
     runs = run_layouts(lambda k: [sys.executable, "-m", "bench.cli", "run",
                                   *child_argv(argv, files[k], args.rounds,
                                               workdir / f"layout-{k}.sqlite3" if sqlite
                                               else None, first=k == 0)], workdir,
-                       layouts=layouts, processes=None if sqlite else 1)
+                       layouts=layouts, processes=None if parallel else 1)
     docs: list[RunRecord] = []
     for run, path in zip(runs, files, strict=True):
         if run.returncode not in (0, 1) or not path.exists():
