@@ -98,6 +98,11 @@ COUNTED_NOISE_ARG := $(if $(COUNTED_NOISE),--noise $(COUNTED_NOISE),)
 LAYOUTS ?= 1
 CALIBRATE_LAYOUTS ?= 3
 COUNTED_ARGS := --sqla-measure instructions --sqla-profile counted
+# BASELINE=FILE: gate against that counted run (CI: the target branch counted in the same
+# job) instead of the run saved before this one.
+BASELINE ?=
+GATE_DIR ?= reports/gate
+COUNTED_BASE_ARG := $(if $(BASELINE),--baseline $(BASELINE),--storage $(COUNTED_STORE))
 bench-ci: install
 	@mkdir -p results; rm -f results/pytest-benchmark.json; \
 	if [ "$(MEASURE)" = instructions ]; then \
@@ -114,8 +119,8 @@ bench-ci: install
 		if [ "$(MEASURE)" = instructions ]; then \
 			mkdir -p $(COUNTED_STORE)/saved; \
 			cp results/pytest-benchmark.json $(COUNTED_STORE)/saved/$(STAMP)_counted.json; \
-			$(BIN)/sqla-bench gate results/pytest-benchmark.json --storage $(COUNTED_STORE) \
-				$(COUNTED_NOISE_ARG) || status=1; \
+			$(BIN)/sqla-bench gate results/pytest-benchmark.json $(COUNTED_BASE_ARG) \
+				$(COUNTED_NOISE_ARG) --html $(GATE_DIR) || status=1; \
 		else \
 			$(BIN)/sqla-bench gate results/pytest-benchmark.json $(NOISE_ARG) || status=1; \
 		fi; \
