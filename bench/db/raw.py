@@ -50,6 +50,10 @@ class RawConnection:
         """Commit or roll back the transaction begin() opened or the driver opened."""
         await maybe_await(self.native.commit() if commit else self.native.rollback())
 
+    async def autocommit(self) -> None:
+        """Each statement its own transaction from now on, the driver opening none
+        (replay --no-transaction). asyncpg and aiopg are so already."""
+
     async def native_select_1(self, times: int) -> None:
         """`SELECT 1` `times` times through the driver's own API, as a person would write
         it by hand, bypassing this adapter: what the harness's overhead is measured against."""
@@ -103,6 +107,9 @@ class CursorRaw(RawConnection):
     async def commit(self) -> None:
         await self.native.commit()
 
+    async def autocommit(self) -> None:  # aiomysql, asyncmy
+        await self.native.autocommit(True)
+
     async def close(self) -> None:
         for closing in (self._cursor.close, self.native.close):
             await maybe_await(closing())
@@ -116,6 +123,11 @@ class CursorRaw(RawConnection):
         await maybe_await(cursor.close())
 
 
+class PsycopgRaw(CursorRaw):
+    async def autocommit(self) -> None:
+        await self.native.set_autocommit(True)
+
+
 class AiopgRaw(CursorRaw):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         # aiopg has no executemany: a loop of execute is what the driver offers.
@@ -124,6 +136,9 @@ class AiopgRaw(CursorRaw):
 
     async def commit(self) -> None:
         """aiopg connections are always in autocommit mode."""
+
+    async def autocommit(self) -> None:
+        """Always."""
 
     async def begin(self) -> None:  # autocommit-only: transactions are SQL
         await self._cursor.execute("BEGIN")
@@ -150,6 +165,9 @@ class AiosqliteRaw(RawConnection):
 
     async def begin(self) -> None:  # sqlite3 begins implicitly before DML only, not DDL
         await self.native.execute("BEGIN")
+
+    async def autocommit(self) -> None:
+        self.native.isolation_level = None  # sqlite3's own BEGIN before DML off
 
     async def close(self) -> None:
         await self.native.close()
@@ -248,7 +266,7 @@ async def open_psycopg(url: URL, timeout: float) -> RawConnection:
 
     conn = await psycopg.AsyncConnection.connect(**_libpq_args(url),
                                                  connect_timeout=whole_seconds(timeout))
-    return CursorRaw(conn, conn.cursor())
+    return PsycopgRaw(conn, conn.cursor())
 
 
 async def open_aiopg(url: URL, timeout: float) -> RawConnection:
