@@ -28,12 +28,14 @@ def _where(case: CaseRecord) -> str:
 
 def _units_per_s(case: CaseRecord) -> tuple[float, float | None, float | None]:
     """Median units/s over the rounds and its 95% interval (from the round times')."""
-    stats, ops = case["stats"], case["ops_per_round"]
+    stats: dict[str, Any] = dict(case["stats"] or {})
+    ops = case["ops_per_round"]
 
     def rate(ns: float | None) -> float | None:
         return ops / (ns / 1e9) if ns else None
 
-    return rate(stats["median"]) or 0.0, rate(stats.get("ci95_high")), rate(stats.get("ci95_low"))
+    return (rate(stats.get("median")) or 0.0, rate(stats.get("ci95_high")),
+            rate(stats.get("ci95_low")))
 
 
 def _units_chart(run: Run, cases: list[CaseRecord], colours: Colours) -> Chart | None:
@@ -104,7 +106,7 @@ def sections(runs: list[Run], colours: Colours) -> list[dict[str, Any]]:
     """One section per replay among the runs (none for ordinary runs)."""
     found = []
     for run in runs:
-        info = run.doc.get("replay")  # type: ignore[typeddict-item]
+        info = run.doc.get("replay")
         if not info:
             continue
         ok = [c for c in run.doc["cases"] if c["status"] == "ok"]
