@@ -139,7 +139,7 @@ def print_replay(doc: RunRecord, console: Console | None = None) -> None:
     console = console or Console(width=200)
     table = Table(title=f"replay of {doc.get('replay', {}).get('workload', '?')}")
     for column in ("driver", "pool", "rtt", "form", "units/s", "vs raw", "stmts/unit",
-                   "failed", "rows≠", "p99 per unit type (ms)"):
+                   "cmds/unit", "failed", "rows≠", "p99 per unit type (ms)"):
         table.add_column(column)
     for case in doc["cases"]:
         extra: dict[str, Any] = case["extra"].get("replay", {})
@@ -153,6 +153,7 @@ def print_replay(doc: RunRecord, console: Console | None = None) -> None:
                       (case["error"] or "-")[:60],
                       f"{paired['median']:.2f}x" if paired else "",
                       str(extra.get("statements_per_unit", "-")),
+                      str(extra.get("commands_per_unit", "-")),
                       str(extra.get("failures", 0)), str(extra.get("rows_mismatched", 0)),
                       p99)
     console.print(table)
