@@ -214,3 +214,16 @@ def test_the_report_shows_a_replay(postgres_url, tmp_path):
     assert "SELECT count(*) FROM pg_class" in page and "Top statements by total time" in page
     assert "p50 / p99 per unit type" in page and "job: " in page
     assert page.count('class="replay-cases"') == 1
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--processes", "0"], "--processes must be between"),
+    (["--cluster", "not-an-address"], "--cluster takes a scheduler address"),
+    (["--processes", "2", "--cluster", "tcp://127.0.0.1:8786"], "choose one"),
+    (["--think-time", "later"], "invalid choice"),
+])
+def test_bad_spread_and_think_options_are_one_line(args, said, tmp_path, capsys):
+    workload = tmp_path / "none.gz"  # refused before the file is read
+    assert main(["replay", str(workload), "--driver", "aiosqlite", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and "Traceback" not in err and "\n" not in err
