@@ -167,7 +167,9 @@ class AiosqliteRaw(RawConnection):
         await self.native.execute("BEGIN")
 
     async def autocommit(self) -> None:
-        self.native.isolation_level = None  # sqlite3's own BEGIN before DML off
+        # sqlite3's own BEGIN before DML off. aiosqlite's isolation_level setter touches
+        # the connection from this thread, which sqlite3 refuses: set it in aiosqlite's.
+        await self.native._execute(setattr, self.native._conn, "isolation_level", None)
 
     async def close(self) -> None:
         await self.native.close()

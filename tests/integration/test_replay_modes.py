@@ -227,3 +227,27 @@ def test_bad_spread_and_think_options_are_one_line(args, said, tmp_path, capsys)
     assert main(["replay", str(workload), "--driver", "aiosqlite", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert said in err and "Traceback" not in err and "\n" not in err
+
+
+def test_no_transaction_on_aiosqlite_commits_each_statement(tmp_path):
+    """aiosqlite's connection in autocommit too (sqlite3 begins before DML by itself
+    otherwise): in every form each replayed INSERT stays, and nothing is left open."""
+    path = tmp_path / "db.sqlite"
+    sync = sa.create_engine(f"sqlite:///{path}")
+    with sync.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {TABLE} (id integer primary key)")
+    workload = _capture(f"sqlite+aiosqlite:///{path}", tmp_path / "w.gz",
+                        [f"INSERT INTO {TABLE} DEFAULT VALUES", f"SELECT count(*) FROM {TABLE}"],
+                        units=3)
+    with sync.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM {TABLE}")
+    doc = _replay(workload, tmp_path / "r.json", "--driver", "aiosqlite", "--url",
+                  f"sqlite:///{path}", "--no-transaction", "--param", "pool_size=1")
+    for case in doc["cases"]:
+        replay = case["extra"]["replay"]
+        assert case["status"] == "ok", case["error"]
+        assert replay["failures"] == 0 and replay["commands_per_unit"] == 2
+    with sync.connect() as conn:  # three forms, warmup and timed rounds, 3 units each
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {TABLE}").scalar() == \
+            3 * (ROUNDS + 1) * 3
+    sync.dispose()
