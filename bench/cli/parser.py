@@ -190,11 +190,24 @@ def build_parser() -> argparse.ArgumentParser:
                              "(several: 0,1ms)")
     replay.add_argument("--commit", action="store_true",
                         help="commit each unit instead of rolling it back (needs --url)")
+    replay.add_argument("--no-transaction", action="store_true",
+                        help="no BEGIN/ROLLBACK around a unit: each statement in autocommit "
+                             "(needs --url unless every statement only reads)")
+    replay.add_argument("--think-time", choices=("none", "captured"), default="none",
+                        help="captured: wait the application's own idle time between a "
+                             "unit's statements and before each unit, divided by --speed "
+                             "(default none: back to back)")
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument("--rate", type=float, metavar="R",
                       help="open loop: R units per second")
     pace.add_argument("--speed", type=float, metavar="X",
                       help="open loop: the captured start times, X times faster")
+    replay.add_argument("--processes", type=int, metavar="N",
+                        help="spread each case's units, concurrency and pool over N local "
+                             "worker processes (Dask), tallies added")
+    replay.add_argument("--cluster", metavar="ADDRESS",
+                        help="spread them over the workers of this Dask scheduler "
+                             "(tcp://host:port) instead")
     replay.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
     replay.add_argument("--warmup", type=int, default=1, help="untimed rounds (default 1)")
     replay.add_argument("--seed", type=int, default=0,

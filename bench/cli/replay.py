@@ -22,6 +22,7 @@ from bench.results import file as results
 from bench.results import storage
 from bench.results.records import RunRecord, rtt_text
 from bench.rtt.control import DelayProxy, check_reachable
+from bench.scale.cluster import check_address
 
 PARAMS = ("pool_size", "concurrency")
 REPLAY_LIMITS = {**LIMITS, "rounds": (1, 10_000), "speed": (0.001, 1_000_000)}
@@ -38,7 +39,21 @@ def command(args: argparse.Namespace) -> int:
     if args.commit and not args.url:
         raise UsageError("--commit changes the target's data: name the target with --url "
                          "(a staging copy), it is never the default database")
+    if args.cluster is not None:
+        check_address(args.cluster)
+    if args.processes is not None and args.cluster is not None:
+        raise UsageError("--processes and --cluster: choose one")
+    if args.commit and args.no_transaction:
+        raise UsageError("--commit and --no-transaction: choose one (without a transaction "
+                         "each statement commits by itself)")
     workload = load_workload(args.workload)
+    if args.no_transaction and not args.url:
+        writes = workload.writes()
+        if writes:
+            raise UsageError(f"--no-transaction commits each statement, and the workload "
+                             f"holds {len(writes)} that may write (first: "
+                             f"{writes[0][:60]!r}): name the target with --url (a staging "
+                             "copy)")
     drivers = _drivers(args.driver, workload.backend)
     params = _params(args.param)
     urls = {d.name: resolve_url(d, args.url) for d in drivers}
@@ -54,6 +69,9 @@ def command(args: argparse.Namespace) -> int:
                           concurrency=params["concurrency"][0] if "concurrency" in params
                           else None,
                           forms=args.form or list(FORMS), commit=args.commit,
+                          transaction=not args.no_transaction,
+                          think=args.think_time == "captured",
+                          processes=args.processes, cluster=args.cluster,
                           rate=args.rate, speed=args.speed, warmup=args.warmup,
                           rounds=args.rounds, seed=args.seed,
                           connect_timeout=args.connect_timeout, output=output,
@@ -121,7 +139,7 @@ def print_replay(doc: RunRecord, console: Console | None = None) -> None:
     console = console or Console(width=200)
     table = Table(title=f"replay of {doc.get('replay', {}).get('workload', '?')}")
     for column in ("driver", "pool", "rtt", "form", "units/s", "vs raw", "stmts/unit",
-                   "failed", "rows≠", "p99 per unit type (ms)"):
+                   "cmds/unit", "failed", "rows≠", "p99 per unit type (ms)"):
         table.add_column(column)
     for case in doc["cases"]:
         extra: dict[str, Any] = case["extra"].get("replay", {})
@@ -135,6 +153,7 @@ def print_replay(doc: RunRecord, console: Console | None = None) -> None:
                       (case["error"] or "-")[:60],
                       f"{paired['median']:.2f}x" if paired else "",
                       str(extra.get("statements_per_unit", "-")),
+                      str(extra.get("commands_per_unit", "-")),
                       str(extra.get("failures", 0)), str(extra.get("rows_mismatched", 0)),
                       p99)
     console.print(table)

@@ -56,6 +56,10 @@ class RawConnection:
         """Commit or roll back the transaction begin() opened or the driver opened."""
         await maybe_await(self.native.commit() if commit else self.native.rollback())
 
+    async def autocommit(self) -> None:
+        """Each statement its own transaction from now on, the driver opening none
+        (replay --no-transaction). asyncpg and aiopg are so already."""
+
     async def native_select_1(self, times: int) -> None:
         """`SELECT 1` `times` times through the driver's own API, as a person would write
         it by hand, bypassing this adapter: what the harness's overhead is measured against."""
@@ -113,6 +117,9 @@ class CursorRaw(RawConnection):
     async def commit(self) -> None:
         await self.native.commit()
 
+    async def autocommit(self) -> None:  # aiomysql, asyncmy
+        await self.native.autocommit(True)
+
     async def close(self) -> None:
         for closing in (self._cursor.close, self.native.close):
             await maybe_await(closing())
@@ -137,6 +144,9 @@ class PsycopgRaw(CursorRaw):
             for row in rows:
                 await copy.write_row(row)
 
+    async def autocommit(self) -> None:
+        await self.native.set_autocommit(True)
+
 
 class AiopgRaw(CursorRaw):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -146,6 +156,9 @@ class AiopgRaw(CursorRaw):
 
     async def commit(self) -> None:
         """aiopg connections are always in autocommit mode."""
+
+    async def autocommit(self) -> None:
+        """Always."""
 
     async def begin(self) -> None:  # autocommit-only: transactions are SQL
         await self._cursor.execute("BEGIN")
@@ -172,6 +185,11 @@ class AiosqliteRaw(RawConnection):
 
     async def begin(self) -> None:  # sqlite3 begins implicitly before DML only, not DDL
         await self.native.execute("BEGIN")
+
+    async def autocommit(self) -> None:
+        # sqlite3's own BEGIN before DML off. aiosqlite's isolation_level setter touches
+        # the connection from this thread, which sqlite3 refuses: set it in aiosqlite's.
+        await self.native._execute(setattr, self.native._conn, "isolation_level", None)
 
     async def close(self) -> None:
         await self.native.close()

@@ -1,7 +1,9 @@
 """One replay case: a driver, a form and a pool size, as a round source for the schedule.
 
 A round replays every unit of the workload once. Closed loop (default): `concurrency`
-workers take the units in captured order, each unit timed from its start. Open loop
+workers take the units in captured order, each unit timed from its start; with captured
+think time a worker first waits the unit's captured idle time before it (untimed), and
+the form waits the gaps between its statements (timed, as the application's were). Open loop
 (`rate` units/s, or the captured start times divided by `speed`): each unit starts at
 its intended time, and its latency counts from then, so a stall shows as latency.
 """
@@ -23,6 +25,12 @@ class Pace:
     concurrency: int
     rate: float | None = None  # units/s, open loop
     speed: float | None = None  # the captured start times, this many times faster
+    think: bool = False  # closed loop: wait each unit's captured idle time before it
+
+    @property
+    def scale(self) -> float:
+        """Captured times are divided by --speed (1 without it)."""
+        return 1.0 / self.speed if self.speed else 1.0
 
     @property
     def open_loop(self) -> bool:
@@ -50,6 +58,7 @@ class ReplayCase:
         before = tally.sent
         call = self._open_loop if self.pace.open_loop else self._closed_loop
         _, wall, cpu, wait = await timed_call(lambda: call(tally), is_sync=False)
+        tally.settle()
         return RoundResult(wall_ns=wall, cpu_ns=cpu, wait_ns=wait,
                            statements=tally.sent - before, data=None,
                            operations=len(self.workload.units))
@@ -64,6 +73,8 @@ class ReplayCase:
 
         async def worker() -> None:
             for unit in units:  # one shared iterator: each unit taken once
+                if self.pace.think and unit.think_s > 0:  # not part of the unit's latency
+                    await asyncio.sleep(unit.think_s * self.pace.scale)
                 await self._unit(unit, tally)
 
         await asyncio.gather(*(worker() for _ in range(self.pace.concurrency)))

@@ -3,6 +3,10 @@ AsyncEngine, and an AsyncSession. Each runs a unit's statements in order inside 
 transaction, rolled back at the end (committed with --commit). A statement that fails is
 counted with its error (bench.replay.tally); the transaction is rolled back, a new one
 begun, and the unit goes on with its next statement.
+
+Without a transaction (--no-transaction) a unit's statements run alone in autocommit: no
+BEGIN, savepoint or ROLLBACK is sent, so a unit costs its statements' round trips only.
+Every command a form sends besides the statements is counted (Tally.commands).
 """
 
 from __future__ import annotations
@@ -43,9 +47,13 @@ class Form:
     name = ""
 
     def __init__(self, driver: Driver, url: URL, pool_size: int, *, commit: bool,
-                 connect_timeout: float) -> None:
+                 connect_timeout: float, transaction: bool = True,
+                 think_scale: float | None = None) -> None:
         self.driver, self.url, self.pool_size = driver, url, pool_size
         self.commit, self.connect_timeout = commit, connect_timeout
+        self.transaction = transaction
+        # --think-time captured: wait each statement's captured gap times this (1/speed)
+        self.think_scale = think_scale
         self.secrets = [url.password]
 
     async def open(self) -> None:
@@ -55,31 +63,51 @@ class Form:
         raise NotImplementedError
 
     async def run_unit(self, unit: Unit, tally: Tally) -> None:
+        if not self.transaction:
+            await self.run_plain(unit, tally)
+            return
+        commands = 2  # the unit's BEGIN and its ROLLBACK (or COMMIT)
         async with self.unit_session() as session:
             depth = 0  # captured transactions open (nested ones are savepoints too)
             for step in unit.steps:
                 if step == "begin":
                     await session.savepoint()
                     depth += 1
+                    commands += 1
                     continue
                 if step in ("commit", "rollback"):
                     if depth:
                         await session.release(step == "commit")
                         depth -= 1
+                        commands += 1
                     continue
                 assert isinstance(step, Statement)
+                if self.think_scale is not None:
+                    await self.think(step)
                 start = time.perf_counter_ns()
                 try:
                     rows = await session.execute(step)
                 except Exception as exc:  # noqa: BLE001 - counted; the unit goes on
                     tally.failed(step, describe_error(exc, self.secrets))
                     await session.recover(depth > 0)
+                    commands += 1 if depth else 2
                     continue
                 tally.ran(step, time.perf_counter_ns() - start, rows)
+            commands += depth
             while depth:
                 await session.release(True)
                 depth -= 1
             await session.finish(self.commit)
+        tally.commands += commands
+
+    async def run_plain(self, unit: Unit, tally: Tally) -> None:
+        """The unit's statements alone, each committing by itself (autocommit)."""
+        raise NotImplementedError
+
+    async def think(self, statement: Statement) -> None:
+        """The application's own time before `statement`, where replay waits it."""
+        if statement.gap_s > 0:
+            await asyncio.sleep(statement.gap_s * (self.think_scale or 1.0))
 
     def unit_session(self) -> Any:
         raise NotImplementedError
@@ -112,17 +140,21 @@ class _RawUnit:
         await self.conn.begin()
 
     async def execute(self, statement: Statement) -> int | None:
-        sql = self.form.text_of(statement)
-        if statement.many:
-            await self.conn.executemany(sql, statement.rows)
-            return None
-        if statement.returns:
-            return len(await self.conn.fetch(sql, statement.rows[0]))
-        await self.conn.execute(sql, statement.rows[0])
-        return None
+        return await _raw_execute(self.conn, self.form.text_of(statement), statement)
 
     async def finish(self, commit: bool) -> None:
         await self.conn.end(commit=commit)
+
+
+async def _raw_execute(conn: RawConnection, sql: str, statement: Statement) -> int | None:
+    """One statement on a raw connection; the rows it returned, where it returns rows."""
+    if statement.many:
+        await conn.executemany(sql, statement.rows)
+        return None
+    if statement.returns:
+        return len(await conn.fetch(sql, statement.rows[0]))
+    await conn.execute(sql, statement.rows[0])
+    return None
 
 
 class RawForm(Form):
@@ -145,6 +177,24 @@ class RawForm(Form):
         for _ in range(self.pool_size):
             conn = await self.driver.open_raw(self.url, self.connect_timeout)
             self._all.append(conn)
+            if not self.transaction:
+                await conn.autocommit()
+            self._idle.put_nowait(conn)
+
+    async def run_plain(self, unit: Unit, tally: Tally) -> None:
+        conn = await self._idle.get()
+        try:
+            for statement in unit.statements:
+                if self.think_scale is not None:
+                    await self.think(statement)
+                start = time.perf_counter_ns()
+                try:
+                    rows = await _raw_execute(conn, self.text_of(statement), statement)
+                except Exception as exc:  # noqa: BLE001 - counted; the unit goes on
+                    tally.failed(statement, describe_error(exc, self.secrets))
+                    continue
+                tally.ran(statement, time.perf_counter_ns() - start, rows)
+        finally:
             self._idle.put_nowait(conn)
 
     @asynccontextmanager
@@ -169,9 +219,12 @@ class _EngineForm(Form):
         self._clauses: dict[int, sa.TextClause] = {}
 
     async def open(self) -> None:
+        # without a transaction: SQLAlchemy's AUTOCOMMIT level, no BEGIN sent
+        options = {} if self.transaction else {"isolation_level": "AUTOCOMMIT"}
         self.engine = make_engine(self.driver, self.url, connect_timeout=self.connect_timeout,
-                                  pool_size=self.pool_size, max_overflow=0, pool_timeout=120)
-        if self.driver.backend == "sqlite":
+                                  pool_size=self.pool_size, max_overflow=0, pool_timeout=120,
+                                  **options)
+        if self.driver.backend == "sqlite" and self.transaction:
             _transactional_ddl(self.engine)
         async with self.engine.connect() as conn:  # fails here, not in the first round
             await conn.exec_driver_sql("SELECT 1")
@@ -242,8 +295,29 @@ class _NestedUnit:
         await (self.target.commit() if commit else self.target.rollback())
 
 
+async def _plain_on(target: Any, form: _EngineForm, unit: Unit, tally: Tally) -> None:
+    """A unit's statements on an autocommit AsyncConnection or AsyncSession."""
+    for statement in unit.statements:
+        clause, params = form.clause(statement)
+        if form.think_scale is not None:
+            await form.think(statement)
+        start = time.perf_counter_ns()
+        try:
+            rows = _rows_of(await target.execute(clause, params))
+        except Exception as exc:  # noqa: BLE001 - counted; the unit goes on
+            tally.failed(statement, describe_error(exc, form.secrets))
+            await target.rollback()  # SQLAlchemy's own state; nothing is sent in autocommit
+            continue
+        tally.ran(statement, time.perf_counter_ns() - start, rows)
+
+
 class CoreForm(_EngineForm):
     name = "core"
+
+    async def run_plain(self, unit: Unit, tally: Tally) -> None:
+        assert self.engine is not None
+        async with self.engine.connect() as conn:
+            await _plain_on(conn, self, unit, tally)
 
     @asynccontextmanager
     async def unit_session(self) -> AsyncIterator[_NestedUnit]:
@@ -260,6 +334,10 @@ class SessionForm(_EngineForm):
         await super().open()
         assert self.engine is not None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def run_plain(self, unit: Unit, tally: Tally) -> None:
+        async with self.sessions() as session:
+            await _plain_on(session, self, unit, tally)
 
     @asynccontextmanager
     async def unit_session(self) -> AsyncIterator[_NestedUnit]:

@@ -48,6 +48,10 @@ class ReplayConfig:
     concurrency: int | None = None  # None: each pool size's own
     forms: list[str] = field(default_factory=lambda: list(FORMS))
     commit: bool = False
+    transaction: bool = True  # False: --no-transaction, each statement in autocommit
+    think: bool = False  # --think-time captured
+    processes: int | None = None  # spread each case over this many local worker processes
+    cluster: str | None = None  # or over the workers of this Dask scheduler
     rate: float | None = None
     speed: float | None = None
     warmup: int = 1
@@ -69,6 +73,8 @@ class ReplayRunner:
         self.note = note or (lambda line: None)
         self.doc: RunRecord | None = None
         self._rng = random.Random(config.seed)
+        self.cluster: Any = None  # bench.scale.cluster.LoadCluster, for a spread replay
+        self.workers: list[str] = []
 
     def paths(self, driver: Driver) -> list[network.NetworkPath]:
         url = self.config.urls[driver.name]
@@ -91,14 +97,53 @@ class ReplayRunner:
                                   cfg.connect_timeout)}
         results.write_atomic(cfg.output, doc)
         passes = len(self.paths(cfg.drivers[0]))
-        for index in range(passes):
-            await self._run_pass(index)
-            results.write_atomic(cfg.output, doc)
+        if cfg.processes or cfg.cluster:
+            await self._start_cluster()
+        try:
+            for index in range(passes):
+                await self._run_pass(index)
+                results.write_atomic(cfg.output, doc)
+        finally:
+            if self.cluster is not None:
+                await self.cluster.close()
         doc["replay"]["driver_ratios"] = driver_ratios(doc["cases"],
                                                        [d.name for d in cfg.drivers])
         doc["run_status"] = "complete"
         results.write_atomic(cfg.output, doc)
         return doc
+
+    async def _start_cluster(self) -> None:
+        from bench.scale.cluster import LoadCluster  # Dask only for --processes/--cluster
+
+        cfg = self.config
+        if cfg.cluster is not None:
+            self.cluster = await LoadCluster.connect(cfg.cluster, cfg.connect_timeout)
+        else:
+            assert cfg.processes is not None
+            self.cluster = await LoadCluster.start(cfg.processes)
+        await self.cluster.check_versions()
+        self.workers = await self.cluster.workers()
+        assert self.doc is not None
+        self.doc["replay"]["processes"] = len(self.workers)
+        self.note(f"replaying on {len(self.workers)} worker processes")
+
+    def _case(self, driver: Driver, form: str, url: URL, pool_size: int,
+              pace: Pace) -> Any:
+        """A case in this process, or spread over the cluster's workers."""
+        cfg = self.config
+        think = pace.scale if cfg.think else None
+        name = f"{driver.name} {form} pool={pool_size}"
+        if self.cluster is not None:
+            from bench.replay.spread import SpreadReplayCase, part_spec
+
+            spec = part_spec(cfg.workload, form, driver.name, url, pool_size, pace,
+                             commit=cfg.commit, transaction=cfg.transaction,
+                             think_scale=think, connect_timeout=cfg.connect_timeout)
+            return SpreadReplayCase(self.cluster, self.workers, spec, name)
+        source = FORM_CLASSES[form](driver, url, pool_size, commit=cfg.commit,
+                                    connect_timeout=cfg.connect_timeout,
+                                    transaction=cfg.transaction, think_scale=think)
+        return ReplayCase(cfg.workload, source, pace, name)
 
     async def _check_servers(self) -> dict[str, str]:
         """Connect once per driver before anything, so a wrong URL is one line at once."""
@@ -151,13 +196,15 @@ class ReplayRunner:
                        "captured_driver": wl.driver, "captured_server": wl.server_version,
                        "redacted": wl.redacted, "truncated": wl.truncated,
                        "notes": wl.notes, "commit": cfg.commit,
+                       "transaction": cfg.transaction,
+                       "think_time": "captured" if cfg.think else "none",
                        "speed": cfg.speed, "rate": cfg.rate,
                        "captured_statements_per_unit": round(wl.statements / len(wl.units), 4)},
         }
 
     async def _run_pass(self, index: int) -> None:
         cfg = self.config
-        entries: list[tuple[Entry, CaseRecord, ReplayCase]] = []
+        entries: list[tuple[Entry, CaseRecord, Any]] = []
         rtt_ms: float | None = None
         for driver, pool_size, form in itertools.product(cfg.drivers, cfg.pool_sizes,
                                                          cfg.forms):
@@ -170,11 +217,8 @@ class ReplayRunner:
                               ops_per_round=len(cfg.workload.units), driver=driver.name)
             if path.rtt_ns is not None:
                 record["rtt_ms"] = path.rtt_ms
-            source = FORM_CLASSES[form](driver, path.url, pool_size, commit=cfg.commit,
-                                        connect_timeout=cfg.connect_timeout)
-            case = ReplayCase(cfg.workload, source,
-                              Pace(concurrency, rate=cfg.rate, speed=cfg.speed),
-                              f"{driver.name} {form} pool={pool_size}")
+            pace = Pace(concurrency, rate=cfg.rate, speed=cfg.speed, think=cfg.think)
+            case = self._case(driver, form, path.url, pool_size, pace)
             entries.append((Entry(case), record, case))
         self.note(f"replaying {len(cfg.workload.units)} units x {len(entries)} cases, "
                   f"{cfg.warmup} warmup + {cfg.rounds} rounds{_where(rtt_ms, cfg.proxy)}")
@@ -194,6 +238,9 @@ class ReplayRunner:
                 record["status"] = "ok"
                 record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
             record["extra"]["replay"] = case.tally.record()
+            if self.cluster is not None:
+                record["extra"]["load_processes"] = len(self.workers)
+                record["extra"]["workers"] = case.per_worker
             records.append(record)
         for _, point in itertools.groupby(records, key=lambda r: (r["driver"],
                                                                   r["params"]["pool_size"])):

@@ -124,3 +124,24 @@ def parse(sql: str, style: str) -> ParsedSql:
 def text_params(values: list[Any]) -> dict[str, Any]:
     """The values of a statement rendered for text(), by their `:pN` names."""
     return {f"p{i}": v for i, v in enumerate(values)}
+
+
+# Statements that read: they may run outside a transaction (--no-transaction) and leave
+# the data as it was. Anything else (DML, DDL, SET, a procedure call, SELECT ... INTO) is
+# a write. A SELECT that calls a function that writes is not seen: the word is checked.
+_READS = frozenset({"select", "show", "explain", "values", "with", "table", "describe",
+                    "desc", "pragma"})
+# inside a read: a data-changing CTE, SELECT ... INTO, and FOR UPDATE (a lock) too
+_WRITE_WORDS = re.compile(r"\b(insert|update|delete|merge|into)\b", re.IGNORECASE)
+_STRIP = re.compile(_QUOTED + r"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_FIRST_WORD = re.compile(r"\s*\(*\s*(\w+)")
+
+
+def is_read_only(sql: str) -> bool:
+    """Whether `sql` only reads (quoted strings and comments are not looked at).
+    EXPLAIN ANALYZE runs its statement, so it is judged by what follows it."""
+    bare = _STRIP.sub(" ", sql)
+    first = _FIRST_WORD.match(bare)
+    if first is None or first.group(1).lower() not in _READS:
+        return False
+    return _WRITE_WORDS.search(bare) is None

@@ -8,12 +8,13 @@ text is parsed once (bench.replay.sql) so each driver renders it in its own styl
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.api.workload import WorkloadError, decode_params, read_workload
-from bench.replay.sql import ParsedSql, SqlStyleError, parse
+from bench.replay.sql import ParsedSql, SqlStyleError, is_read_only, parse
 
 UNNAMED = "unnamed"
 
@@ -27,8 +28,10 @@ class Statement:
     returns: bool  # it returned rows (a result set)
     captured_rows: int | None  # rows it returned when captured
     compiled: bool  # SQLAlchemy compiled a construct (ORM/Core) rather than text()
-    captured_s: float
+    captured_s: float  # how long it took when captured
     captured_error: str | None = None
+    start_s: float = 0.0  # its start offset in the capture
+    gap_s: float = 0.0  # the application's own time before it, since its unit's last one
 
 
 TX_EVENTS = ("begin", "commit", "rollback")
@@ -43,6 +46,12 @@ class Unit:
     # statements and the captured transaction boundaries ("begin", "commit", "rollback"),
     # in the order they happened
     steps: list[Statement | str] = field(default_factory=list)
+    think_s: float = 0.0  # idle time before it, since the unit before it ended
+
+    @property
+    def end_s(self) -> float:
+        last = self.statements[-1]
+        return last.start_s + last.captured_s
 
 
 @dataclass
@@ -60,6 +69,15 @@ class Workload:
     @property
     def statements(self) -> int:
         return sum(len(u.statements) for u in self.units)
+
+    def writes(self) -> list[str]:
+        """The distinct statements that may change data (bench.replay.sql.is_read_only)."""
+        seen: dict[str, None] = {}
+        for unit in self.units:
+            for statement in unit.statements:
+                if statement.sql not in seen and not is_read_only(statement.sql):
+                    seen[statement.sql] = None
+        return list(seen)
 
 
 def workload_name(path: Path) -> str:
@@ -118,9 +136,24 @@ def load_workload(path: str | Path) -> Workload:
         notes.append(f"{skipped} statements whose parameters do not fit their text were "
                      "left out")
     engine = next(iter(engines.values()))
+    ordered = sorted(units.values(), key=lambda u: u.start_s)
+    _think_times(ordered)
     return Workload(Path(path), workload_name(Path(path)), engine["backend"], engine["driver"],
                     engine.get("server_version"), bool(wf.header.get("redacted")),
-                    sorted(units.values(), key=lambda u: u.start_s), notes, wf.truncated)
+                    ordered, notes, wf.truncated)
+
+
+def _think_times(units: list[Unit]) -> None:
+    """The captured idle gaps replay may wait (--think-time captured): between a unit's
+    statements, and before a unit since the one before it ended (none where units
+    overlapped, as concurrent requests do)."""
+    previous_end: float | None = None
+    for unit in units:
+        if previous_end is not None:
+            unit.think_s = max(0.0, unit.start_s - previous_end)
+        previous_end = unit.end_s if previous_end is None else max(previous_end, unit.end_s)
+        for before, statement in itertools.pairwise(unit.statements):
+            statement.gap_s = max(0.0, statement.start_s - before.start_s - before.captured_s)
 
 
 def _statement(record: dict[str, Any], style: str,
@@ -136,4 +169,4 @@ def _statement(record: dict[str, Any], style: str,
     return Statement(sql=sql, parsed=parsed, rows=rows, many=many,
                      returns=bool(record.get("returns")), captured_rows=record.get("rows"),
                      compiled=bool(record.get("compiled")), captured_s=record.get("d", 0.0),
-                     captured_error=record.get("error"))
+                     captured_error=record.get("error"), start_s=record.get("t", 0.0))

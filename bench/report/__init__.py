@@ -23,6 +23,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from bench.report import heatmap, render, runinfo, sections
+from bench.report import replay as replay_section
 from bench.report.charts import Colours, variant_colours
 from bench.report.model import Run, family_views, load_runs
 from bench.report.templating import environment
@@ -52,6 +53,8 @@ def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Pa
     multi = len(runs) > 1
     decided = {view.name: sections.verdicts(view, runs) for view in views}
     drawing = render.Drawing(output_dir, pool)
+    replays = replay_section.sections(runs, colours)
+    drawing.add(render.charts_in(replays))
     families = []
     for view in views:  # each family's charts are drawn while the next one is built
         families.append(sections.family(view, runs, decided[view.name], colours, run_colours,
@@ -76,6 +79,7 @@ def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Pa
             headlines=[{**decided[view.name][0], "one_point": family["one_point"]}
                        for view, family in zip(views, families, strict=True)],
             families=families,
+            replays=replays,
         )
     )
     index = output_dir / "index.html"

@@ -111,6 +111,9 @@ def _run(kind: str, coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run_coroutine_threadsafe(coroutine, _loop(kind)).result()
 
 
+run_in_loop = _run  # for other load-worker code (bench.replay.worker): the same loops
+
+
 def _failed(exc: BaseException, password: str | None) -> WorkerCaseError:
     return WorkerCaseError(describe_error(exc, [password]))
 
