@@ -70,3 +70,17 @@ def test_builtin_families_load_with_a_question_and_a_raw_floor():
     for family in families.values():
         assert family.question.endswith("?")
         assert ("raw_driver" in family.variants) != (family.name in without_floor), family.name
+
+
+def test_the_counted_profile_is_one_small_point_with_few_rounds():
+    """Counts need neither large sizes nor many rounds: one point per family by default (the
+    first quick value), the family's own counted sizes where it declares them."""
+    family = _family()
+    assert list(family.grid("counted")) == [{"rows": 10, "mode": "a", "flag": False}]
+    counted = RUN_PROFILES["counted"]
+    assert counted.warmup == 0 and counted.rounds == 2  # the priming round warms
+    families = load_families()
+    loading = next(families["loading"].grid("counted"))
+    assert loading["parents"] < next(families["loading"].grid("quick"))["parents"]
+    for name, real in families.items():  # every family has a counted point
+        assert next(real.grid("counted"), None) is not None, name
