@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--profile", choices=PROFILES, default="quick",
                      help="how many parameter points and rounds: quick (default, a few "
-                          "minutes), standard (the sweeps), full (the largest sizes)")
+                          "minutes), standard (the sweeps), full (the largest sizes), "
+                          "counted (small sizes, 2 rounds: for --measure instructions)")
     run.add_argument("--rounds", type=int, help="timed rounds per case (default: the profile's)")
     run.add_argument("--warmup", type=int, help="untimed rounds per case (default: the profile's)")
     run.add_argument(
