@@ -91,3 +91,23 @@ def test_counted_fields_load_and_bad_ones_are_refused(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(results.ResultsFileError, match="malformed instructions record"):
         results.load(path)
+
+
+def test_counting_conditions_collect_once_and_leave_survivors_frozen():
+    """Inside: collection off, a long switch interval. After: both restored, and what
+    survived stays frozen, so the next round's collection scans only what is new (in a
+    subprocess: freezing the test runner's heap would outlive this test)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from bench.measure.instructions.quiet import counting_conditions\n"
+        "before = sys.getswitchinterval()\n"
+        "with counting_conditions():\n"
+        "    inside = (gc.isenabled(), sys.getswitchinterval(), gc.get_freeze_count())\n"
+        "print(inside[0], inside[1] > 100, inside[2] > 0, gc.isenabled(),\n"
+        "      sys.getswitchinterval() == before, gc.get_freeze_count() == inside[2])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True", "True", "True", "True", "True"]
