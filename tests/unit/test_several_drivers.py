@@ -303,6 +303,17 @@ def test_the_report_charts_drivers_of_one_run_as_paired_ratios_to_the_reference(
             assert dot.value == pytest.approx(1.0, abs=0.2)
         else:  # 45 ms more per round: clearly slower, drawn solid
             assert dot.value > 2 and not dot.hollow
+    # Drivers read against two references (each backend its own): a part per reference.
+    two = copy.deepcopy(doc)
+    for case in two["cases"]:
+        if case["driver"] == "slow-aiosqlite":
+            case["paired_driver"]["reference"] = "aiosqlite@2"
+    runs = load_runs([_write(tmp_path, two)])
+    spec = paired_drivers_chart(family_views(runs)[0], runs, colours).spec
+    assert [heading for heading, _ in spec.parts] == ["ops=2 · against aiosqlite",
+                                                      "ops=2 · against aiosqlite@2"]
+    assert "relative to the reference driver (paired" in spec.x_label
+    assert spec.reference_label == "= the reference driver"
 
 
 def test_a_dot_whose_interval_holds_one_is_drawn_hollow_and_grey_and_the_legend_says_so():
