@@ -160,11 +160,12 @@ def variants_chart(group: Group, unit: str, colours: Colours,
 
 def drivers_chart(family: str, group_text: str, rows: dict[str, dict[str, CaseRecord]],
                   columns: list[str], unit: str, run_colours: Colours,
-                  limits: tuple[float, float, bool, float, str] | None = None
-                  ) -> Chart | None:
+                  limits: tuple[float, float, bool, float, str] | None = None,
+                  caption: str = "") -> Chart | None:
     """Several runs at one point: per variant (fastest first), a dot per run at its median
     time per op with the 95% CI; the legend names the runs in their page colours.
-    `limits` (low, high, log, divisor, unit label): the family's one scale."""
+    `limits` (low, high, log, divisor, unit label): the family's one scale. `caption`
+    follows the axis label: why these are absolute times (the runs were not paired)."""
     rows = {v: by_run for v, by_run in rows.items() if by_run}
     shown = [c for c in columns if any(c in by_run for by_run in rows.values())]
     if not rows or len(shown) < 2:
@@ -183,7 +184,7 @@ def drivers_chart(family: str, group_text: str, rows: dict[str, dict[str, CaseRe
                                 f"{singular(unit)}", series=k))
     spec = DotSpec(f"{family} at {group_text}: drivers", order, dots,
                    log_label(f"median time per {singular(unit)} ({time_label}), bar 95% CI",
-                             log), (low, high), log,
+                             log) + (f" · {caption}" if caption else ""), (low, high), log,
                    marked=RAW_VARIANT if RAW_VARIANT in order else None,
                    series=[(c, run_colours(c)) for c in shown])
     return Chart(spec, f"{family}-{group_text}")
@@ -205,8 +206,9 @@ def family_chart(family: str, question: str, parts: list[tuple[Group, Chart]]) -
         headings.append((text, chart.spec))
     first = headings[0][1]
     spec = DotSpec(f"{family}: {question}" if question else family, [], [], first.x_label,
-                   first.x_limits, first.log, first.reference_line, series=first.series,
-                   parts=headings)
+                   first.x_limits, first.log, first.reference_line,
+                   reference_label=first.reference_label,
+                   series=first.series, parts=headings)
     return Chart(spec, family)
 
 

@@ -31,6 +31,8 @@ FONT = ["DejaVu Sans", "sans-serif"]  # ships with matplotlib: the PNG looks the
 CHAR_IN = 0.08  # inches per character of 9 pt text: the label column's width
 LEGEND_COLUMNS = 5
 TITLE_CHARS = 95  # a longer title (a point with many parameters) wraps
+HOLLOW = "#b8c0ca"  # the bar of a dot whose interval holds 1: no clear difference
+LABEL_BAND_IN = 0.2  # inches above the first row for the reference line's label
 
 
 def spans_widely(values: list[float]) -> bool:
@@ -56,6 +58,7 @@ class Dot:
     tip: str
     series: int = 0  # which of the spec's series (runs): rows hold one dot per series
     note: str = ""  # text right of the plot on the row (the ratio and its interval)
+    hollow: bool = False  # its interval holds 1: no clear difference, drawn hollow and grey
 
 
 @dataclass
@@ -67,6 +70,7 @@ class DotSpec:
     x_limits: tuple[float, float]
     log: bool = False
     reference_line: float | None = None  # a vertical line: 1 for ratios to the reference
+    reference_label: str = ""  # the line's own label ("= asyncpg"), in a band atop the plot
     marked: str | None = None  # the reference's row: its label says so
     series: list[tuple[str, str]] = field(default_factory=list)  # (name, colour): a legend
     # A family's points in one chart: each part (its heading, its rows and dots) under
@@ -261,11 +265,14 @@ def _dash(pattern: str | None) -> Any:
 def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
     series = max(1, len(spec.series))
     row_in = 0.25 if series == 1 else 0.08 + 0.07 * series
-    legend_in = 0.1 + 0.2 * math.ceil(len(spec.series) / LEGEND_COLUMNS) if spec.series else 0.0
+    rows, marked, headings, dots = spec.flat()
+    hollow = any(d.hollow for _, d in dots)  # the legend says what a hollow dot means
+    entries = len(spec.series) + hollow
+    legend_in = 0.1 + 0.2 * math.ceil(entries / LEGEND_COLUMNS) if spec.series else 0.0
     title, title_in = _title(spec.title)
     legend_in += title_in
-    rows, marked, headings, dots = spec.flat()
-    height = 0.95 + legend_in + row_in * len(rows)
+    band_in = LABEL_BAND_IN if spec.reference_label else 0.0
+    height = 0.95 + legend_in + band_in + row_in * len(rows)
     labels = [f"{r} (reference)" if k in marked else r for k, r in enumerate(rows)]
     label_in = min(3.4, 0.3 + CHAR_IN * max((len(label) for label in labels), default=8))
     notes_in = 2.2 if any(d.note for _, d in dots) else 0.25
@@ -278,11 +285,15 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
         y = row + (dot.series - (series - 1) / 2) * (0.7 / series)
         group_id = _gid(slug, tips, dot.tip)
         if dot.low is not None and dot.high is not None:
-            ax.plot([dot.low, dot.high], [y, y], color=dot.colour, linewidth=2.2,
-                    solid_capstyle="butt", gid=group_id + "i")
+            ax.plot([dot.low, dot.high], [y, y], color=HOLLOW if dot.hollow else dot.colour,
+                    linewidth=2.2, solid_capstyle="butt", gid=group_id + "i")
+        face: dict[str, Any] = {"markeredgecolor": INK, "markeredgewidth": 0.6}
+        if dot.hollow:  # no clear difference: an open dot, edged in its series' colour
+            face = {"markerfacecolor": "#fff", "markeredgecolor": dot.colour,
+                    "markeredgewidth": 1.2}
         ax.plot([dot.value], [y], marker="D" if row in marked else "o",
-                markersize=6 if series == 1 else 4.5, color=dot.colour,
-                markeredgecolor=INK, markeredgewidth=0.6, linestyle="none", gid=group_id)
+                markersize=6 if series == 1 else 4.5, color=dot.colour, linestyle="none",
+                gid=group_id, **face)
         if dot.note:
             ax.text(1.01, y, dot.note, transform=ax.get_yaxis_transform(), va="center",
                     fontsize=8.5, color=MUTED)
@@ -292,13 +303,18 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
         if row:
             ax.axhline(row - 0.5, color="#c9d0d8", linewidth=0.8)
     ax.set_yticks(range(len(rows)), labels)
-    ax.set_ylim(len(rows) - 0.5, -0.5)  # the first row (the fastest) on top
+    # the first row (the fastest) on top; a labelled reference line gets a band above it
+    top = -0.5 - band_in / row_in
+    ax.set_ylim(len(rows) - 0.5, top)
     if spec.log:
         ax.set_xscale("log")
         _log_axis(ax.xaxis)
     ax.set_xlim(*spec.x_limits)
     if spec.reference_line is not None:
         ax.axvline(spec.reference_line, color=MUTED, linestyle="--", linewidth=1, zorder=0)
+        if spec.reference_label:
+            ax.annotate(spec.reference_label, (spec.reference_line, top), xytext=(3, -1),
+                        textcoords="offset points", va="top", fontsize=8, color=MUTED)
     _lean(ax)
     ax.grid(axis="x", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
@@ -311,6 +327,9 @@ def _dots(Figure: Any, spec: DotSpec, tips: list[str], slug: str) -> Any:
 
         handles = [Line2D([], [], marker="o", color=colour, linestyle="none", label=name)
                    for name, colour in spec.series]
+        if hollow:
+            handles.append(Line2D([], [], marker="o", color=MUTED, markerfacecolor="#fff",
+                                  linestyle="none", label="hollow: interval holds 1"))
         ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0),
                   ncol=min(len(handles), LEGEND_COLUMNS), frameon=False, fontsize=8.5,
                   borderaxespad=0.2, handletextpad=0.2, columnspacing=1.2)

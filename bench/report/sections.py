@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.judge.decisions import one_point_note
 from bench.measure.summary import is_noisy
-from bench.report import charts, load_charts, plans, rtt
+from bench.report import charts, driver_charts, heatmap, load_charts, plans, rtt
 from bench.report.charts import Colours
 from bench.report.findings import Decision, decide, undeclared
 from bench.report.model import FamilyView, Group, Run
@@ -81,7 +81,7 @@ def family(view: FamilyView, runs: list[Run], decided: list[dict[str, Any]], col
         "failed": sum(1 for c in cases if c["status"] in ("error", "wrong")),
         "callouts": _reading_notes(view, ran) + _callouts(view, multi),
         "one_point": one_point(view, runs),
-        "charts": (_driver_charts(view, ran, run_colours) if multi
+        "charts": (_driver_charts(view, ran, run_colours, heatmap.is_paired(runs)) if multi
                    else _variant_charts(view, colours)),
         "runs": [_run_section(view, run, colours, profiles) for run in ran],
     }
@@ -107,8 +107,14 @@ def _variant_charts(view: FamilyView, colours: Colours) -> list[dict[str, Any]]:
     return [] if chart is None else [{"svg": chart}]
 
 
-def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours
-                   ) -> list[dict[str, Any]]:
+def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours,
+                   paired: bool = False) -> list[dict[str, Any]]:
+    """The drivers of one run of several: their paired ratios (bench.report.driver_charts);
+    else (separate runs, or drivers of different backends) absolute times, said so."""
+    if paired and (chart := driver_charts.paired_drivers_chart(view, runs, run_colours)):
+        return [{"svg": chart}]
+    caption = ("absolute times, not paired (different backends)" if paired
+               else "separate runs: absolute times, not paired")
     points: dict[str, dict[str, dict[str, CaseRecord]]] = defaultdict(lambda: defaultdict(dict))
     first: dict[str, Group] = {}
     for group in view.groups:
@@ -120,7 +126,7 @@ def _driver_charts(view: FamilyView, runs: list[Run], run_colours: Colours
     parts = []
     for point, rows in points.items():
         chart = charts.drivers_chart(view.name, point, rows, columns, view.unit, run_colours,
-                                     limits)
+                                     limits, caption)
         if chart is not None:
             parts.append((first[point], chart))
     chart = charts.family_chart(view.name, view.question, parts)

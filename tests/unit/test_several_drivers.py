@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from bench.db.drivers import DRIVERS, UnknownDriver, get_driver, parse_driver_li
 from bench.judge.compare import compare_sides, comparison_table
 from bench.judge.decisions import run_points
 from bench.report import write_report
+from bench.report.charts import Colours
+from bench.report.driver_charts import paired_drivers_chart
 from bench.report.heatmap import GREY, heat_map, is_paired
 from bench.report.model import family_views, load_runs
 from bench.results import file as results
@@ -258,6 +261,84 @@ def test_the_report_heat_map_shows_paired_ratios_for_one_run_and_absolute_for_se
     assert not is_paired(load_runs(single))
     page = write_report(single, tmp_path / "report2").read_text()
     assert "Separate runs: absolute times, not paired." in page
+
+
+def _family_chart(page: str, family: str) -> str:
+    """The text of the family's chart (its SVG's labels) on a report page."""
+    found = re.search(rf'<div class="chart" data-family="{family}">(.*?)</div>', page, re.S)
+    assert found, f"no chart for {family}"
+    return " ".join(re.findall(r">([^<>]+)<", found.group(1)))
+
+
+def test_the_report_charts_drivers_of_one_run_as_paired_ratios_to_the_reference(
+        tmp_path, toys):
+    doc = _run(tmp_path, ["aiosqlite", "aiosqlite@2", "slow-aiosqlite"])
+    path = _write(tmp_path, doc)
+    chart = _family_chart(write_report([path], tmp_path / "report").read_text(), "driver_probe")
+    assert "time per op relative to aiosqlite (paired per block)" in chart
+    assert "= aiosqlite" in chart  # the line at 1 names the reference driver
+    assert "median time per" not in chart and "separate runs" not in chart
+    # Per variant a dot per other driver at its paired ratio, the interval as its bar.
+    runs = load_runs([path])
+    colours = Colours()
+    colours.assign(r.column for r in runs)
+    (view,) = family_views(runs)
+    spec = paired_drivers_chart(view, runs, colours).spec
+    assert spec.series == [("aiosqlite@2", colours("aiosqlite@2")),
+                           ("slow-aiosqlite", colours("slow-aiosqlite"))]
+    assert spec.reference_line == 1.0
+    assert ("log scale" in spec.x_label) == spec.log  # log only past 20×, and then said
+    assert set(spec.rows) == {"raw_driver", "core_text", "fails_on_flaky"}
+    assert spec.marked == "raw_driver"  # the reference variant, marked as in every chart
+    cases = _cases(doc)
+    for dot in spec.dots:
+        driver = spec.series[dot.series][0]
+        paired = cases[(driver, dot.row)]["paired_driver"]
+        assert (dot.value, dot.low, dot.high) == (paired["median"], paired["ci95_low"],
+                                                  paired["ci95_high"])
+        assert dot.hollow == (paired["ci95_low"] <= 1 <= paired["ci95_high"])
+        if dot.row == "fails_on_flaky":  # no wait in its rounds: noisy, nothing to assert
+            continue
+        if driver == "aiosqlite@2":  # the same driver twice: near 1 (a 5 ms wait each round)
+            assert dot.value == pytest.approx(1.0, abs=0.2)
+        else:  # 45 ms more per round: clearly slower, drawn solid
+            assert dot.value > 2 and not dot.hollow
+    # Drivers read against two references (each backend its own): a part per reference.
+    two = copy.deepcopy(doc)
+    for case in two["cases"]:
+        if case["driver"] == "slow-aiosqlite":
+            case["paired_driver"]["reference"] = "aiosqlite@2"
+    runs = load_runs([_write(tmp_path, two)])
+    spec = paired_drivers_chart(family_views(runs)[0], runs, colours).spec
+    assert [heading for heading, _ in spec.parts] == ["ops=2 · against aiosqlite",
+                                                      "ops=2 · against aiosqlite@2"]
+    assert "relative to the reference driver (paired" in spec.x_label
+    assert spec.reference_label == "= the reference driver"
+
+
+def test_a_dot_whose_interval_holds_one_is_drawn_hollow_and_grey_and_the_legend_says_so():
+    from bench.report.figures import HOLLOW, Dot, DotSpec, draw
+
+    orange = "#e07b39"
+    spec = DotSpec("t", ["a", "b"], [Dot("a", 1.02, 0.9, 1.1, orange, "unclear", hollow=True),
+                                     Dot("b", 3.0, 2.5, 3.5, orange, "slower")],
+                   "x", (0.5, 4.0), False, 1.0, reference_label="= aiosqlite",
+                   series=[("aiosqlite@2", orange)])
+    svg, _png = draw(spec, "s")
+    unclear, slower = (re.search(rf'<g id="s-t{k}i">.*?<g id="s-t{k}">.*?</g>\s*</g>', svg,
+                                 re.S).group(0) for k in (0, 1))
+    assert f"stroke: {HOLLOW}" in unclear and f"fill: #ffffff; stroke: {orange}" in unclear
+    assert f"stroke: {orange}" in slower and f"fill: {orange}" in slower
+    assert "= aiosqlite" in svg and "hollow: interval holds 1" in svg
+
+
+def test_separate_runs_of_single_drivers_keep_absolute_times_said_not_paired(tmp_path, toys):
+    doc = _run(tmp_path, ["aiosqlite", "slow-aiosqlite"], rounds=3)
+    single = [_write(tmp_path, _single(doc, label)) for label in ("aiosqlite", "slow-aiosqlite")]
+    chart = _family_chart(write_report(single, tmp_path / "report").read_text(), "driver_probe")
+    assert "median time per op" in chart
+    assert "separate runs: absolute times, not paired" in chart
+    assert "relative to" not in chart
 
 
 def _single(doc: dict, label: str) -> dict:
