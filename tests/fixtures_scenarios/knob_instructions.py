@@ -1,6 +1,7 @@
 """Test-only: an ORM lookup with a fixed amount of extra Python work per query, for the
-counted gate (issue 23). SQLAB_KNOB_LOOPS=N runs N iterations of a small loop per lookup:
-the same instructions on any machine, unlike a busy loop sized in time."""
+counted gate (issue 23). SQLAB_KNOB_LOOPS=N runs N iterations of a small loop per ORM
+lookup (SQLAB_KNOB_RAW_LOOPS: per raw lookup, a case whose layout spread is small): the
+same instructions on any machine, unlike a busy loop sized in time."""
 
 import os
 
@@ -30,8 +31,11 @@ async def seed(ctx: Context) -> None:
 
 @family.variant("raw_driver", raw=True)
 async def raw_driver(ctx: Context) -> list:
-    out = [tuple((await ctx.raw.fetch(ctx.state["sql"], (i % 20 + 1,)))[0])
-           for i in range(ctx.params["ops"])]
+    loops = int(os.environ.get("SQLAB_KNOB_RAW_LOOPS", "0"))
+    out = []
+    for i in range(ctx.params["ops"]):
+        out.append(tuple((await ctx.raw.fetch(ctx.state["sql"], (i % 20 + 1,)))[0]))
+        _work(loops)
     await ctx.raw.commit()
     ctx.count_statements(len(out))
     return out
