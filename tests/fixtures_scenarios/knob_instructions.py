@@ -35,7 +35,8 @@ async def raw_driver(ctx: Context) -> list:
     out = []
     for i in range(ctx.params["ops"]):
         out.append(tuple((await ctx.raw.fetch(ctx.state["sql"], (i % 20 + 1,)))[0]))
-        _work(loops)
+        if loops:
+            _work(loops)
     await ctx.raw.commit()
     ctx.count_statements(len(out))
     return out
