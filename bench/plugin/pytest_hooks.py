@@ -199,6 +199,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ids=["no-driver"], indirect=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a counting child, a test timed with pytest-benchmark's own `benchmark` fixture
+    has nothing to count (only async_benchmark brackets its rounds) and would run its
+    rounds under emulation for nothing: it is skipped, saying so."""
+    from bench.measure.instructions import counting
+
+    if not counting.in_child():
+        return
+    skip = pytest.mark.skip(reason="timed with pytest-benchmark's benchmark fixture: "
+                                   "nothing to count (--sqla-measure instructions counts "
+                                   "async_benchmark)")
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "benchmark" in names and "async_benchmark" not in names:
+            item.add_marker(skip)
+
+
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     """Say which drivers sqla_engine tests left out, and why (URLs masked)."""
     if ENGINE_DRIVERS not in config.stash:

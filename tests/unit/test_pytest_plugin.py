@@ -202,3 +202,20 @@ def test_the_tests_of_one_point_share_its_setup(pytester, monkeypatch):
     assert result.ret == 0, result.stdout.str()
     assert log.read_text().split("\n")[:-1] == ["setup 1", "teardown 1", "setup 2",
                                                 "teardown 2"]
+
+
+def test_a_counting_child_skips_what_pytest_benchmark_times(pytester, monkeypatch, tmp_path):
+    """Under --sqla-measure instructions only async_benchmark's rounds are counted: a test
+    timed with the plain benchmark fixture is skipped in the counting children, saying why,
+    instead of running its rounds under emulation for nothing."""
+    monkeypatch.setenv("SQLA_BENCH_CALLGRIND_OUT", str(tmp_path / "callgrind.out"))
+    pytester.makepyfile(test_kinds=SLEEP_TEST + """
+
+def test_plain(benchmark):
+    benchmark(sum, [1, 2])
+""")
+    result = _run(pytester, "-rs")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=1, skipped=1)
+    assert "timed with pytest-benchmark's benchmark fixture: nothing to count" in \
+        result.stdout.str()
