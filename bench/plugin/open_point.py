@@ -4,8 +4,8 @@ The benchmark grid runs a point's variants one after another (family, driver, va
 the tests of a point can share its tables and seeded data, set up once, as `sqla-bench run`
 shares them between the variants it interleaves. One point is open at a time: families
 use the same table names, and a point's tables are dropped before the next one's are
-made. The session's plug-in loop owns the point's connections; the session closes the last
-point when it ends.
+made. The session's plug-in loop owns the point's connections; the last point of a test
+module is closed when the module's tests are done.
 """
 
 from __future__ import annotations

@@ -277,10 +277,10 @@ def sqla_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventL
     loop.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sqla_open_point(sqla_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
-    """The scenario point the session's plain def tests share (bench.plugin.open_point),
-    closed on the session loop before the loop is."""
+    """The scenario point a module's plain def tests share (bench.plugin.open_point),
+    closed on the session loop when the module's tests are done."""
     from bench.plugin.open_point import OpenPoint
 
     open_point = OpenPoint()
