@@ -56,7 +56,7 @@ def _write(paths: Sequence[Path], output_dir: Path, pool: Executor | None) -> Pa
     replays = replay_section.sections(runs, colours)
     drawing.add(render.charts_in(replays))
     families = []
-    for view in views:  # each family's charts are drawn while the next one is built
+    for view in views:  # the pool's workers import matplotlib meanwhile
         families.append(sections.family(view, runs, decided[view.name], colours, run_colours,
                                         profiles))
         drawing.add(render.charts_in(families[-1]))
