@@ -90,8 +90,34 @@ def _warm() -> None:
     # walk it again looking for garbage
 
 
+_prestarted: list[Executor | None] = []
+
+
+def prestart() -> None:
+    """Start the drawing pool now, for the next start_pool(): `sqla-bench report` calls it
+    before it imports the page's modules, so the workers fork from a small process and
+    import matplotlib while the page's process imports SQLAlchemy, NumPy and Jinja2."""
+    if not _prestarted:
+        _prestarted.append(_new_pool())
+
+
+def discard_prestarted() -> None:
+    """Shut down a pool prestart() made that no start_pool() took (a usage error)."""
+    while _prestarted:
+        pool = _prestarted.pop()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 def start_pool() -> Executor | None:
-    """Worker processes for drawing, importing matplotlib at once; None on one CPU."""
+    """Worker processes for drawing, importing matplotlib at once (prestarted ones if
+    any); None on one CPU."""
+    if _prestarted:
+        return _prestarted.pop()
+    return _new_pool()
+
+
+def _new_pool() -> Executor | None:
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     if workers < 2:
         return None
