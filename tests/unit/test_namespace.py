@@ -187,3 +187,39 @@ def test_a_runs_own_sqlite_file_commits_without_an_fsync_and_the_users_file_is_u
         assert asyncio.run(pragmas(url)) == [("delete", 2), ("delete", 2)]
     finally:
         registry.release(claimed)
+
+
+def test_what_setup_wrote_leaves_the_write_ahead_log_before_the_rounds(tmp_path):
+    """A point's seed data is checkpointed into the run's file, untimed: the log is empty
+    when the rounds start, so no checkpoint of it falls inside one."""
+    import asyncio
+    from pathlib import Path
+
+    from bench.db import registry
+    from bench.db.database import checkpoint_own_sqlite, make_engine
+
+    driver = get_driver("aiosqlite")
+    claimed = registry.claim(sa.make_url(f"{driver.scheme}:///{tmp_path / 'app.sqlite3'}"),
+                             say=lambda _line: None)
+    assert claimed is not None
+    log = Path(f"{claimed.url.database}-wal")
+
+    async def seed_then_checkpoint() -> tuple[int, int]:
+        engine = make_engine(driver, claimed.url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE sqlab_seed (id INTEGER PRIMARY KEY, v TEXT)")
+            await conn.exec_driver_sql(
+                "INSERT INTO sqlab_seed (v) SELECT hex(randomblob(200)) FROM "
+                "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                " SELECT i FROM n)")
+        seeded = log.stat().st_size
+        await checkpoint_own_sqlite(engine)
+        after = log.stat().st_size
+        await engine.dispose()
+        return seeded, after
+
+    try:
+        seeded, after = asyncio.run(seed_then_checkpoint())
+        assert seeded > 100_000 and after == 0
+    finally:
+        registry.release(claimed)
