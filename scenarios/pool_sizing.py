@@ -30,8 +30,6 @@ default max_connections of 100), so each case gives its connections back after e
 round and warms them again in an untimed round before its next timed one
 (`release_between_rounds`). A timed round always starts with a warm pool, and the
 max_connections check is for one case's connections, as only one case holds them.
-SQLite has no connection limit: there every case keeps its connections, warm, between
-rounds.
 """
 
 from __future__ import annotations

@@ -221,8 +221,7 @@ class Family:
     # Hold connections only while a variant's round runs: after each round the case's
     # pools and raw connections are closed, and an untimed round warms them again before
     # the next timed one. For families whose variants cannot all hold their connections
-    # at once under the server's max_connections (pool_sizing). Not on SQLite: no server,
-    # no connection limit, so connections stay open and no warm round is needed.
+    # at once under the server's max_connections (pool_sizing).
     release_between_rounds: bool = False
     # Measures what a service or database sustains, so its load may come from several
     # processes (--processes, --cluster): True, or a predicate on the parameters. The

@@ -352,11 +352,8 @@ class Case:
 
     async def _release_if_asked(self) -> None:
         """Families that cannot hold every variant's connections at once release them after
-        each round; the next measured round is preceded by an untimed warm one. A server's
-        connection limit is why: SQLite has none, so there the connections stay open and
-        no warm round is needed (half the rounds of such a family)."""
-        if (not self.family.release_between_rounds or self.ctx is None
-                or self.point.driver.backend == "sqlite"):
+        each round; the next measured round is preceded by an untimed warm one."""
+        if not self.family.release_between_rounds or self.ctx is None:
             return
         ctx = self.ctx
         for pool in ctx.raw_pools.values():
