@@ -4,8 +4,9 @@ The application (scenarios/_fastapi_app.py) runs under uvicorn in its own proces
 on 127.0.0.1 and a free port. One server per *case*: the variant is the server's
 configuration (its loading strategy), so each case starts its server before the first
 round and stops it after the last, also when the case fails; the port is free again
-and no worker is left. The database URL reaches the server by environment variable,
-never on its command line.
+and no worker is left. The cases' servers boot side by side (a case waits for its own
+before its first round, not when it opens): a point pays for one start-up, not two.
+The database URL reaches the server by environment variable, never on its command line.
 
 The load comes from the runner's own event loop: `concurrency` workers taking
 `requests` requests per round from one shared queue, each worker with its own
@@ -109,9 +110,10 @@ def server_settings(ctx: Context, **overrides: str) -> dict[str, str]:
     }
 
 
-async def start_server(ctx: Context, **overrides: str) -> None:
+async def start_server(ctx: Context, *, wait: bool = True, **overrides: str) -> None:
     """Start the case's server (or take --service-url's) and a client to control it;
-    stop_server undoes both. The load processes reach it at case_shared["base_url"]."""
+    stop_server undoes both. The load processes reach it at case_shared["base_url"].
+    wait=False: return once it is started; wait_started waits for it to answer."""
     service = None
     if ctx.service_url:
         base_url = ctx.service_url.rstrip("/")
@@ -122,13 +124,20 @@ async def start_server(ctx: Context, **overrides: str) -> None:
         pgid = service.start()
         ctx.extra.update(server_port=service.port, server_pgid=pgid)
         base_url = service.base_url
-    control = ctx.case_state["control"] = httpx.AsyncClient(base_url=base_url,
-                                                             timeout=REQUEST_TIMEOUT)
-    if service is not None:
-        await service.wait_ready(control)
-    else:
+    ctx.case_state["control"] = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+    if service is None:
         await _service_call(ctx, "GET", "/_stats")  # it answers, and is this app
+    elif wait:
+        await wait_started(ctx)
     ctx.case_shared["base_url"] = base_url
+
+
+async def wait_started(ctx: Context) -> None:
+    """Once, before the case's first round: until its server answers, every worker up."""
+    service: Service | None = ctx.case_state.get("service")
+    if service is not None and not ctx.case_state.get("ready"):
+        await service.wait_ready(ctx.case_state["control"])
+        ctx.case_state["ready"] = True
 
 
 async def stop_server(ctx: Context) -> None:
@@ -142,12 +151,19 @@ async def stop_server(ctx: Context) -> None:
             await service.stop()
 
 
-family.case_setup(start_server)
+@family.case_setup
+async def start_case_server(ctx: Context) -> None:
+    """The case's server, waited for before its first round (reset_statement_count): the
+    point's servers boot side by side, the second case opening while the first one boots."""
+    await start_server(ctx, wait=False)
+
+
 family.case_teardown(stop_server)
 
 
 @family.before_round
 async def reset_statement_count(ctx: Context) -> None:
+    await wait_started(ctx)
     await _service_call(ctx, "POST", "/_stats/reset")
 
 

@@ -10,20 +10,48 @@ behind them (family, drive, service) own the scenario model, and capture
 file; this package may import bench.db and bench.results, and nothing above them.
 """
 
-from bench.api.capture import CaptureMiddleware, capture, capture_unit
-from bench.api.drive import drive
-from bench.api.family import (
-    PROFILES,
-    RAW_VARIANT,
-    CaseSkipped,
-    Comparison,
-    Context,
-    Family,
-    Param,
-)
-from bench.api.service import Service
-from bench.db.database import connection_room
-from bench.db.drivers import Driver, register
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.api.capture import CaptureMiddleware, capture, capture_unit
+    from bench.api.drive import drive
+    from bench.api.family import (
+        PROFILES,
+        RAW_VARIANT,
+        CaseSkipped,
+        Comparison,
+        Context,
+        Family,
+        Param,
+    )
+    from bench.api.service import Service
+    from bench.db.database import connection_room
+    from bench.db.drivers import Driver, register
+
+# Each name's module, imported on first use (PEP 562): a command that reads results
+# files (report, compare) does not pay for the HTTP client and the capture machinery.
+_HOMES = {
+    "PROFILES": "bench.api.family", "RAW_VARIANT": "bench.api.family",
+    "CaseSkipped": "bench.api.family", "Comparison": "bench.api.family",
+    "Context": "bench.api.family", "Family": "bench.api.family", "Param": "bench.api.family",
+    "CaptureMiddleware": "bench.api.capture", "capture": "bench.api.capture",
+    "capture_unit": "bench.api.capture", "drive": "bench.api.drive",
+    "Service": "bench.api.service", "connection_room": "bench.db.database",
+    "Driver": "bench.db.drivers", "register": "bench.db.drivers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'bench.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # looked up once
+    return value
+
 
 __all__ = [
     "PROFILES",

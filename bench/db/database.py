@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 from bench.db.drivers import Driver
-from bench.db.namespace import is_name, session_settings
+from bench.db.namespace import is_name, owns_sqlite_file, session_settings, sqlite_pragmas
 
 TABLE_PREFIX = "sqlab_"
 # The database's record of the runs working in it, each in its namespace (bench.db.registry).
@@ -159,6 +159,7 @@ def make_engine(
     url, arguments = _engine_arguments(driver, url, connect_timeout, options)
     engine = create_async_engine(url, **arguments)
     _watch_checkouts(engine)
+    _tune_own_sqlite(engine, url)
     return engine
 
 
@@ -169,7 +170,33 @@ def make_sync_engine(
     url, arguments = _engine_arguments(driver, url, connect_timeout, options)
     engine = sa.create_engine(url, **arguments)
     _watch_checkouts(engine)
+    _tune_own_sqlite(engine, url)
     return engine
+
+
+async def checkpoint_own_sqlite(engine: AsyncEngine) -> None:
+    """Copy what a point's setup wrote from a run's own SQLite file's write-ahead log into
+    the file, untimed: else the log's first checkpoints (the seed data's pages, synced)
+    would fall inside timed rounds. Nothing for any other database."""
+    if not owns_sqlite_file(engine.url):
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _tune_own_sqlite(engine: AsyncEngine | sa.Engine, url: URL) -> None:
+    """Each new connection to a run's own SQLite file runs the harness's pragmas
+    (bench.db.namespace.OWN_SQLITE_PRAGMAS); a user's file is left as it is."""
+    if not owns_sqlite_file(url):
+        return
+
+    @sa.event.listens_for(core_engine(engine), "connect")
+    def _connected(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        try:
+            sqlite_pragmas(cursor.execute)
+        finally:
+            cursor.close()
 
 
 def _engine_arguments(driver: Driver, url: URL, connect_timeout: float,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench.db.namespace import session_settings
+from bench.db.namespace import owns_sqlite_file, session_settings, sqlite_pragmas
 
 
 async def maybe_await(value: Any) -> Any:
@@ -317,7 +317,13 @@ async def open_asyncmy(url: URL, timeout: float) -> RawConnection:
 async def open_aiosqlite(url: URL, timeout: float) -> RawConnection:
     import aiosqlite
 
-    return AiosqliteRaw(await aiosqlite.connect(url.database or ":memory:"))
+    conn = await aiosqlite.connect(url.database or ":memory:")
+    if owns_sqlite_file(url):
+        statements: list[str] = []
+        sqlite_pragmas(statements.append)
+        for statement in statements:
+            await conn.execute(statement)
+    return AiosqliteRaw(conn)
 
 
 # Sync baselines: opening them blocks the loop for a moment, outside the timing.
@@ -338,7 +344,10 @@ async def open_pymysql(url: URL, timeout: float) -> RawConnection:
 async def open_sqlite3(url: URL, timeout: float) -> RawConnection:
     import sqlite3
 
-    return SyncRawConnection(sqlite3.connect(url.database or ":memory:"))
+    conn = sqlite3.connect(url.database or ":memory:")
+    if owns_sqlite_file(url):
+        sqlite_pragmas(conn.execute)
+    return SyncRawConnection(conn)
 
 
 def whole_seconds(timeout: float) -> int:

@@ -263,6 +263,8 @@ def _create_namespace(conn: Connection, url: URL, name: str) -> None:
             "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()").one()
         conn.exec_driver_sql(f"CREATE DATABASE {quoted} CHARACTER SET {charset} "
                              f"COLLATE {collation}")
+    elif url.database:  # SQLite: the run's own file, in the harness's journal mode
+        namespace.create_sqlite_file(url.database, name)
 
 
 def _drop_namespace(conn: Connection, url: URL, name: str) -> None:

@@ -30,6 +30,7 @@ from bench.api.family import Context, Family, Variant
 from bench.api.share import LoadShare
 from bench.db.database import (
     DatabaseError,
+    checkpoint_own_sqlite,
     core_engine,
     create_owned_tables,
     dispose_engine,
@@ -169,6 +170,7 @@ class PointSession:
                     await conn.run_sync(create_owned_tables, family.tables)
             if family.setup_fn is not None:
                 await family.setup_fn(self.context(self.setup_engine))
+            await checkpoint_own_sqlite(self.setup_engine)
         except DatabaseError:
             await self._teardown()
             raise  # someone else's table: stop the run rather than go on around it

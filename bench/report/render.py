@@ -10,6 +10,7 @@ matplotlib while the page is being built.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -21,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from bench.report.figures import Spec, draw
+from bench.report.figures import DotSpec, Spec, draw
 
 CHARTS_DIR = "charts"
 IN_PROCESS = 3  # fewer charts than this are drawn without a pool
@@ -66,7 +67,14 @@ def charts_in(context: Any) -> Iterator[Chart]:
 
 
 def _draw_to(spec: Spec, name: str, directory: str) -> str:
-    svg, png = draw(spec, name)
+    # A chart makes some 100,000 objects, freed together at the end: the cyclic
+    # collector, run every 700 allocations meanwhile, would walk them again and again
+    # (half its time in a worker); one collection after the chart is enough.
+    gc.disable()
+    try:
+        svg, png = draw(spec, name)
+    finally:
+        gc.enable()
     Path(directory, f"{name}.svg").write_text(svg, encoding="utf-8")
     Path(directory, f"{name}.png").write_bytes(png)
     return svg
@@ -78,9 +86,38 @@ def _warm() -> None:
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401  (the import is the work: done before any chart)
 
+    gc.freeze()  # what the worker inherited and imported lives as long as it does: never
+    # walk it again looking for garbage
+
+
+_prestarted: list[Executor | None] = []
+
+
+def prestart() -> None:
+    """Start the drawing pool now, for the next start_pool(): `sqla-bench report` calls it
+    before it imports the page's modules, so the workers fork from a small process and
+    import matplotlib while the page's process imports SQLAlchemy, NumPy and Jinja2."""
+    if not _prestarted:
+        _prestarted.append(_new_pool())
+
+
+def discard_prestarted() -> None:
+    """Shut down a pool prestart() made that no start_pool() took (a usage error)."""
+    while _prestarted:
+        pool = _prestarted.pop()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
 
 def start_pool() -> Executor | None:
-    """Worker processes for drawing, importing matplotlib at once; None on one CPU."""
+    """Worker processes for drawing, importing matplotlib at once (prestarted ones if
+    any); None on one CPU."""
+    if _prestarted:
+        return _prestarted.pop()
+    return _new_pool()
+
+
+def _new_pool() -> Executor | None:
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     if workers < 2:
         return None
@@ -91,10 +128,20 @@ def start_pool() -> Executor | None:
     return pool
 
 
+def cost(spec: Spec) -> int:
+    """Roughly how long a chart takes to draw: its rows and dots, or its points (each a
+    marker, a whisker and a tooltip), for drawing the longest first."""
+    if isinstance(spec, DotSpec):
+        rows, _marked, headings, dots = spec.flat()
+        return len(rows) + len(headings) + len(dots)
+    return sum(len(line.points) for line in spec.lines)
+
+
 class Drawing:
-    """The page's charts being drawn: `add` names a batch and hands it to the pool at
-    once (so a family's charts are drawn while the next family is built), `finish`
-    waits for them all. Without a pool, `finish` draws them here."""
+    """The page's charts being drawn: `add` names a batch in page order, `finish` hands
+    them to the pool longest first (so the last chart to finish is a short one and no
+    worker waits long for the other) and waits for them all. Without a pool, `finish`
+    draws them here."""
 
     def __init__(self, output_dir: Path, pool: Executor | None) -> None:
         self.directory = output_dir / CHARTS_DIR
@@ -103,22 +150,26 @@ class Drawing:
             stale.unlink()  # a chart of an earlier report must not be taken for this one's
         self.pool = pool
         self.used: dict[str, int] = {}
-        self.pending: list[tuple[Chart, Future[str] | None]] = []
+        self.pending: list[Chart] = []
 
     def add(self, charts: Iterable[Chart]) -> None:
         for chart in charts:
             base = slug(chart.name)
             self.used[base] = self.used.get(base, 0) + 1
             chart.slug = base if self.used[base] == 1 else f"{base}-{self.used[base]}"
-            future = (None if self.pool is None else
-                      self.pool.submit(_draw_to, chart.spec, chart.slug, str(self.directory)))
-            self.pending.append((chart, future))
+            self.pending.append(chart)
 
     def finish(self) -> None:
-        for chart, future in self.pending:
-            svg = (future.result() if future is not None
-                   else _draw_to(chart.spec, chart.slug, str(self.directory)))
-            chart.svg = Markup(svg)
+        if self.pool is None:
+            for chart in self.pending:
+                chart.svg = Markup(_draw_to(chart.spec, chart.slug, str(self.directory)))
+        else:
+            pool = self.pool
+            futures: dict[int, Future[str]] = {
+                id(chart): pool.submit(_draw_to, chart.spec, chart.slug, str(self.directory))
+                for chart in sorted(self.pending, key=lambda c: cost(c.spec), reverse=True)}
+            for chart in self.pending:
+                chart.svg = Markup(futures[id(chart)].result())
         self.pending = []
 
 

@@ -235,6 +235,9 @@ class RunConfigRecord(TypedDict, total=False):
     driver_reference: str  # the label other drivers' paired ratios are read against
     pair_across_backends: bool
     measure: str  # time (default), instructions or both (issue 23)
+    # what the harness set on the run's own SQLite file (bench.db.namespace): commits
+    # measured without an fsync
+    sqlite_pragmas: dict[str, str]
     layouts: int  # memory layouts counted (--measure instructions|both)
 
 

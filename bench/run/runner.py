@@ -370,6 +370,8 @@ class Runner:
                     "rtt_fallback": cfg.rtt_fallback} if cfg.proxy is not None else {}),
                 "explain": cfg.explain,
                 "measure": cfg.measure,
+                **({"sqlite_pragmas": dict(namespace.OWN_SQLITE_PRAGMAS)}
+                   if cfg.driver.backend == "sqlite" else {}),
             },
             "families": {f.name: _family_record(f, cfg.driver.backend) for f in cfg.families},
             "cases": [],

@@ -199,6 +199,8 @@ class SeveralRunner(Runner):
         doc["config"]["drivers"] = entries
         doc["config"]["driver_reference"] = self.references[cfg.drivers[0].label]
         doc["config"]["pair_across_backends"] = cfg.pair_across_backends
+        if any(e.driver.backend == "sqlite" for e in cfg.drivers):
+            doc["config"]["sqlite_pragmas"] = dict(namespace.OWN_SQLITE_PRAGMAS)
 
     async def _run_group(self, group: dict[str, Point], engines: dict[str, AsyncEngine]) -> None:
         """One parameter point on every driver that plans it, in the same blocks."""

@@ -141,3 +141,85 @@ def test_a_named_namespace_is_refused_while_a_live_run_holds_it(tmp_path):
     again = registry.claim(url, name="sqlab_run_svc", say=lambda _line: None)
     assert again is not None
     registry.release(again)
+
+
+@pytest.mark.parametrize("driver_name", ["aiosqlite", "sqlite3"])
+def test_a_runs_own_sqlite_file_commits_without_an_fsync_and_the_users_file_is_untouched(
+        tmp_path, driver_name):
+    """The run's file is made in WAL mode; each of its connections (engine and raw) runs
+    with synchronous=NORMAL (1). The user's file keeps SQLite's defaults (delete, FULL=2)."""
+    import asyncio
+
+    from bench.db import registry
+    from bench.db.database import make_engine, make_sync_engine
+
+    driver = get_driver(driver_name)
+    users_file = tmp_path / "app.sqlite3"
+    url = sa.make_url(f"{driver.scheme}:///{users_file}")
+    claimed = registry.claim(url, say=lambda _line: None)
+    assert claimed is not None and namespace.owns_sqlite_file(claimed.url)
+    assert not namespace.owns_sqlite_file(url)
+
+    async def pragmas(target: sa.URL) -> list[tuple[str, int]]:
+        query = ("PRAGMA journal_mode", "PRAGMA synchronous")
+        if driver.is_sync:
+            engine = make_sync_engine(driver, target)
+            with engine.connect() as conn:
+                through_engine = tuple(conn.exec_driver_sql(q).scalar() for q in query)
+            engine.dispose()
+        else:
+            async_engine = make_engine(driver, target)
+            async with async_engine.connect() as conn:
+                through_engine = tuple([(await conn.exec_driver_sql(q)).scalar() for q in query])
+            await async_engine.dispose()
+        raw = await driver.open_raw(target, 5.0)
+        try:
+            rows = [raw.fetch(q) for q in query]
+            fetched = [await r if asyncio.iscoroutine(r) else r for r in rows]
+        finally:
+            closing = raw.close()
+            if asyncio.iscoroutine(closing):
+                await closing
+        return [through_engine, tuple(f[0][0] for f in fetched)]
+
+    try:
+        assert asyncio.run(pragmas(claimed.url)) == [("wal", 1), ("wal", 1)]
+        assert asyncio.run(pragmas(url)) == [("delete", 2), ("delete", 2)]
+    finally:
+        registry.release(claimed)
+
+
+def test_what_setup_wrote_leaves_the_write_ahead_log_before_the_rounds(tmp_path):
+    """A point's seed data is checkpointed into the run's file, untimed: the log is empty
+    when the rounds start, so no checkpoint of it falls inside one."""
+    import asyncio
+    from pathlib import Path
+
+    from bench.db import registry
+    from bench.db.database import checkpoint_own_sqlite, make_engine
+
+    driver = get_driver("aiosqlite")
+    claimed = registry.claim(sa.make_url(f"{driver.scheme}:///{tmp_path / 'app.sqlite3'}"),
+                             say=lambda _line: None)
+    assert claimed is not None
+    log = Path(f"{claimed.url.database}-wal")
+
+    async def seed_then_checkpoint() -> tuple[int, int]:
+        engine = make_engine(driver, claimed.url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE sqlab_seed (id INTEGER PRIMARY KEY, v TEXT)")
+            await conn.exec_driver_sql(
+                "INSERT INTO sqlab_seed (v) SELECT hex(randomblob(200)) FROM "
+                "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                " SELECT i FROM n)")
+        seeded = log.stat().st_size
+        await checkpoint_own_sqlite(engine)
+        after = log.stat().st_size
+        await engine.dispose()
+        return seeded, after
+
+    try:
+        seeded, after = asyncio.run(seed_then_checkpoint())
+        assert seeded > 100_000 and after == 0
+    finally:
+        registry.release(claimed)
