@@ -208,7 +208,7 @@ class SeveralRunner(Runner):
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
                         count_calls=cfg.count_calls,
                         profile_to=cfg.output if cfg.profile_code else None,
-                        explain=cfg.explain)
+                        explain=cfg.explain, reconnect=True)
         self.progress.point_started(f"{family.name} {params_text(params)}")
         records: dict[str, dict[str, CaseRecord]] = {}
         runs: list[PointRun] = []
