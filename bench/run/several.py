@@ -3,13 +3,14 @@ same blocks.
 
 Across separate runs this machine's speed drifts more than the differences between
 drivers, so drivers are measured the way variants are: at every parameter point each
-driver gets its own cases (own engine, own raw connection, opened before the first
-block), and a block is one round of every variant on every driver in a shuffled order
-(bench.measure.point.measure_points). The point's data is set up once per backend and
-shared by that backend's drivers. Each case then also records its per-block ratio to the
-same variant on the reference driver (bench.measure.summary.record_paired_drivers): the
-first driver named, or --driver-reference; never across backends unless
---pair-across-backends.
+driver gets its own cases (own engine, own raw connection), and a block is one round of
+every variant on every driver in a shuffled order (bench.measure.point.measure_points).
+Every case's connections are opened afresh for every round (Measuring.reconnect): one
+connection's lasting speed would otherwise bias a driver's every block. The point's data
+is set up once per backend and shared by that backend's drivers. Each case then also
+records its per-block ratio to the same variant on the reference driver
+(bench.measure.summary.record_paired_drivers): the first driver named, or
+--driver-reference; never across backends unless --pair-across-backends.
 
 A driver whose server does not answer is named in one line and its cases are recorded
 as skipped with the reason; the others run. A driver that fails mid-point fails its own
