@@ -226,11 +226,15 @@ class Case:
     hooks=False: a load worker's part of a distributed case (bench.scale.distributed), whose
     coordinator runs the case and round hooks once for every worker."""
 
-    def __init__(self, point: PointSession, variant: Variant, *, hooks: bool = True) -> None:
+    def __init__(self, point: PointSession, variant: Variant, *, hooks: bool = True,
+                 reconnect: bool = False) -> None:
         self.point = point
         self.family = point.family
         self.variant = variant
         self.hooks = hooks
+        # Release the connections after every round, as release_between_rounds does: a run
+        # of several drivers sets it (see bench.measure.point.Measuring.reconnect).
+        self.reconnect = reconnect
         self._listening = True  # statements of after_round are not the variant's
         self.ctx: Context | None = None
         self.teardown_error: str | None = None
@@ -336,6 +340,8 @@ class Case:
         """After released connections: an untimed round that opens them again."""
         if self._cold:
             self._cold = False
+            if self.variant.raw and self.ctx is not None and self.ctx.raw_connection is None:
+                self.ctx.raw_connection = await self.ctx.open_raw()
             await self._round(timed=False)
 
     def histograms(self) -> dict[str, str]:
@@ -353,7 +359,7 @@ class Case:
     async def _release_if_asked(self) -> None:
         """Families that cannot hold every variant's connections at once release them after
         each round; the next measured round is preceded by an untimed warm one."""
-        if not self.family.release_between_rounds or self.ctx is None:
+        if not (self.family.release_between_rounds or self.reconnect) or self.ctx is None:
             return
         ctx = self.ctx
         for pool in ctx.raw_pools.values():
@@ -361,6 +367,11 @@ class Case:
                 await close_quietly(conn)
                 ctx.opened_raw.remove(conn)
         ctx.raw_pools.clear()
+        if ctx.raw_connection is not None:  # reopened by warm()
+            await close_quietly(ctx.raw_connection)
+            if ctx.raw_connection in ctx.opened_raw:
+                ctx.opened_raw.remove(ctx.raw_connection)
+            ctx.raw_connection = None
         for engine in ctx.made_engines:
             if isinstance(engine, AsyncEngine):
                 await engine.dispose()

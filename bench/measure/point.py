@@ -35,6 +35,11 @@ class Measuring:
     count_calls: bool = True
     profile_to: Path | None = None  # a results file: profiles are saved beside it
     explain: bool = False  # one more round, its statements' query plans recorded
+    # Every case's connections closed after each round and opened again (then warmed by an
+    # untimed round) before the next: a connection's speed stays with it for its life (its
+    # server process's CPU placement: 2x on this 2-core VM), so cases that kept theirs
+    # would carry one draw of it into every block. Runs of several drivers set it.
+    reconnect: bool = False
 
 
 class MeasuredCase(RoundSource, Protocol):
@@ -119,6 +124,9 @@ async def measure_points(runs: list[PointRun], how: Measuring, rng: random.Rando
             opened.append((run, {}))
             continue
         cases = {v.name: open_case(run.session, v) for v in run.point.variants}
+        for case in cases.values():
+            if isinstance(case, Case):
+                case.reconnect = how.reconnect
         for case in cases.values():
             entry = Entry(case)
             entries.append(entry)

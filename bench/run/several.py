@@ -3,13 +3,14 @@ same blocks.
 
 Across separate runs this machine's speed drifts more than the differences between
 drivers, so drivers are measured the way variants are: at every parameter point each
-driver gets its own cases (own engine, own raw connection, opened before the first
-block), and a block is one round of every variant on every driver in a shuffled order
-(bench.measure.point.measure_points). The point's data is set up once per backend and
-shared by that backend's drivers. Each case then also records its per-block ratio to the
-same variant on the reference driver (bench.measure.summary.record_paired_drivers): the
-first driver named, or --driver-reference; never across backends unless
---pair-across-backends.
+driver gets its own cases (own engine, own raw connection), and a block is one round of
+every variant on every driver in a shuffled order (bench.measure.point.measure_points).
+Every case's connections are opened afresh for every round (Measuring.reconnect): one
+connection's lasting speed would otherwise bias a driver's every block. The point's data
+is set up once per backend and shared by that backend's drivers. Each case then also
+records its per-block ratio to the same variant on the reference driver
+(bench.measure.summary.record_paired_drivers): the first driver named, or
+--driver-reference; never across backends unless --pair-across-backends.
 
 A driver whose server does not answer is named in one line and its cases are recorded
 as skipped with the reason; the others run. A driver that fails mid-point fails its own
@@ -210,7 +211,7 @@ class SeveralRunner(Runner):
         how = Measuring(schedule=cfg.schedule, warmup=cfg.warmup, rounds=cfg.rounds,
                         count_calls=cfg.count_calls,
                         profile_to=cfg.output if cfg.profile_code else None,
-                        explain=cfg.explain)
+                        explain=cfg.explain, reconnect=True)
         self.progress.point_started(f"{family.name} {params_text(params)}")
         records: dict[str, dict[str, CaseRecord]] = {}
         runs: list[PointRun] = []

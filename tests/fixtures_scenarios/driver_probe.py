@@ -2,7 +2,8 @@
 (a floor that the machine's stalls of a fraction of a ms cannot swing); a driver registered
 as `slow-<real>` waits SQLAB_DRIVER_PROBE_EXTRA_MS more (default 45 ms), so its paired driver
 ratio sits well above 1 (near 10 on a quiet machine); one registered as `flaky-<real>`
-fails one variant."""
+fails one variant. Each case counts the distinct connections its timed rounds used
+(`connections`): a run of several drivers opens fresh ones every round."""
 
 import asyncio
 import os
@@ -33,6 +34,16 @@ async def log_order(ctx: Context) -> None:
         ctx.state.setdefault("order", []).append((ctx.driver.name, ctx.variant))
         ctx.extra["order"] = ctx.state["order"]
         ctx.extra["setups"] = ctx.state["setups"]
+        if ctx.raw_connection is not None:
+            _used(ctx, ctx.raw_connection)
+
+
+def _used(ctx: Context, conn: object) -> None:
+    """Every connection a case's timed rounds used, held (so no two share an id) in the
+    point's state under the case's context, and counted into the case's record."""
+    seen = ctx.state.setdefault("connections", {}).setdefault(id(ctx), [])
+    seen.append(conn)
+    ctx.extra["connections"] = len({id(c) for c in seen})
 
 
 async def _extra_work(ctx: Context) -> None:
@@ -54,6 +65,8 @@ async def raw_driver(ctx: Context) -> list:
 async def core_text(ctx: Context) -> list:
     async with ctx.engine.connect() as conn:
         out = [await conn.scalar(text("SELECT :i"), {"i": i}) for i in range(ctx.params["ops"])]
+        if ctx.timed:
+            _used(ctx, (await conn.get_raw_connection()).dbapi_connection)
     await _extra_work(ctx)
     return out
 

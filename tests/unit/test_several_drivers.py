@@ -137,6 +137,19 @@ def test_every_driver_runs_every_variant_in_the_same_shuffled_blocks(tmp_path, t
     assert not all(grouped(b) for b in blocks)
 
 
+def test_every_round_of_every_driver_runs_on_fresh_connections(tmp_path):
+    """A connection's speed lasts as long as it does (its server process's CPU placement:
+    asyncpg A/A cases kept 2x CPU time per round through a whole point), so a case that
+    kept its connections paired one lucky or unlucky draw with every block: 7-13 of 39
+    cases of `--driver asyncpg,asyncpg@2` excluded 1. Each timed round opens its own."""
+    doc = _run(tmp_path, ["aiosqlite", "aiosqlite@2"], rounds=4)
+    for label in ("aiosqlite", "aiosqlite@2"):
+        cases = _cases(doc)
+        assert cases[(label, "raw_driver")]["extra"]["connections"] == 4
+        assert cases[(label, "core_text")]["extra"]["connections"] == 4
+        assert cases[(label, "raw_driver")]["statements_per_op"] == 1
+
+
 def test_the_paired_driver_ratio_is_taken_per_block_and_sees_a_slower_driver(tmp_path, toys):
     doc = _run(tmp_path, ["aiosqlite", "slow-aiosqlite", "aiosqlite@2"], rounds=10)
     cases = _cases(doc)
