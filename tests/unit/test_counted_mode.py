@@ -7,7 +7,7 @@ import pytest
 
 from bench.cli import main
 from bench.cli.counted import child_argv
-from bench.measure.instructions.callgrind_out import parse_totals
+from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
 from bench.measure.instructions.merge import merge_into, merged_record
 from bench.plugin.counted import _status, child_args, deal
 from bench.results import file as results
@@ -111,3 +111,19 @@ def test_counting_conditions_collect_once_and_leave_survivors_frozen():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True", "True", "True", "True", "True"]
+
+
+def test_the_totals_reader_reads_only_what_was_written_since(tmp_path):
+    """A counting child's callgrind file grows by a dump per round; each read parses the new
+    parts only (reading it whole after every case grew with the square of the cases)."""
+    out = tmp_path / "callgrind.out"
+    reader = TotalsReader(out)
+    assert reader.read() == {}  # nothing written yet
+    part = "part: {n}\ndesc: Trigger: Client Request: sqla-bench:1:{n}\ntotals: {ir}\n"
+    out.write_text(part.format(n=1, ir=100))
+    assert reader.read() == {"sqla-bench:1:1": 100}
+    first = reader.offset
+    with out.open("a") as handle:
+        handle.write(part.format(n=2, ir=250))
+    assert reader.read() == {"sqla-bench:1:1": 100, "sqla-bench:1:2": 250}
+    assert reader.offset > first and reader.offset == out.stat().st_size

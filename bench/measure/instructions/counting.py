@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.measure.instructions.callgrind_out import read_totals
+from bench.measure.instructions.callgrind_out import TotalsReader
 from bench.measure.instructions.hooks import Requests, load
 
 OUT_VARIABLE = "SQLA_BENCH_CALLGRIND_OUT"
@@ -34,6 +34,7 @@ class RoundCounter:
     def __init__(self, requests: Requests, out_file: Path) -> None:
         self.requests, self.out_file = requests, out_file
         self._next = 0
+        self._reader = TotalsReader(out_file)
 
     def bracket(self, call: Callable[[], Any], is_sync: bool) -> tuple[Callable[[], Any], str]:
         """`call` wrapped in the client requests, and the label its count will have."""
@@ -64,7 +65,7 @@ class RoundCounter:
 
     def counts(self, labels: list[str]) -> list[int]:
         """The counts of these rounds (valgrind writes each dump when it is asked)."""
-        totals = read_totals(self.out_file)
+        totals = self._reader.read()
         return [totals[label] for label in labels if label in totals]
 
 
