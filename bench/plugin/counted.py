@@ -43,6 +43,8 @@ def child_args(args: Sequence[str], drivers: list[str], json_path: Path) -> list
     out = without_options(args, _PARENT_ONLY)
     if not any(a == "--assert" or a.startswith("--assert=") for a in out):
         out.append("--assert=plain")  # rewriting costs a minute under emulation
+    if not any(a.startswith("--durations") for a in out):
+        out.append("--durations=15")  # the log says which tests emulation made slow
     return [*out, "--sqla-driver", ",".join(drivers), "--benchmark-json", str(json_path),
             "-p", "no:cacheprovider"]
 

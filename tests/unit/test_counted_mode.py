@@ -58,9 +58,10 @@ def test_a_counting_childs_arguments(tmp_path):
     pytest_args = child_args(["tests/benchmarks", "--sqla-measure", "instructions",
                               "--benchmark-json=x.json", "--benchmark-autosave", "-k", "orm"],
                              ["psycopg"], tmp_path / "child0-0.json")
-    assert pytest_args[:4] == ["tests/benchmarks", "-k", "orm", "--assert=plain"]
+    assert pytest_args[:5] == ["tests/benchmarks", "-k", "orm", "--assert=plain",
+                               "--durations=15"]
     assert "--sqla-measure" not in pytest_args and "x.json" not in " ".join(pytest_args)
-    assert pytest_args[4:6] == ["--sqla-driver", "psycopg"]
+    assert pytest_args[5:7] == ["--sqla-driver", "psycopg"]
     assert "--assert=plain" not in child_args(["--assert=rewrite"], ["psycopg"], tmp_path / "j")
     # sync baselines (short) dealt last; never an empty child
     assert deal(["sqlite3", "aiosqlite", "pymysql", "asyncpg", "psycopg"], 2) == [
