@@ -98,6 +98,11 @@ class RecordingRaw(RawConnection):
         self.log.add(sql, rows[0] if rows else ())
         await self.inner.executemany(sql, rows)
 
+    async def copy_records(self, table: str, columns: Sequence[str],
+                           rows: Iterable[Sequence[Any]]) -> None:
+        # COPY has no plan to EXPLAIN: sent on, not noted.
+        await self.inner.copy_records(table, columns, rows)
+
     async def commit(self) -> None:
         await self.inner.commit()
 
