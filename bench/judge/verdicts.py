@@ -130,9 +130,10 @@ def calls_changed(base: float | None, new: float | None, *, polling: bool = Fals
 # cent. Each case's tolerance is therefore measured: the range of its counts over the
 # layouts and runs of an A/A calibration (`sqla-bench calibrate --from` on counted runs),
 # never below INSTRUCTIONS_FLOOR. Where a case was never calibrated, the default below
-# applies, and the gate says so: the largest layout spread the feasibility check found
-# on this project's smallest ORM operation (about 3%).
-INSTRUCTIONS_DEFAULT_TOLERANCE = 0.03
+# applies, and the gate says so. It covers what one layout's count of unchanged code moved
+# by between two checkouts at different paths across the whole counted suite: at most 3.8%
+# outside aiopg (2026-12-03, 331 cases), so 5%.
+INSTRUCTIONS_DEFAULT_TOLERANCE = 0.05
 INSTRUCTIONS_FLOOR = 0.002
 # The range of a calibration's few values (2 runs x 3 layouts) understates what other
 # layouts do, and a case's count also moves a little with what ran before it in the same

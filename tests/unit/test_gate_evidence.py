@@ -52,10 +52,10 @@ def test_an_aa_of_counts_passes_and_states_the_instruction_change(tmp_path, caps
 
 def test_instructions_beyond_the_tolerance_fail_the_gate(tmp_path, capsys):
     base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
-    new = _counted(_doc(seed=2), (100_000.0, 735_000.0))  # +5% on the orm case
+    new = _counted(_doc(seed=2), (100_000.0, 749_000.0))  # +7% on the orm case
     assert _gate(tmp_path, base, new) == 1
     err = capsys.readouterr().err
-    assert ("+5.0% instructions per op (exact count; tolerance ±3.0%, default: not "
+    assert ("+7.0% instructions per op (exact count; tolerance ±5.0%, default: not "
             "calibrated)") in err
     assert "knob_work/orm" in err and "raw_driver" not in err
 
@@ -77,7 +77,7 @@ def test_a_calibration_file_sets_each_cases_tolerance(tmp_path, capsys):
     capsys.readouterr()
     assert _gate(tmp_path, base, new, "--noise", str(noise)) == 1
     assert "tolerance ±1.5%, calibrated" in capsys.readouterr().err  # 1% range x 1.5
-    # ... and the same +2% passes without calibration (the stated 3% default)
+    # ... and the same +2% passes without calibration (the stated 5% default)
     assert _gate(tmp_path, base, new) == 0
 
 
