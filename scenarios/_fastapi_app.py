@@ -14,7 +14,7 @@ Settings come from the environment (the URL carries a password: never the comman
   SQLAB_APP_STATS_DIR     a directory shared by the worker processes for /_stats
   SQLAB_APP_PARENT_PID    the harness: when it is gone, the server stops its process group
   SQLAB_APP_CAPTURE       a workload file: capture every statement, each request a unit
-                          named by its route (bench.api.capture; "{pid}" per worker)
+                          named by its route (bench.api.capturing; "{pid}" per worker)
   SQLAB_APP_CAPTURE_REDACT  1: redact the captured parameter values
 
 GET /_stats answers the SQL statements executed since POST /_stats/reset, counted by a

@@ -6,7 +6,7 @@ Everything a scenario author needs is importable from here, and only from here:
 
 These names are public and stable: internal modules move, these do not. The modules
 behind them (family, drive, service) own the scenario model, and capture
-(capture, workload, redact) records an application's statements into a workload
+(capturing, workload, redact) records an application's statements into a workload
 file; this package may import bench.db and bench.results, and nothing above them.
 """
 
@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bench.api.capture import CaptureMiddleware, capture, capture_unit
+    from bench.api.capturing import CaptureMiddleware, capture, capture_unit
     from bench.api.drive import drive
     from bench.api.family import (
         PROFILES,
@@ -37,8 +37,8 @@ _HOMES = {
     "PROFILES": "bench.api.family", "RAW_VARIANT": "bench.api.family",
     "CaseSkipped": "bench.api.family", "Comparison": "bench.api.family",
     "Context": "bench.api.family", "Family": "bench.api.family", "Param": "bench.api.family",
-    "CaptureMiddleware": "bench.api.capture", "capture": "bench.api.capture",
-    "capture_unit": "bench.api.capture", "drive": "bench.api.drive",
+    "CaptureMiddleware": "bench.api.capturing", "capture": "bench.api.capturing",
+    "capture_unit": "bench.api.capturing", "drive": "bench.api.drive",
     "Service": "bench.api.service", "connection_room": "bench.db.database",
     "Driver": "bench.db.drivers", "register": "bench.db.drivers",
 }

@@ -209,7 +209,7 @@ def read_workload(path: str | Path) -> WorkloadFile:
         raise WorkloadError(f"{path} is empty: the capture wrote nothing (was it started?)")
     if magic != b"\x1f\x8b":
         raise WorkloadError(f"{path} is not a workload file (not gzip): capture one with "
-                            "bench.api.capture or pytest --sqla-capture")
+                            "bench.api.capture() or pytest --sqla-capture")
     records: list[dict[str, Any]] = []
     truncated = False
     for line, complete in _lines(path):

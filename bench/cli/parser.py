@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay", help="replay a captured workload through drivers, pool sizes and RTTs")
     replay.add_argument("workload", type=Path, metavar="WORKLOAD",
-                        help="a workload file of bench.api.capture or pytest --sqla-capture")
+                        help="a workload file of bench.api.capture() or pytest --sqla-capture")
     replay.add_argument("--driver", required=True,
                         help="drivers of the workload's backend, comma-separated")
     replay.add_argument("--url", help="the target database without the driver part "

@@ -313,7 +313,7 @@ def _check_ours(metadata: sa.MetaData) -> None:
 
 
 # An execution option on the harness's own bookkeeping (the registry's connections, the
-# namespace checks): not the application's statements, so a capture (bench.api.capture)
+# namespace checks): not the application's statements, so a capture (bench.api.capturing)
 # leaves them out.
 BOOKKEEPING = "sqlab_bookkeeping"
 _OURS = {BOOKKEEPING: True}

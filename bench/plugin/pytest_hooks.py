@@ -38,7 +38,7 @@ ENGINES = pytest.StashKey[list[Any]]()
 ROWS = pytest.StashKey[list[dict[str, Any]]]()
 # The drivers sqla_engine runs on, and those left out with why (found once per session).
 ENGINE_DRIVERS = pytest.StashKey[tuple[list[str], dict[str, str]]]()
-# --sqla-capture: the running capture (bench.api.capture.Capture) of the session.
+# --sqla-capture: the running capture (bench.api.capturing.Capture) of the session.
 CAPTURE = pytest.StashKey[Any]()
 
 # pytest's own failure for an async def test that no plug-in runs.
@@ -107,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
         selected_drivers(config)  # an unknown name stops the session before collection
     path = config.getoption("--sqla-capture", default=None)
     if path:
-        from bench.api.capture import Capture
+        from bench.api.capturing import Capture
 
         try:
             running = Capture(None, path, redact=config.getoption("--sqla-capture-redact"))
@@ -129,7 +129,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Generator[None,
     """Under --sqla-capture, each test (setup, call, teardown) is one unit of work."""
     if item.config.stash.get(CAPTURE, None) is None:
         return (yield)
-    from bench.api.capture import capture_unit
+    from bench.api.capturing import capture_unit
 
     with capture_unit(item.nodeid):
         return (yield)

@@ -1,4 +1,4 @@
-"""Replay: run a captured workload (bench.api.capture writes it) against the user's own
+"""Replay: run a captured workload (bench.api.capturing writes it) against the user's own
 database through every chosen driver, pool size and round-trip time, in three forms
 (the raw driver, Core text() on an AsyncEngine, an AsyncSession), interleaved, each unit
 rolled back unless asked to commit; and write an ordinary results file that report and

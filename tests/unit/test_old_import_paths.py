@@ -68,3 +68,16 @@ def test_a_scenario_file_on_old_paths_runs_with_warnings(tmp_path, capsys, recwa
     assert {c["variant"]: c["status"] for c in cases} == {"raw_driver": "ok", "core": "ok"}
     warned = {str(w.message).split()[0] for w in recwarn if w.category is DeprecationWarning}
     assert {"bench.scenario", "bench.load", "bench.drivers"} <= warned
+
+
+@pytest.mark.parametrize("first", ["", "import bench.api.capturing\n"])
+def test_bench_api_capture_is_the_function_however_it_is_reached(first):
+    """bench.api's names load on first use; `capture` must be the context manager, not a
+    module of that name, whether or not the module behind it was imported first (the
+    fastapi app's capture failed to start with "'module' object is not callable")."""
+
+    code = first + ("from bench.api import CaptureMiddleware, capture\n"
+                    "import inspect\nprint(inspect.ismodule(capture), callable(capture))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True"]
