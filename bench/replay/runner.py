@@ -116,12 +116,7 @@ class ReplayRunner:
         from bench.scale.cluster import LoadCluster  # Dask only for --processes/--cluster
 
         cfg = self.config
-        if cfg.cluster is not None:
-            self.cluster = await LoadCluster.connect(cfg.cluster, cfg.connect_timeout)
-        else:
-            assert cfg.processes is not None
-            self.cluster = await LoadCluster.start(cfg.processes)
-        await self.cluster.check_versions()
+        self.cluster = await LoadCluster.open(cfg.cluster, cfg.processes, cfg.connect_timeout)
         self.workers = await self.cluster.workers()
         assert self.doc is not None
         self.doc["replay"]["processes"] = len(self.workers)

@@ -253,12 +253,7 @@ class Runner:
         from bench.scale.cluster import LoadCluster  # Dask only for --processes/--cluster
 
         cfg = self.config
-        if cfg.cluster is not None:
-            self.cluster = await LoadCluster.connect(cfg.cluster, cfg.connect_timeout)
-        else:
-            assert cfg.processes is not None
-            self.cluster = await LoadCluster.start(cfg.processes)
-        await self.cluster.check_versions()
+        self.cluster = await LoadCluster.open(cfg.cluster, cfg.processes, cfg.connect_timeout)
         self.points = self._plan(len(await self.cluster.workers()))
 
     def _rtt_note(self) -> str:

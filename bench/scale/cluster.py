@@ -77,6 +77,19 @@ class LoadCluster:
         return cluster
 
     @classmethod
+    async def open(cls, address: str | None, processes: int | None, timeout: float
+                   ) -> LoadCluster:
+        """--cluster ADDRESS reached, or --processes N started here; their versions
+        checked against this process's."""
+        if address is not None:
+            cluster = await cls.connect(address, timeout)
+        else:
+            assert processes is not None
+            cluster = await cls.start(processes)
+        await cluster.check_versions()
+        return cluster
+
+    @classmethod
     async def connect(cls, address: str, timeout: float) -> LoadCluster:
         """The cluster of the scheduler at `address` (tcp://host:port)."""
         from distributed import Client
