@@ -141,10 +141,11 @@ INSTRUCTIONS_FLOOR = 0.002
 # calibration had not seen when only another variant's code changed. The tolerance is the
 # calibrated range times this margin.
 INSTRUCTIONS_CALIBRATION_MARGIN = 1.5
-# A driver that polls from Python (aiopg) runs its poll loop once per piece of the server's
-# reply, so its counts follow the network: the prototype's A/A moved aiopg's raw lookup by
-# up to 9.7% between runs (rounds by 12%). Its uncalibrated default covers that.
-POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE = 0.15
+# A driver that polls from Python (aiopg, psycopg) runs its wait loop once per piece of the
+# server's reply, so its counts follow the network: three whole-suite counted A/As
+# (2026-12-03) moved aiopg's raw lookup by up to 15.0% and psycopg's executemany by 7.1%.
+# Its uncalibrated default covers that; calibrate such cases.
+POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE = 0.20
 
 
 def instructions_tolerance(calibrated: float | None, *, polling: bool = False

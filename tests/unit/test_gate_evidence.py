@@ -141,3 +141,19 @@ def test_plan_steps_of_each_dialect():
     lines = [{**INDEX_PLAN[0], "plan": ["SCAN sqlab_knob_items"]}]
     assert plan_shape.steps_text(lines) == "SCAN sqlab_knob_items"
     assert plan_shape.fingerprint([]) is None
+
+
+def test_the_fingerprint_holds_the_scans_its_verdict_names():
+    """Steps on no table (a join's node type) change no fingerprint: the gate's verdict
+    names scans, and a fingerprint that changed while its scans did not would fail the
+    gate with "no scans -> no scans". A scan that changes still does."""
+    def plan(join: str, scan: str, index: str | None) -> list:
+        node = {"Node Type": scan, "Relation Name": "sqlab_users"}
+        if index:
+            node["Index Name"] = index
+        return [{"sql": "SELECT", "plan": {"Plan": {"Node Type": join, "Plans": [node]}}}]
+
+    hash_join = plan_shape.fingerprint(plan("Hash Join", "Index Scan", "sqlab_users_pkey"))
+    nested = plan_shape.fingerprint(plan("Nested Loop", "Index Scan", "sqlab_users_pkey"))
+    seq = plan_shape.fingerprint(plan("Nested Loop", "Seq Scan", None))
+    assert hash_join == nested and nested != seq
