@@ -265,6 +265,7 @@ register(Driver(
 register(Driver(
     name="psycopg-sync", backend="postgresql", scheme="postgresql+psycopg", module="psycopg",
     distribution="psycopg", placeholder="%s", open_raw=raw.open_psycopg_sync,
+    polls=True,  # the same wait generators as psycopg's async side (A/A: +5.7% counted)
     connect_timeout_arg="connect_timeout", connect_timeout_whole_seconds=True,
     is_sync=True, async_sibling="psycopg", settings_args=raw.libpq_settings,
 ))
