@@ -181,7 +181,8 @@ async def checkpoint_own_sqlite(engine: AsyncEngine) -> None:
     if not owns_sqlite_file(engine.url):
         return
     async with engine.connect() as conn:
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # the harness's own upkeep: a capture leaves it out (bookkeeping)
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)", execution_options=_OURS)
 
 
 def _tune_own_sqlite(engine: AsyncEngine | sa.Engine, url: URL) -> None:

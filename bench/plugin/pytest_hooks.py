@@ -301,7 +301,10 @@ def async_benchmark(benchmark: Any, sqla_loop: asyncio.AbstractEventLoop,
                           engines=request.node.stash.setdefault(ENGINES, []),
                           on_result=rows.append,
                           explain=request.config.getoption("--sqla-explain"),
-                          open_point=sqla_open_point)
+                          # captured, each test is a unit replayed on its own: it sets its
+                          # point up itself rather than share one an earlier test made
+                          open_point=None if CAPTURE in request.config.stash
+                          else sqla_open_point)
 
 
 @pytest.fixture

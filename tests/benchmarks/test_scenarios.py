@@ -16,12 +16,15 @@ from bench.measure.instructions import counting
 def driver_url(scenario_case, request, tmp_path_factory) -> str:
     """The driverless URL of the case's server (skips, or fails under BENCH_REQUIRE_SERVERS);
     on SQLite one file for the session, as a server is one database: the variants of a point
-    share its tables, and one point's are dropped before the next one's are made."""
+    share its tables, and one point's are dropped before the next one's are made. Under
+    --sqla-capture each test is a unit replayed on its own, so each has a file of its own."""
     backend = get_driver(scenario_case[2]).backend
     if backend == "postgresql":
         return request.getfixturevalue("postgres_url")
     if backend == "mysql":
         return request.getfixturevalue("mysql_url")
+    if request.config.getoption("--sqla-capture"):
+        return f"sqlite:///{request.getfixturevalue('tmp_path') / 'bench.sqlite3'}"
     return f"sqlite:///{tmp_path_factory.getbasetemp() / 'bench.sqlite3'}"
 
 
