@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.instructions.counting import without_options
-from bench.measure.instructions.layouts import DEFAULT_LAYOUTS, LayoutRun, run_child
+from bench.measure.instructions.layouts import LayoutRun, run_child
 from bench.measure.instructions.merge import merge_into
 
 # Options of the parent that a child must not repeat (True: the option takes a value).
@@ -132,5 +132,3 @@ def _status(codes: list[int]) -> int:
         return max(failing)
     return 0 if 0 in codes else 5
 
-
-DEFAULT = DEFAULT_LAYOUTS

@@ -65,9 +65,9 @@ def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None
 
 
 def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | None = None,
-              log: Path | None = None, stream: bool = False) -> LayoutRun:
+              log: Path | None = None) -> LayoutRun:
     """`command` under valgrind in layout k, its callgrind file `out_file`. Its output goes
-    to `log`, or to this terminal (`stream`), or is kept for the tail of stderr."""
+    to `log`, or is kept for the tail of stderr."""
     pad = LAYOUT_PADS[k]
     out_file.unlink(missing_ok=True)
     full = [*valgrind_command(out_file), *command]
@@ -79,9 +79,6 @@ def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | Non
                                     stderr=subprocess.STDOUT)
         tail = log.read_text(errors="replace").strip().splitlines()[-3:]
         return LayoutRun(pad, logged.returncode, tail, time.perf_counter() - began)
-    if stream:
-        streamed = subprocess.run(full, env=env, cwd=cwd, check=False)
-        return LayoutRun(pad, streamed.returncode, [], time.perf_counter() - began)
     done = subprocess.run(full, env=env, cwd=cwd, check=False, capture_output=True, text=True)
     tail = str(done.stderr).strip().splitlines()[-3:]
     return LayoutRun(pad, done.returncode, tail, time.perf_counter() - began)
@@ -94,16 +91,15 @@ def check_layouts(layouts: int) -> None:
 
 def run_layouts(command_for: Callable[[int], Sequence[str]], workdir: Path, *,
                 layouts: int = DEFAULT_LAYOUTS, processes: int | None = None,
-                stream_first: bool = False, cwd: Path | None = None) -> list[LayoutRun]:
+                cwd: Path | None = None) -> list[LayoutRun]:
     """`command_for(k)` under valgrind for layouts k = 0..layouts-1, `processes` at a time
-    (default: one per core). `stream_first`: layout 0's output goes to this terminal."""
+    (default: one per core)."""
     check_layouts(layouts)
     workdir.mkdir(parents=True, exist_ok=True)
     processes = processes or max(1, os.cpu_count() or 1)
 
     def one(k: int) -> LayoutRun:
-        return run_child(command_for(k), k, workdir / f"callgrind-{k}.out", cwd=cwd,
-                         stream=stream_first and k == 0)
+        return run_child(command_for(k), k, workdir / f"callgrind-{k}.out", cwd=cwd)
 
     with ThreadPoolExecutor(max_workers=processes) as pool:
         return list(pool.map(one, range(layouts)))
