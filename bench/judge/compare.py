@@ -363,11 +363,13 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
 
 def _judge_plans(judgement: Judgement, b: CaseRecord, n: CaseRecord) -> None:
     """The query plans' steps (`--explain`): a changed fingerprint fails on any machine."""
-    base_print = b.get("plan_fingerprint") or plan_shape.fingerprint(b.get("plans"))
-    new_print = n.get("plan_fingerprint") or plan_shape.fingerprint(n.get("plans"))
+    base_scans, new_scans = plan_shape.recorded_scans(b), plan_shape.recorded_scans(n)
+    base_print, new_print = (plan_shape.scans_fingerprint(scans) if scans is not None
+                             else record.get("plan_fingerprint")
+                             for scans, record in ((base_scans, b), (new_scans, n)))
     if plan_changed(base_print, new_print):
-        judgement.counts.append(f"query plan changed: {plan_shape.steps_text(b.get('plans'))} "
-                                f"→ {plan_shape.steps_text(n.get('plans'))}")
+        judgement.counts.append(
+            f"query plan changed: {plan_shape.change_text(base_scans, new_scans)}")
 
 
 def _median(values: Sequence[float | None]) -> float | None:

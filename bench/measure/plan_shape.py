@@ -2,9 +2,10 @@
 
 Costs, row estimates and timings in a plan move with the machine and the statistics;
 the steps do not: which node types run, on which tables, through which indexes. A
-case's fingerprint is a short hash of the ordered (node type, relation, index) steps of
-the plans of every statement it sent (`run --explain`), so a lost index (an Index Scan
-becoming a Seq Scan) or a new full scan changes it on any machine.
+case's scans are the distinct (node type, relation, index) step lists of the plans of the
+statements it sent (`run --explain`), sorted, so the order in which concurrent sessions
+first sent them does not matter; its fingerprint is a short hash of them. A lost index
+(an Index Scan becoming a Seq Scan) or a new full scan changes both on any machine.
 - PostgreSQL (EXPLAIN JSON): each node's "Node Type", "Relation Name", "Index Name";
 - MySQL/MariaDB (EXPLAIN FORMAT=JSON): each table's access_type, table_name, key;
 - SQLite (EXPLAIN QUERY PLAN): each step's text with numbers and literals masked.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bench.results.records import PlanRecord
@@ -49,27 +50,59 @@ def case_steps(plans: Sequence[PlanRecord]) -> list[list[Step]]:
     return [steps for steps in scans if steps]  # a statement that reads no table: no scan
 
 
-def fingerprint(plans: Sequence[PlanRecord] | None) -> str | None:
-    """A stable hash of a case's plans' steps; None when it has no plan to judge."""
-    if not plans:
+Scans = list[list[Step]]
+
+
+def case_scans(plans: Sequence[PlanRecord] | None) -> Scans:
+    """The case's distinct statement scans, sorted: what its fingerprint hashes and what
+    a results file keeps (`plan_scans`) so a verdict can name the change."""
+    return [list(steps) for steps in sorted({tuple(steps) for steps in case_steps(plans or [])})]
+
+
+def scans_fingerprint(scans: Scans) -> str | None:
+    """A stable hash of a case's scans; None when it has none to judge."""
+    if not scans:
         return None
-    steps = case_steps(plans)
-    if not any(steps):
-        return None
-    text = json.dumps(steps, separators=(",", ":"))
+    text = json.dumps([[list(step) for step in steps] for steps in scans],
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def steps_text(plans: Sequence[PlanRecord] | None) -> str:
-    """The steps in a line, for a verdict: `Index Scan sqlab_users (sqlab_users_pkey)`."""
+def fingerprint(plans: Sequence[PlanRecord] | None) -> str | None:
+    """A stable hash of a case's plans' scans; None when it has no plan to judge."""
+    return scans_fingerprint(case_scans(plans))
+
+
+def recorded_scans(record: Mapping[str, Any]) -> Scans | None:
+    """A case record's scans: kept as `plan_scans` (pytest's extra_info keeps no plans),
+    else derived from its plans; None when neither was recorded."""
+    if record.get("plan_scans") is not None:
+        return [[(str(k), str(r), str(i)) for k, r, i in steps] for steps in record["plan_scans"]]
+    if record.get("plans"):
+        return case_scans(record["plans"])
+    return None
+
+
+def steps_text(scans: Scans) -> str:
+    """Scans in a line, for a verdict: `Index Scan sqlab_users (sqlab_users_pkey)`."""
     parts = []
-    for statement in case_steps(plans or []):
+    for statement in scans:
         for kind, relation, index in statement:
             if relation == SQLITE:
                 parts.append(kind)
             elif relation or index:
                 parts.append(f"{kind} {relation}{f' ({index})' if index else ''}".strip())
     return ", ".join(parts) or "no scans"
+
+
+def change_text(base: Scans | None, new: Scans | None) -> str:
+    """What changed between two cases' scans: only the statements whose scans differ, or
+    the fingerprints' own words when a side kept no scans (an older results file)."""
+    if base is None or new is None:
+        return "plan fingerprint differs (scans not recorded)"
+    lost = [steps for steps in base if steps not in new]
+    gained = [steps for steps in new if steps not in base]
+    return f"{steps_text(lost)} → {steps_text(gained)}"
 
 
 def _masked(line: str) -> str:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.api.family import CaseSkipped, Context, Variant
-from bench.measure import explain
+from bench.measure import explain, plan_shape
 from bench.measure.agreement import check_agreement, fingerprint, normalized_data
 from bench.measure.lifecycle import Case, PointSession, describe_error
 from bench.measure.plan import Point
-from bench.measure.plan_shape import fingerprint as plan_fingerprint
 from bench.measure.schedule import Entry, RoundSource, measure
 from bench.measure.summary import record_paired, record_rounds
 from bench.results.records import CaseRecord, Schedule, new_case
@@ -150,7 +149,8 @@ async def measure_points(runs: list[PointRun], how: Measuring, rng: random.Rando
                 lambda call: profiling.capture(call, target, dict(record)))
         if how.explain and isinstance(case, Case):  # the CLI refuses it with load workers
             record["plans"] = await explain.explain_case(case, run.session.setup_engine)
-            record["plan_fingerprint"] = plan_fingerprint(record["plans"])
+            record["plan_scans"] = plan_shape.case_scans(record["plans"])
+            record["plan_fingerprint"] = plan_shape.scans_fingerprint(record["plan_scans"])
 
     await measure(entries, schedule=how.schedule, warmup=how.warmup, rounds=how.rounds,
                   rng=rng, finish=finish, on_round=on_round, stop_check=stop_check)

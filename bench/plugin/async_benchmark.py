@@ -384,9 +384,6 @@ def round_info(record: CaseRecord) -> dict[str, Any]:
                             for key in (*CASE_FIGURES, "unit", "ops_per_round")}
     info.update({key: record.get(key, []) for key in PER_ROUND_FIGURES})
     info["extra"] = {k: v for k, v in record["extra"].items() if k != "profile"}
-    for key in ("instructions_per_op", "instructions", "plan_fingerprint"):  # when measured
-        if record.get(key) is not None:
-            info[key] = record[key]
     return info
 
 

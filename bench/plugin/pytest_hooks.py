@@ -73,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="memory layouts counted with --sqla-measure instructions (default 3)")
     group.addoption("--sqla-explain", action="store_true",
                     help="scenario benchmarks: EXPLAIN each statement after the rounds and "
-                         "record the plans' fingerprint (plan_fingerprint) in extra_info")
+                         "record the plans' scans and their fingerprint in extra_info "
+                         "(plan_scans, plan_fingerprint)")
 
 
 @pytest.hookimpl(tryfirst=True)

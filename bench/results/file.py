@@ -147,7 +147,8 @@ _NULLABLE_CASE_FIELDS: dict[str, tuple[type, ...]] = {
 }
 _OPTIONAL_CASE_FIELDS: dict[str, tuple[type, ...]] = {
     **_NULLABLE_CASE_FIELDS, "driver": (str,), "rtt_ms": _NUMBER, "histograms": (dict,),
-    "instructions_per_op": _NUMBER, "instructions": (dict,), "plan_fingerprint": (str,),
+    "instructions_per_op": _NUMBER, "instructions": (dict,), "plan_scans": (list,),
+    "plan_fingerprint": (str,),
 }
 _STATS_FIELDS = ("min", "max", "median", "mean", "stdev", "iqr", "p95", "p99", "cv",
                  "ci95_low", "ci95_high")

@@ -133,8 +133,10 @@ class CaseRecord(TypedDict):
     # round times were taken under valgrind (config.measure says so): context, not speed.
     instructions_per_op: NotRequired[float | None]
     instructions: NotRequired[InstructionsRecord]
-    # With --explain: a hash of the plans' ordered (node type, relation, index) steps
-    # (bench.measure.plan_shape); a lost index or a new full scan changes it anywhere.
+    # With --explain: the distinct statements' (node type, relation, index) scans, sorted,
+    # and a hash of them (bench.measure.plan_shape); a lost index or a new full scan
+    # changes both anywhere, and the scans let a verdict name the change.
+    plan_scans: NotRequired[list[list[tuple[str, str, str]]]]
     plan_fingerprint: NotRequired[str | None]
 
 
@@ -274,7 +276,8 @@ class RunRecord(TypedDict):
 # them, bench.results.from_pytest reads them back): figures of the whole case, and lists
 # with one value per round. A new measured field joins one of these two.
 CASE_FIGURES = ("statements_per_op", "calls_per_op", "cpu_share", "noisy_rounds", "reference",
-                "paired", "instructions_per_op", "instructions", "plan_fingerprint")
+                "paired", "instructions_per_op", "instructions", "plan_scans",
+                "plan_fingerprint")
 PER_ROUND_FIGURES = ("blocks", "machine_ns")
 
 

@@ -139,7 +139,7 @@ def test_plan_steps_of_each_dialect():
     sqlite = ["SEARCH sqlab_users USING INTEGER PRIMARY KEY (rowid=?)"]
     assert plan_shape.plan_steps(sqlite) == [(sqlite[0], plan_shape.SQLITE, "")]
     lines = [{**INDEX_PLAN[0], "plan": ["SCAN sqlab_knob_items"]}]
-    assert plan_shape.steps_text(lines) == "SCAN sqlab_knob_items"
+    assert plan_shape.steps_text(plan_shape.case_scans(lines)) == "SCAN sqlab_knob_items"
     assert plan_shape.fingerprint([]) is None
 
 
@@ -157,3 +157,31 @@ def test_the_fingerprint_holds_the_scans_its_verdict_names():
     nested = plan_shape.fingerprint(plan("Nested Loop", "Index Scan", "sqlab_users_pkey"))
     seq = plan_shape.fingerprint(plan("Nested Loop", "Seq Scan", None))
     assert hash_join == nested and nested != seq
+
+
+def test_the_fingerprint_does_not_depend_on_which_session_sent_first():
+    """Concurrent sessions send a case's statements in an order the scheduler picks: the
+    same statements with the same plans are the same fingerprint in any order."""
+    users = {**INDEX_PLAN[0], "sql": "SELECT users"}
+    posts = {**SEQ_PLAN[0], "sql": "SELECT posts",
+             "plan": [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "sqlab_posts"}}]}
+    assert plan_shape.fingerprint([users, posts]) == plan_shape.fingerprint([posts, users])
+    assert plan_shape.fingerprint([users, posts]) != plan_shape.fingerprint([users])
+
+
+def test_a_plan_change_read_from_pytest_names_only_the_statement_that_changed(tmp_path,
+                                                                           capsys):
+    """pytest's extra_info keeps no plans, only their scans: the verdict still names the
+    scans that changed, and leaves out the statements whose plan stayed."""
+    posts = {**SEQ_PLAN[0], "sql": "SELECT posts",
+             "plan": [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "sqlab_posts"}}]}
+    base = _counted(_doc(seed=1), plans=[INDEX_PLAN[0], posts])
+    new = _counted(_doc(seed=2), plans=[posts, SEQ_PLAN[0]])
+    for doc in (base, new):
+        for case in doc["cases"]:
+            case["plan_scans"] = plan_shape.case_scans(case.pop("plans"))
+    assert _gate(tmp_path, json.loads(json.dumps(base)), json.loads(json.dumps(new))) == 1
+    err = capsys.readouterr().err
+    assert ("query plan changed: Index Scan sqlab_users (sqlab_users_pkey) → Seq Scan "
+            "sqlab_users") in err
+    assert "sqlab_posts" not in err
