@@ -28,12 +28,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.api.family import Family
-from bench.db.database import DEFAULT_CONNECT_TIMEOUT, core_engine, resolve_url, server_info
+from bench.db.database import core_engine, resolve_url
 from bench.db.drivers import Driver, get_driver
 from bench.measure.counters import CallCounter
 from bench.measure.instructions import counting
 from bench.measure.instructions.quiet import counting_conditions
-from bench.measure.lifecycle import PointSession, RoundResult, hooks_engine, measured_call
+from bench.measure.lifecycle import RoundResult, measured_call
 from bench.measure.plan import Point, point_for
 from bench.measure.point import Measuring, measure_point, new_records
 from bench.measure.schedule import Entry, measure
@@ -317,24 +317,18 @@ class AsyncBenchmark:
         how = Measuring(warmup=warmup, rounds=rounds, explain=self.explain and first,
                         count_calls=first)
         records = new_records(pair, driver.name)
-        if self.open_point is not None and asyncio.get_running_loop() is self.loop:
-            # The session loop's tests share the point's data with its other variants.
-            session, server = await self.open_point.enter(point, driver, url, self.seed)
+        # The session loop's tests share the point's data with its other variants; any
+        # other loop's test sets the point up for itself and tears it down after.
+        opened = self.open_point
+        if opened is None or asyncio.get_running_loop() is not self.loop:
+            opened = OpenPoint()
+        try:
+            session, server = await opened.enter(point, driver, url, self.seed)
             produced = await measure_point(pair, session, records, how,
                                            random.Random(self.seed))
-            return records[name], server, produced.get(name)
-        setup_engine = hooks_engine(driver, url, DEFAULT_CONNECT_TIMEOUT)
-        try:
-            async with setup_engine.connect() as conn:
-                server = await conn.run_sync(server_info)
-            async with PointSession(point.family, point.params, driver, url,
-                                    setup_engine=setup_engine,
-                                    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-                                    seed=self.seed) as own:
-                produced = await measure_point(pair, own, records, how,
-                                               random.Random(self.seed))
         finally:
-            await setup_engine.dispose()
+            if opened is not self.open_point:
+                await opened.close()
         return records[name], server, produced.get(name)
 
     # -- the two kinds of test, and pytest-benchmark -------------------------------------
