@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.results.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
-
 SLOWER, FASTER, SAME, INCONCLUSIVE = "slower", "faster", "same", "inconclusive"
 # Python calls per op may move this much before it counts: 5% and at least 2 calls. The
 # count is exact for a given interleaving of tasks, but tasks that share a pool (and a
@@ -42,6 +40,8 @@ CALLS_FLOOR = 2.0
 # A driver that polls from Python (its row says `polls`) adds calls per poll, and the
 # number of polls follows the network: an A/A moved one such count by 14% (56 -> 64).
 POLLING_CALLS_TOLERANCE = 0.25
+BOOTSTRAP_RESAMPLES = 2000  # blocks_change: the ratio of two unpaired runs' medians
+BOOTSTRAP_SEED = 20261124  # fixed: the same samples always give the same interval
 MIN_RUNS = 3  # runs per side before per-run medians are judged
 
 

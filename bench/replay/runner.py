@@ -250,7 +250,7 @@ def _where(rtt_ms: float | None, proxy: Any) -> str:
 
 def driver_ratios(cases: list[CaseRecord], drivers: list[str]) -> list[dict[str, Any]]:
     """Per form, pool size and RTT, each pair of drivers: the candidate's units/s over the
-    other's, per block (both ran in every block), median and bootstrap interval."""
+    other's, per block (both ran in every block), median and 95% interval."""
     found = []
     by_key: dict[tuple[Any, ...], dict[str, CaseRecord]] = {}
     for case in cases:

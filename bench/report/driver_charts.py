@@ -3,7 +3,7 @@
 The drivers of one run (`--driver asyncpg,psycopg,aiopg`) ran in the same blocks, so each
 case carries its paired driver ratio: its time per op over the same variant's on the
 reference driver, block by block (`paired_driver`, bench.run.several). Here, per variant,
-a dot per other driver at that ratio's median with its bootstrap 95% interval, a line at
+a dot per other driver at that ratio's median with its 95% interval, a line at
 1 for the reference driver ("= asyncpg"), hollow and grey where the interval holds 1 (no
 clear difference). One scale for the family; log only past 20×, and then it says so.
 Separate runs have no such ratio: their chart is charts.drivers_chart (absolute times).

@@ -6,7 +6,7 @@ Format history (`schema_version`):
   2  sqla-bench 0.2: interleaved rounds. A case adds `blocks` (the block of each
      sample), `cpu_ns` and `wait_ns` per round, `noisy_rounds`, `cpu_share`,
      `calls_per_op`, its point's `reference` and `paired` (the per-block ratios to it
-     with median and bootstrap CI); the run adds `label`, `config.schedule` and
+     with median and its 95% CI); the run adds `label`, `config.schedule` and
      `families.*.reference`. Also in 2, all optional (issue 18): a case's `rtt_ms` (the
      RTT sqla-bench's delaying proxy added; absent: direct), the run's `network` (the
      proxy's calibration and CPU) and `config.rtt_ms`/`rtt_fallback`, and in
@@ -21,7 +21,7 @@ Format history (`schema_version`):
      Also optional in 2 (issue 12): a case's `machine_ns`, the machine-speed probe
      (bench.measure.machine) of each sample's block.
      Also optional in 2 (issue 24): runs of several drivers. A case's `paired_driver`
-     (its per-block ratio to the same variant on the reference driver, median, bootstrap
+     (its per-block ratio to the same variant on the reference driver, median, 95%
      CI and block count), `config.drivers` (label, driver, backend, sync, url, reference,
      skipped), `config.driver_reference`, `config.pair_across_backends` and
      `environment.servers`. A case's `driver` is then the driver's label in the run.

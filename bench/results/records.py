@@ -38,7 +38,7 @@ class Paired(TypedDict):
     reference: str
     ratios: list[float]  # one per block both ran: (variant / op) / (reference / op)
     median: float
-    ci95_low: float  # bootstrap over blocks
+    ci95_low: float  # 95%, order statistics over blocks
     ci95_high: float
 
 
@@ -49,7 +49,7 @@ class PairedDriver(TypedDict):
     reference: str  # the reference driver's label in the run
     ratios: list[float]  # one per block both ran: (this driver / op) / (reference / op)
     median: float
-    ci95_low: float  # bootstrap over blocks
+    ci95_low: float  # 95%, order statistics over blocks
     ci95_high: float
     n: int  # blocks paired
 

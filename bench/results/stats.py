@@ -1,18 +1,19 @@
 """Summaries of timing samples, and paired ratios between variants.
 
-The headline of a time is the median, with a bootstrap 95% confidence interval:
-benchmark timings are skewed (a floor and a long right tail), so the median and a
-distribution-free interval describe them better than mean +- stdev.
+The headline of a time is the median, with a distribution-free 95% confidence interval
+(order statistics): benchmark timings are skewed (a floor and a long right tail), so the
+median and such an interval describe them better than mean +- stdev.
 
 The headline of a comparison between two variants is their *paired ratio*: rounds
 run in blocks (one round of every variant each), so a variant's round and its
 reference's round in the same block shared the machine's state of that moment. The
-ratio per block cancels the drift; its median and a bootstrap interval over blocks
-are what stays put from run to run on a machine whose speed wanders.
+ratio per block cancels the drift; its median and that interval over blocks are what
+stays put from run to run on a machine whose speed wanders.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,32 +23,37 @@ from bench.results.records import Stats
 UNSTABLE_CV = 0.10  # a case whose samples vary more than this is flagged
 NOISY_WAIT_SHARE = 0.10  # a round that waited for a CPU this share of its time is noisy
 NOISY_CASE_SHARE = 0.25  # a case with this share of noisy rounds says so
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261124  # fixed: the same samples always give the same interval
 
-def bootstrap_median_ci(
-    samples: Sequence[float] | np.ndarray,
-    confidence: float = 0.95,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of the median."""
-    data = np.asarray(samples, dtype=float)
+
+def median_ci(samples: Sequence[float] | np.ndarray, confidence: float = 0.95
+              ) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median: the order statistics whose
+    ranks the binomial distribution gives, so it covers the true median at least
+    `confidence` of the time whatever the samples' shape (for 15 blocks at 95%: the 4th
+    and 12th, 96.5%). A percentile bootstrap of the median, used before, interpolates
+    inside those ranks and covered about 92% at 15 samples. Below 6 samples no pair of
+    order statistics reaches 95%, and the interval is the whole range."""
+    data = np.sort(np.asarray(samples, dtype=float))
     if data.size == 0:
         raise ValueError("no samples")
-    if data.size == 1:
-        return float(data[0]), float(data[0])
-    rng = np.random.default_rng(seed)
-    # Resample in blocks so a long run (100k samples) does not build one huge matrix.
-    medians = np.empty(resamples)
-    block = max(1, 2_000_000 // data.size)
-    for start in range(0, resamples, block):
-        stop = min(resamples, start + block)
-        draws = rng.choice(data, size=(stop - start, data.size), replace=True)
-        medians[start:stop] = np.median(draws, axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(medians, [tail, 100.0 - tail])
-    return float(low), float(high)
+    rank = _median_rank(int(data.size), (1.0 - confidence) / 2.0)
+    return float(data[rank - 1]), float(data[data.size - rank])
+
+
+def _median_rank(n: int, tail: float) -> int:
+    """The most inward rank k (1-based) with P(Binomial(n, 1/2) <= k - 1) <= tail: the
+    chance that the k-th smallest sample lies above the true median, one side's miss.
+    Summed term by term in logs (2^-n underflows past 1,074 samples); scipy.stats would
+    cost a second to import, and every run and report imports this module."""
+    log_term = -n * math.log(2.0)  # log P(X = 0)
+    below, rank = 0.0, 0
+    while rank < n // 2:
+        below += math.exp(log_term)
+        if below > tail:
+            break
+        log_term += math.log((n - rank) / (rank + 1))  # P(X = i + 1) from P(X = i)
+        rank += 1
+    return max(1, rank)
 
 
 def summarize(samples: Sequence[float]) -> Stats:
@@ -58,7 +64,7 @@ def summarize(samples: Sequence[float]) -> Stats:
     mean = float(data.mean())
     stdev = float(data.std(ddof=1)) if data.size > 1 else 0.0
     q1, median, q3, p95, p99 = np.percentile(data, [25, 50, 75, 95, 99])
-    ci_low, ci_high = bootstrap_median_ci(data)
+    ci_low, ci_high = median_ci(data)
     return {
         "min": float(data.min()),
         "max": float(data.max()),
@@ -84,9 +90,9 @@ def block_ratios(samples: Sequence[float], blocks: Sequence[int], ops: int,
 
 
 def ratio_summary(ratios: Sequence[float]) -> tuple[float, float, float]:
-    """Median of per-block ratios and its bootstrap 95% interval over blocks."""
+    """Median of per-block ratios and its 95% interval over blocks."""
     data = np.asarray(ratios, dtype=float)
-    low, high = bootstrap_median_ci(data)
+    low, high = median_ci(data)
     return float(np.median(data)), low, high
 
 
