@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from bench.api.capturing import CaptureMiddleware, capture, capture_unit
     from bench.api.drive import drive
     from bench.api.family import (
-        PROFILES,
-        RAW_VARIANT,
         CaseSkipped,
         Comparison,
         Context,
@@ -30,11 +28,12 @@ if TYPE_CHECKING:
     from bench.api.service import Service
     from bench.db.database import connection_room
     from bench.db.drivers import Driver, register
+    from bench.results.records import PROFILES, RAW_VARIANT
 
 # Each name's module, imported on first use (PEP 562): a command that reads results
 # files (report, compare) does not pay for the HTTP client and the capture machinery.
 _HOMES = {
-    "PROFILES": "bench.api.family", "RAW_VARIANT": "bench.api.family",
+    "PROFILES": "bench.results.records", "RAW_VARIANT": "bench.results.records",
     "CaseSkipped": "bench.api.family", "Comparison": "bench.api.family",
     "Context": "bench.api.family", "Family": "bench.api.family", "Param": "bench.api.family",
     "CaptureMiddleware": "bench.api.capturing", "capture": "bench.api.capturing",

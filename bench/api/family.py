@@ -49,14 +49,7 @@ from bench.db.database import connect_settings
 from bench.db.drivers import CAPABILITIES, Driver
 from bench.db.raw import RawConnection, SyncRawConnection
 from bench.results import stats
-from bench.results.records import ComparisonRecord
-
-# "counted" is for instructions per op (run --measure instructions, make bench-ci): counts
-# need no large sizes and few rounds, and every emulated instruction costs ~25x a native one.
-PROFILES = ("quick", "standard", "full", "counted")
-# The bare driver doing a family's work: the floor SQLAlchemy's cost is read against,
-# and every family's reference unless it names its own.
-RAW_VARIANT = "raw_driver"
+from bench.results.records import RAW_VARIANT, ComparisonRecord
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import time
 
 import httpx
 
-from bench.db.database import mask_text
+from bench.db.masking import mask_text
 from bench.proc.child import (
     OutputFile,
     child_env,

@@ -66,7 +66,7 @@ def _main(arguments: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, no secrets
         if os.environ.get("SQLA_BENCH_DEBUG") == "1":
             raise
-        from bench.db.database import mask_text
+        from bench.db.masking import mask_text
 
         message = mask_text(_one_line(str(exc)))[:300]
         print(f"sqla-bench: internal error: {type(exc).__name__}: {message} "

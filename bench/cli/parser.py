@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from bench import __version__
-from bench.api.family import PROFILES
 from bench.cli.common import UsageError
-from bench.db.database import DEFAULT_CONNECT_TIMEOUT
-from bench.db.drivers import DRIVERS
+from bench.db.drivers import DEFAULT_CONNECT_TIMEOUT, DRIVERS
 from bench.judge import ab as ab_runs
 from bench.judge import calibrate as calibrate_runs
 from bench.results import storage
-from bench.results.records import SCHEDULES
+from bench.results.records import PROFILES, SCHEDULES
 
 DESCRIPTION = "Benchmark SQLAlchemy's asyncio extension on your own database."
 EXAMPLES = """\

@@ -15,8 +15,9 @@ from bench.cli import counted
 from bench.cli.common import EXIT_INTERRUPTED, UsageError
 from bench.cli.console import print_summary
 from bench.db import namespace
-from bench.db.database import DatabaseError, mask_text, resolve_url
+from bench.db.database import DatabaseError, resolve_url
 from bench.db.drivers import NamedDriver, parse_driver_list
+from bench.db.masking import mask_text
 from bench.db.names import did_you_mean
 from bench.measure.instructions import unavailable
 from bench.measure.instructions.counting import COUNTED_ROUNDS

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from bench.db.drivers import Driver
+from bench.db.drivers import DEFAULT_CONNECT_TIMEOUT, Driver
+from bench.db.masking import mask_text
 from bench.db.namespace import is_name, owns_sqlite_file, session_settings, sqlite_pragmas
 
 TABLE_PREFIX = "sqlab_"
@@ -34,7 +34,6 @@ TABLE_PREFIX = "sqlab_"
 REGISTRY_TABLE = f"{TABLE_PREFIX}registry"
 # A namespace's record of the tables its run created.
 OWNED_TABLE = f"{TABLE_PREFIX}tables"
-DEFAULT_CONNECT_TIMEOUT = 10.0
 
 DEFAULT_URLS = {
     "postgresql": ("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -117,19 +116,6 @@ def mask(url: URL) -> str:
 
 def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
-
-
-def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Scrub passwords from any text: URL-embedded ones and the given secrets."""
-    text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['at']}", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    # DSN forms drivers echo back, e.g. "password=hunter2".
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
 
 
 def describe_connect_error(exc: BaseException, url: URL) -> str:

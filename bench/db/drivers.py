@@ -15,15 +15,17 @@ import importlib
 import importlib.metadata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING, Any
 
 from bench.db import raw
 from bench.db.names import did_you_mean
 from bench.db.raw import RawConnection
 
+if TYPE_CHECKING:  # SQLAlchemy costs a third of a second to import: annotations only
+    from sqlalchemy.engine import URL
+
 BACKENDS = ("postgresql", "mysql", "sqlite")
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to wait for a server before giving up
 
 # What a driver may lack, as the reason a variant needing it is skipped on that driver:
 # "skipped: aiopg has no server-side cursors through SQLAlchemy".

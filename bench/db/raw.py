@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING, Any
 
 from bench.db.namespace import owns_sqlite_file, session_settings, sqlite_pragmas
+
+if TYPE_CHECKING:  # SQLAlchemy costs a third of a second to import: annotations only
+    from sqlalchemy.engine import URL
 
 
 async def maybe_await(value: Any) -> Any:

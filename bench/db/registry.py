@@ -43,9 +43,9 @@ from bench.db.database import (
     describe_connect_error,
     make_sync_engine,
     mask,
-    mask_text,
 )
 from bench.db.drivers import DRIVERS
+from bench.db.masking import mask_text
 
 STALE_AFTER_HOURS = 24.0  # a run of another host older than this is taken for gone
 LOCK_TIMEOUT_S = 30  # how long a run waits for another to finish with the registry

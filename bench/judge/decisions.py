@@ -18,9 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bench.api.family import RAW_VARIANT
 from bench.results import stats
 from bench.results.records import (
+    RAW_VARIANT,
     CaseRecord,
     ComparisonRecord,
     RunRecord,

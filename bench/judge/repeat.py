@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.db.database import mask_text
-from bench.measure.lifecycle import RoundResult
+from bench.db.masking import mask_text
+from bench.measure.rounds import RoundResult
 from bench.measure.summary import record_paired, record_rounds
 from bench.results import file as results
 from bench.results.records import CaseRecord, RunRecord, per_op

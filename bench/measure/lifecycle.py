@@ -18,7 +18,6 @@ import inspect
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,29 +36,16 @@ from bench.db.database import (
     drop_owned_tables,
     make_engine,
     make_sync_engine,
-    mask_text,
 )
 from bench.db.drivers import Driver, get_driver
+from bench.db.masking import mask_text
 from bench.measure import hdr
 from bench.measure.counters import CallCounter, cpu_ns, cpu_wait_ns
 from bench.measure.instructions import counting
 from bench.measure.instructions.quiet import counting_conditions
+from bench.measure.rounds import RoundResult
 
 STRAY_TASK_TIMEOUT = 10.0  # seconds a cancelled stray task gets to unwind
-
-
-@dataclass
-class RoundResult:
-    """One round's measurements."""
-
-    wall_ns: int
-    cpu_ns: int
-    wait_ns: int | None  # run-queue wait, where the kernel reports it
-    statements: int
-    data: Any
-    stray_tasks: int = 0
-    operations: int = 0  # requests the round ran, where the family counts them (drive)
-    count_label: str | None = None  # its callgrind dump, in a counting child
 
 
 async def timed_call(call: Callable[[], Any], is_sync: bool) -> tuple[Any, int, int, int | None]:

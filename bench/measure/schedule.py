@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bench.measure.lifecycle import RoundResult
 from bench.measure.machine import probe_ns
+from bench.measure.rounds import RoundResult
 from bench.results.records import Schedule
 
 

@@ -33,9 +33,10 @@ from bench.db.drivers import Driver, get_driver
 from bench.measure.counters import CallCounter
 from bench.measure.instructions import counting
 from bench.measure.instructions.quiet import counting_conditions
-from bench.measure.lifecycle import RoundResult, measured_call
+from bench.measure.lifecycle import measured_call
 from bench.measure.plan import Point, point_for
 from bench.measure.point import Measuring, measure_point, new_records
+from bench.measure.rounds import RoundResult
 from bench.measure.schedule import Entry, measure
 from bench.measure.summary import record_paired, record_rounds
 from bench.plugin.engines import driver_of, in_namespace, read_server

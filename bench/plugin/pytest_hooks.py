@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from bench.results.records import PROFILES  # names only: SQLAlchemy is not imported
+
 # The sqla_engine fixture's engines, per test: async_benchmark counts statements on them.
 ENGINES = pytest.StashKey[list[Any]]()
 # Each measured function benchmark's row of the end-of-session table.
@@ -47,9 +49,7 @@ NOT_RUN = "async def functions are not natively supported"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sqla-bench")
-    # bench.api.family.PROFILES (not imported here: the plug-in loads in every session)
-    group.addoption("--sqla-profile", default="quick",
-                    choices=("quick", "standard", "full", "counted"),
+    group.addoption("--sqla-profile", default="quick", choices=PROFILES,
                     help="scenario parameter sizes for the benchmarks (default: quick)")
     group.addoption("--sqla-loop", default="asyncio", choices=("asyncio", "uvloop"),
                     help="event loop of plain def tests' async benchmarks (default: asyncio)")

@@ -14,7 +14,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from bench.measure.lifecycle import RoundResult, timed_call
+from bench.measure.lifecycle import timed_call
+from bench.measure.rounds import RoundResult
 from bench.replay.forms import Form
 from bench.replay.tally import Tally
 from bench.replay.workload import Unit, Workload

@@ -19,7 +19,7 @@ from typing import Any
 
 from distributed import Event
 
-from bench.measure.lifecycle import RoundResult
+from bench.measure.rounds import RoundResult
 from bench.replay import worker as part
 from bench.replay.case import Pace
 from bench.replay.tally import Tally

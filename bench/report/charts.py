@@ -16,12 +16,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from bench.api.family import RAW_VARIANT
 from bench.report.figures import Dot, DotSpec, Line, LineSpec, log_label, spans_widely
 from bench.report.findings import singular
 from bench.report.model import FamilyView, Group, Run, varying_params
 from bench.report.render import Chart
-from bench.results.records import CaseRecord, per_op, rtt_text
+from bench.results.records import RAW_VARIANT, CaseRecord, per_op, rtt_text
 from bench.results.units import duration_unit, fmt_duration, fmt_rate
 
 PALETTE = [

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.api.family import RAW_VARIANT
 from bench.judge.history import History, Series
 from bench.report import render
 from bench.report.charts import REFERENCE_COLOUR, Colours, HistoryPoint, history_chart
 from bench.report.page import page_css, prepare_output_dir
 from bench.report.templating import environment
+from bench.results.records import RAW_VARIANT
 from bench.results.units import duration_unit
 
 

@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.api.family import RAW_VARIANT
 from bench.report.charts import Colours, Line, wants_throughput, xy_chart
 from bench.report.findings import paired_ratio, read_point, singular
 from bench.report.model import FamilyView, Group, Run, params_key, varying_params
 from bench.report.render import Chart
-from bench.results.records import ComparisonRecord, params_text, per_op, rtt_text
+from bench.results.records import RAW_VARIANT, ComparisonRecord, params_text, per_op, rtt_text
 from bench.results.units import duration_unit, fmt_duration, fmt_rate
 from bench.rtt.proxy import LATE_EDGES_US
 

@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
+# "counted" is for instructions per op (run --measure instructions, make bench-ci): counts
+# need no large sizes and few rounds, and every emulated instruction costs ~25x a native one.
+# Here, not in bench.api.family, so the command line and the pytest plug-in name them
+# without importing SQLAlchemy.
+PROFILES = ("quick", "standard", "full", "counted")
+# The bare driver doing a family's work: the floor SQLAlchemy's cost is read against,
+# and every family's reference unless it names its own.
+RAW_VARIANT = "raw_driver"
+
 CaseStatus = Literal["ok", "error", "wrong", "skipped"]
 RunStatus = Literal["running", "complete", "interrupted"]
 Schedule = Literal["interleaved", "blocked"]

@@ -29,8 +29,9 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench.db.database import DatabaseError, default_port, describe_connect_error, mask_text
+from bench.db.database import DatabaseError, default_port, describe_connect_error
 from bench.db.drivers import Driver
+from bench.db.masking import mask_text
 from bench.db.raw import RawConnection, maybe_await
 from bench.measure.lifecycle import close_quietly
 from bench.proc.child import OutputFile, child_env, exit_status, signal_group

@@ -8,14 +8,13 @@ differs between two runs' environments in these, for compare's warnings.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy
 
 from bench.db.drivers import Driver
 
@@ -104,7 +103,7 @@ def collect(driver: Driver, server: dict[str, str] | None, loop_kind: str,
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_total": memory_total(),
-        "sqlalchemy": sqlalchemy.__version__,
+        "sqlalchemy": importlib.metadata.version("sqlalchemy"),
         "driver_versions": {driver.name: driver.version()},
         "server": server or {},
         "event_loop": event_loop_name(loop_kind),

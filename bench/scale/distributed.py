@@ -34,7 +34,8 @@ from distributed import Event
 from bench.api.family import Context, Variant
 from bench.api.share import LoadShare
 from bench.measure import hdr
-from bench.measure.lifecycle import PointSession, RoundResult, describe_error
+from bench.measure.lifecycle import PointSession, describe_error
+from bench.measure.rounds import RoundResult
 from bench.scale import worker as loadworker
 from bench.scale.cluster import LoadCluster
 

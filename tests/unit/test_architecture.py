@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -147,3 +149,14 @@ def test_the_documented_layout_is_the_real_one():
     real = sorted(p.name for p in BENCH.iterdir() if (p / "__init__.py").exists())
     assert sorted(documented) == real
     assert len(documented) == len(set(documented))
+
+
+def test_reading_results_never_imports_sqlalchemy():
+    """The command line and the report read results files: SQLAlchemy (a third of a
+    second to import) stays out of them, for the report's time budget."""
+    code = ("import sys, bench.cli.parser, bench.cli.report, bench.report, bench.api; "
+            "from bench.api import PROFILES; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]"

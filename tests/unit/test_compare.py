@@ -19,7 +19,7 @@ from bench.judge.verdicts import (
     runs_change,
     statements_changed,
 )
-from bench.measure.lifecycle import RoundResult
+from bench.measure.rounds import RoundResult
 from bench.measure.summary import record_paired, record_rounds
 from bench.results import file as results
 from bench.results import records, storage

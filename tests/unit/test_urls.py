@@ -2,8 +2,9 @@
 
 import pytest
 
-from bench.db.database import DatabaseError, mask, mask_text, resolve_url
+from bench.db.database import DatabaseError, mask, resolve_url
 from bench.db.drivers import DRIVERS, UnknownDriver, get_driver
+from bench.db.masking import mask_text
 
 
 def test_driverless_url_gets_the_driver_scheme():
