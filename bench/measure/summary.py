@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from bench.measure.instructions import counting
 from bench.measure.instructions.identity import python_build, valgrind_version
 from bench.measure.instructions.summary import relative_range
 from bench.results import stats
-from bench.results.records import CaseRecord
+from bench.results.records import CaseRecord, PairedDriver
 
 if TYPE_CHECKING:  # lifecycle imports SQLAlchemy; the report reads summaries without it
     from bench.measure.rounds import RoundResult
@@ -106,6 +107,30 @@ def record_paired_drivers(records: dict[str, dict[str, CaseRecord]],
                 case["paired_driver"] = {"reference": reference, "ratios": ratios,
                                          "median": median, "ci95_low": low,
                                          "ci95_high": high, "n": len(ratios)}
+
+
+# A family's driver decision names every case where one driver beat the other: its
+# intervals hold together at this level (Bonferroni over the family's cases on the driver).
+FAMILY_WISE_CONFIDENCE = 0.95
+
+
+def family_wise_driver_intervals(cases: Sequence[CaseRecord]) -> None:
+    """Every paired driver ratio's interval, made to hold together with the other cases of
+    its family on the same driver pair: with m such cases, each at 1 - 0.05/m. A family's
+    decision ("1.4× faster on selectinload; no clear winner on ...") reads m intervals at
+    once; at 95% each, a driver against itself (an A/A) would name a winner somewhere in
+    a 17-case family about one run in two. Recomputed as a run's points arrive (m grows)."""
+    groups: dict[tuple[str, str, str], list[PairedDriver]] = defaultdict(list)
+    for case in cases:
+        paired = case.get("paired_driver")
+        if paired is not None and paired["ratios"]:
+            groups[(case["scenario"], case["driver"] or "", paired["reference"])].append(paired)
+    for group in groups.values():
+        confidence = 1 - (1 - FAMILY_WISE_CONFIDENCE) / len(group)
+        for paired in group:
+            paired["ci95_low"], paired["ci95_high"] = stats.median_ci(paired["ratios"],
+                                                                      confidence)
+            paired["confidence"] = confidence
 
 
 def is_noisy(case: CaseRecord) -> bool:

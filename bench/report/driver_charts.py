@@ -3,7 +3,7 @@
 The drivers of one run (`--driver asyncpg,psycopg,aiopg`) ran in the same blocks, so each
 case carries its paired driver ratio: its time per op over the same variant's on the
 reference driver, block by block (`paired_driver`, bench.run.several). Here, per variant,
-a dot per other driver at that ratio's median with its 95% interval, a line at
+a dot per other driver at that ratio's median with its family-wise 95% interval, a line at
 1 for the reference driver ("= asyncpg"), hollow and grey where the interval holds 1 (no
 clear difference). One scale for the family; log only past 20×, and then it says so.
 Separate runs have no such ratio: their chart is charts.drivers_chart (absolute times).
@@ -60,7 +60,7 @@ def paired_drivers_chart(view: FamilyView, runs: list[Run], run_colours: Colours
     limits = _padded(values, log)
     against = references[0] if len(references) == 1 else "the reference driver"
     x_label = log_label(f"time per {singular(view.unit)} relative to {against} (paired per "
-                        "block): dot median, bar 95% interval", log)
+                        "block): dot median, bar family-wise 95% interval", log)
     drawn = []
     for (point, label), rows in parts.items():
         spec = _part(view, point, names.get(label, label), rows, shown, run_colours, limits,
@@ -97,8 +97,8 @@ def _part(view: FamilyView, point: str, reference: str, rows: dict[str, dict[str
             unclear = bool(holds_one(case))
             dots.append(Dot(
                 variant, median, low, high, run_colours(column),
-                tip=f"{variant} on {column}: {median:.2f}× the time of {reference} (95% "
-                    f"interval {low:.2f}–{high:.2f}×, {case['paired_driver']['n']} blocks"
+                tip=f"{variant} on {column}: {median:.2f}× the time of {reference} (family-"
+                    f"wise 95% interval {low:.2f}–{high:.2f}×, {case['paired_driver']['n']} blocks"
                     f"{'; no clear difference' if unclear else ''}); "
                     f"{fmt_duration(per_op(case))} per {op}",
                 series=k, hollow=unclear,

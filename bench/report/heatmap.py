@@ -202,7 +202,7 @@ def _paired_cell(run: Run, case: CaseRecord | None, holds: bool | None) -> Cell:
             return Cell(1.0, f"{run.column}: the reference driver, {time}", reference=True)
         return Cell(None, f"{run.column}: {time}; not paired (another backend)")
     return Cell(paired["median"], f"{run.column}: {paired['median']:.3g}× the time of "
-                f"{paired['reference']} (95% interval {paired['ci95_low']:.3g}–"
+                f"{paired['reference']} (family-wise 95% interval {paired['ci95_low']:.3g}–"
                 f"{paired['ci95_high']:.3g}×, {paired['n']} blocks); {time}",
                 paired=True, holds_one=bool(holds))
 

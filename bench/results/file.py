@@ -216,6 +216,7 @@ def _check_case(case: Any, index: int, source: str) -> None:
         and _numbers(paired_driver.get("ratios"))
         and all(_is(paired_driver.get(k), _NUMBER) for k in _PAIRED_FIELDS)
         and _is(paired_driver.get("n"), (int,))
+        and 0 < paired_driver.get("confidence", 0.95) <= 1
     ):
         raise ResultsFileError(f"{where} has a malformed paired driver ratio")
     _check_plans(case, where)

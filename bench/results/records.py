@@ -58,9 +58,12 @@ class PairedDriver(TypedDict):
     reference: str  # the reference driver's label in the run
     ratios: list[float]  # one per block both ran: (this driver / op) / (reference / op)
     median: float
-    ci95_low: float  # 95%, order statistics over blocks
+    # Order statistics over blocks, at `confidence`: 95% shared by the family's cases on
+    # this driver (bench.measure.summary.family_wise_driver_intervals)
+    ci95_low: float
     ci95_high: float
     n: int  # blocks paired
+    confidence: NotRequired[float]  # each interval's own level (files before 0.3: 0.95)
 
 
 class ScanRecord(TypedDict):

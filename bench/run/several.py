@@ -41,7 +41,7 @@ from bench.db.database import (
 from bench.measure.lifecycle import PointSession, hooks_engine
 from bench.measure.plan import Point, plan
 from bench.measure.point import Measuring, PointRun, measure_points, new_records
-from bench.measure.summary import record_paired_drivers
+from bench.measure.summary import family_wise_driver_intervals, record_paired_drivers
 from bench.results.records import CaseRecord, DriverEntry, RunRecord, params_text
 from bench.run.progress import Progress
 from bench.run.runner import RunConfig, RunDriver, Runner
@@ -248,6 +248,7 @@ class SeveralRunner(Runner):
             order = list(family.variants_for(by_label[label].driver))
             finished += sorted(cases.values(), key=lambda c: order.index(c["variant"]))
         self._document()["cases"].extend(finished)
+        family_wise_driver_intervals(self._document()["cases"])
         self._write()
         for case in finished:
             self.progress.case_finished(case)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,8 @@ from bench.db.database import resolve_url
 from bench.db.drivers import DRIVERS, UnknownDriver, get_driver, parse_driver_list, register
 from bench.judge.compare import compare_sides, comparison_table
 from bench.judge.decisions import run_points
+from bench.judge.driver_pairs import driver_pairs
+from bench.measure.summary import family_wise_driver_intervals
 from bench.report import write_report
 from bench.report.charts import Colours
 from bench.report.driver_charts import paired_drivers_chart
@@ -406,3 +409,41 @@ def test_raw_sql_setup_kept_is_rendered_again_for_each_driver_of_the_backend():
     assert view["ids"] is state["ids"]  # values other than SQL are shared, not copied
     assert _state_for(state, written, asyncpg) is state  # nothing to render: the same dict
     assert _state_for({"ids": [1]}, {}, psycopg) == {"ids": [1]}
+
+
+def test_a_familys_driver_intervals_hold_together_so_a_driver_against_itself_names_no_winner():
+    """17 cases of one family, a driver against itself (ratios from one distribution
+    around 1): each case's own 95% interval leaves 1 out somewhere in most such runs,
+    the family-wise ones (each at 1 - 0.05/17: the 2nd and 14th of 15 blocks) in about one
+    run in twenty; a real 1.5x difference is still a winner."""
+    rng = np.random.default_rng(24)
+
+    def family(shift: float = 1.0) -> list[dict]:
+        cases = []
+        for k in range(17):
+            ratios = list(shift * np.exp(rng.normal(0, 0.05, size=15)))
+            median, low, high = stats.ratio_summary(ratios)
+            cases.append({"scenario": "crud", "variant": f"v{k}", "params": {}, "status": "ok",
+                          "driver": "asyncpg@2", "paired_driver": {
+                              "reference": "asyncpg", "ratios": ratios, "median": median,
+                              "ci95_low": low, "ci95_high": high, "n": 15}})
+        return cases
+
+    runs, per_case_claims, family_claims = 200, 0, 0
+    for _ in range(runs):
+        cases = family()
+        per_case_claims += any(not c["paired_driver"]["ci95_low"] <= 1 <= c["paired_driver"][
+            "ci95_high"] for c in cases)
+        family_wise_driver_intervals(cases)
+        family_claims += driver_pairs(cases)[0].counts()["tie"] < 17
+    assert per_case_claims / runs > 0.3  # 1 - 0.965**17 = 45% in theory
+    assert family_claims / runs <= 0.08  # at most 5% in theory (Bonferroni)
+    cases = family()
+    family_wise_driver_intervals(cases)
+    ratios = sorted(cases[0]["paired_driver"]["ratios"])
+    assert (cases[0]["paired_driver"]["ci95_low"], cases[0]["paired_driver"]["ci95_high"]) == (
+        ratios[1], ratios[13])
+    assert cases[0]["paired_driver"]["confidence"] == pytest.approx(1 - 0.05 / 17)
+    faster = family(shift=1 / 1.5)
+    family_wise_driver_intervals(faster)
+    assert driver_pairs(faster)[0].counts()["faster"] == 17
