@@ -29,7 +29,10 @@ connections at once (three pools of 20 plus NullPool's 100 would pass PostgreSQL
 default max_connections of 100), so each case gives its connections back after each
 round and warms them again in an untimed round before its next timed one
 (`release_between_rounds`). A timed round always starts with a warm pool, and the
-max_connections check is for one case's connections, as only one case holds them.
+max_connections check is for one case's connections, as only one case holds them. Where
+every variant's connections fit at once (the quick profile's pools on a default server;
+SQLite, which has no limit), the cases keep them between rounds and skip the warm rounds:
+half the family's rounds.
 """
 
 from __future__ import annotations
@@ -120,14 +123,18 @@ def connections_needed(params: dict, variant: str) -> tuple[int, str]:
 
 @family.case_setup
 async def check_max_connections(ctx: Context) -> None:
-    """Skip a case whose connections would pass the server's max_connections."""
+    """Skip a case whose connections would pass the server's max_connections; let it keep
+    them between rounds when every variant's fit at once (always on SQLite)."""
     async with ctx.engine.connect() as conn:
         room = await conn.run_sync(connection_room)
     await ctx.engine.dispose()  # the check's connection is not one of the case's
     if room is None:
+        ctx.hold_connections = True
         return
     limit, open_now = room
     open_now -= 1  # the check's own
+    everyone = sum(connections_needed(ctx.params, name)[0] for name in family.variants)
+    ctx.hold_connections = everyone <= limit - open_now
     needed, how = connections_needed(ctx.params, ctx.variant)
     if needed > limit - open_now:
         raise CaseSkipped(

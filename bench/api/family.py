@@ -214,7 +214,8 @@ class Family:
     # Hold connections only while a variant's round runs: after each round the case's
     # pools and raw connections are closed, and an untimed round warms them again before
     # the next timed one. For families whose variants cannot all hold their connections
-    # at once under the server's max_connections (pool_sizing).
+    # at once under the server's max_connections (pool_sizing); a case hook that finds
+    # room for them all sets ctx.hold_connections instead.
     release_between_rounds: bool = False
     # Measures what a service or database sustains, so its load may come from several
     # processes (--processes, --cluster): True, or a predicate on the parameters. The
@@ -440,6 +441,10 @@ class Context:
     timed: bool = False  # True during timed rounds: record measurements only then
     variant: str = ""  # the variant this case runs ("" during setup/teardown)
     case_state: dict[str, Any] = field(default_factory=dict)  # per-case scratch, not recorded
+    # Set by a case hook of a release_between_rounds family that found room on the server
+    # for every variant's connections at once (SQLite has no limit): the case keeps its
+    # connections between rounds, and needs no untimed warm round before each timed one.
+    hold_connections: bool = False
     # Owned by the case lifecycle (bench.measure.lifecycle), which closes all of them.
     engine_factory: Callable[..., AsyncEngine] | None = None
     opened_raw: list[RawConnection] = field(default_factory=list)

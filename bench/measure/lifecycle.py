@@ -345,9 +345,12 @@ class Case:
     async def _release_if_asked(self) -> None:
         """Families that cannot hold every variant's connections at once release them after
         each round; the next measured round is preceded by an untimed warm one."""
-        if not (self.family.release_between_rounds or self.reconnect) or self.ctx is None:
-            return
         ctx = self.ctx
+        if ctx is None:
+            return
+        if not ((self.family.release_between_rounds and not ctx.hold_connections)
+                or self.reconnect):
+            return
         for pool in ctx.raw_pools.values():
             for conn in pool.connections:
                 await close_quietly(conn)

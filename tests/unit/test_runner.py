@@ -169,3 +169,15 @@ def test_merging_runs_keeps_each_sample_with_its_machine_probe(tmp_path):
     assert merged["machine_ns"] == (_by_variant(first)["raw_driver"]["machine_ns"]
                                     + _by_variant(second)["raw_driver"]["machine_ns"])
     assert len(merged["machine_ns"]) == len(merged["samples_ns"]) == 6
+
+
+def test_a_case_with_room_for_every_variants_connections_keeps_them_between_rounds(tmp_path):
+    """release_between_rounds warms a case's connections again before every timed round;
+    a case whose hook found room for them all (ctx.hold_connections) runs no such round."""
+    doc, _ = _run(tmp_path, family="release_probe", rounds=4, warmup=1)
+    calls = {(c["variant"], c["params"]["hold"]): c["extra"]["calls"] for c in doc["cases"]}
+    released, held = calls[("engine", 0)], calls[("engine", 1)]
+    # held: 1 warm-up, 4 timed rounds and the calls-counting round; released: a warm
+    # round again before each of the 4 timed rounds and before the counting round
+    assert (held, released) == (6, 11)
+    assert all(c["status"] == "ok" for c in doc["cases"])
