@@ -290,7 +290,7 @@ def print_summary(doc: RunRecord, console: Console | None = None) -> None:
     pairs = driver_decision_lines(doc) if several else []
     if pairs:
         console.print("[bold underline]drivers[/bold underline] (paired ratio to the reference "
-                      "driver in the same blocks, 95% interval)")
+                      "driver in the same blocks; a family's intervals hold together at 95%)")
         for line in pairs:
             console.print(f"  {line}", markup=False, highlight=False)
     down = [d for d in doc["config"].get("drivers") or [] if d.get("skipped")]
