@@ -363,13 +363,9 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
 
 def _judge_plans(judgement: Judgement, b: CaseRecord, n: CaseRecord) -> None:
     """The query plans' steps (`--explain`): a changed fingerprint fails on any machine."""
-    base_scans, new_scans = plan_shape.recorded_scans(b), plan_shape.recorded_scans(n)
-    base_print, new_print = (plan_shape.scans_fingerprint(scans) if scans is not None
-                             else record.get("plan_fingerprint")
-                             for scans, record in ((base_scans, b), (new_scans, n)))
-    if plan_changed(base_print, new_print):
-        judgement.counts.append(
-            f"query plan changed: {plan_shape.change_text(base_scans, new_scans)}")
+    if plan_changed(plan_shape.recorded_fingerprint(b), plan_shape.recorded_fingerprint(n)):
+        judgement.counts.append("query plan changed: " + plan_shape.change_text(
+            plan_shape.recorded_scans(b), plan_shape.recorded_scans(n)))
 
 
 def _median(values: Sequence[float | None]) -> float | None:

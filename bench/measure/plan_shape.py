@@ -83,6 +83,13 @@ def recorded_scans(record: Mapping[str, Any]) -> Scans | None:
     return None
 
 
+def recorded_fingerprint(record: Mapping[str, Any]) -> str | None:
+    """A case record's fingerprint: from its scans where it kept them (so fingerprints
+    made before scans were sorted still compare), else as recorded."""
+    scans = recorded_scans(record)
+    return scans_fingerprint(scans) if scans is not None else record.get("plan_fingerprint")
+
+
 def steps_text(scans: Scans) -> str:
     """Scans in a line, for a verdict: `Index Scan sqlab_users (sqlab_users_pkey)`."""
     parts = []

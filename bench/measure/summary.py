@@ -5,16 +5,13 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from bench.measure.instructions import counting
 from bench.measure.instructions.identity import python_build, valgrind_version
 from bench.measure.instructions.summary import relative_range
+from bench.measure.rounds import RoundResult
 from bench.results import stats
 from bench.results.records import CaseRecord, PairedDriver
-
-if TYPE_CHECKING:  # lifecycle imports SQLAlchemy; the report reads summaries without it
-    from bench.measure.rounds import RoundResult
 
 
 def record_rounds(case: CaseRecord, rounds: Sequence[RoundResult], blocks: Sequence[int],
