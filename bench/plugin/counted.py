@@ -39,12 +39,17 @@ _PARENT_ONLY = {"--sqla-measure": True, "--sqla-layouts": True, "--benchmark-jso
                 "--sqla-driver": True}
 
 
-def child_args(args: Sequence[str], drivers: list[str], json_path: Path) -> list[str]:
+def child_args(args: Sequence[str], drivers: list[str], json_path: Path,
+               basetemp: Path | None = None) -> list[str]:
     out = without_options(args, _PARENT_ONLY)
     if not any(a == "--assert" or a.startswith("--assert=") for a in out):
         out.append("--assert=plain")  # rewriting costs a minute under emulation
     if not any(a.startswith("--durations") for a in out):
         out.append("--durations=15")  # the log says which tests emulation made slow
+    if basetemp is not None and not any(a.startswith("--basetemp") for a in out):
+        # pytest's own numbers its sessions' directories (pytest-9, pytest-10, ...): a
+        # path one character longer moves the child's memory layout, and with it counts
+        out += ["--basetemp", str(basetemp)]
     return [*out, "--sqla-driver", ",".join(drivers), "--benchmark-json", str(json_path),
             "-p", "no:cacheprovider"]
 
@@ -73,7 +78,8 @@ def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, la
     def child(job: tuple[int, int]) -> LayoutRun:
         h, k = job
         command = [sys.executable, "-m", "pytest",
-                   *child_args(args, hands[h], workdir / f"child{h}-{k}.json")]
+                   *child_args(args, hands[h], workdir / f"child{h}-{k}.json",
+                               workdir / f"child{h}-{k}.tmp")]
         return run_child(command, k, workdir / f"child{h}-{k}.callgrind",
                          log=workdir / f"child{h}-{k}.log")
 

@@ -100,6 +100,9 @@ class InstructionsRecord(TypedDict):
     # The count's identity besides the case: counts from other builds are not compared.
     valgrind: str | None
     python_build: str
+    # The memory layout each layout was counted in (identity.layout_key, comma-joined):
+    # equal on both sides, counts are compared at the same-layout tolerance.
+    layout: NotRequired[str | None]
 
 
 class CaseRecord(TypedDict):

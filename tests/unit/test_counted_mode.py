@@ -8,6 +8,8 @@ import pytest
 from bench.cli import main
 from bench.cli.counted import child_argv
 from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
+from bench.measure.instructions.identity import layout_key
+from bench.measure.instructions.layouts import child_env
 from bench.measure.instructions.merge import merge_into, merged_record
 from bench.plugin.counted import _status, child_args, deal
 from bench.results import file as results
@@ -128,3 +130,44 @@ def test_the_totals_reader_reads_only_what_was_written_since(tmp_path):
         handle.write(part.format(n=2, ir=250))
     assert reader.read() == {"sqla-bench:1:1": 100, "sqla-bench:1:2": 250}
     assert reader.offset > first and reader.offset == out.stat().st_size
+
+
+def test_the_layout_key_follows_lengths_not_contents():
+    env = {"HOME": "/root", "PATH": "/usr/bin"}
+    key = layout_key(["pytest", "tests"], env, cwd="/work/head")
+    # a checkout at a path of equal length is the same layout: base and head in CI
+    assert layout_key(["pytest", "tests"], env, cwd="/work/base") == key
+    assert layout_key(["pytest", "tests"], {"HOME": "/abcd", "PATH": "/usr/xyz"},
+                      cwd="/work/head") == key
+    # a longer path, argument or variable, or one variable more, moves every address
+    assert layout_key(["pytest", "tests"], env, cwd="/work/head2") != key
+    assert layout_key(["pytest", "tests/"], env, cwd="/work/head") != key
+    assert layout_key(["pytest", "tests"], {**env, "X": ""}, cwd="/work/head") != key
+
+
+def test_a_counting_childs_environment_leaves_out_how_it_was_started(tmp_path):
+    started = {"HOME": "/root", "MAKEFLAGS": "w", "MAKELEVEL": "1", "OLDPWD": "/work",
+               "_": "/usr/bin/make", "PWD": "/elsewhere", "SQLA_BENCH_LAYOUT_PAD": "xx"}
+    env = child_env(3, tmp_path / "out", base=started, cwd=tmp_path)
+    assert env["PWD"] == str(tmp_path) and env["HOME"] == "/root"
+    for name in ("MAKEFLAGS", "MAKELEVEL", "OLDPWD", "_"):
+        assert name not in env
+    assert env["SQLA_BENCH_LAYOUT_PAD"] == "xxx"  # its own padding, not the caller's
+    assert env["PYTHONHASHSEED"] == "0" and env["PYTHONMALLOC"] == "malloc"
+    # make -C and cd && make start the same child
+    assert child_env(3, tmp_path / "out", base={**started, "MAKEFLAGS": "wk"},
+                     cwd=tmp_path) == env
+
+
+def test_a_pytest_counting_child_gets_a_temporary_directory_of_fixed_length(tmp_path):
+    args = child_args(["tests/benchmarks"], ["asyncpg"], tmp_path / "child0-0.json",
+                      tmp_path / "child0-0.tmp")
+    assert args[args.index("--basetemp") + 1] == str(tmp_path / "child0-0.tmp")
+    assert child_args(["--basetemp=/x"], ["asyncpg"], tmp_path / "j",
+                      tmp_path / "t").count("--basetemp") == 0
+
+
+def test_merged_counts_carry_their_layouts_keys():
+    layouts = [{**_layout([1.0, 1.0, 1.0]), "layout": key} for key in ("aaa", "bbb")]
+    assert merged_record(layouts)["layout"] == "aaa,bbb"
+    assert merged_record([layouts[0], _layout([1.0, 1.0, 1.0])])["layout"] is None

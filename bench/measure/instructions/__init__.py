@@ -10,10 +10,10 @@ lifecycle brackets every timed round with callgrind client requests
 case (bench.measure.instructions.merge). Valgrind's start-up (seconds, importing
 SQLAlchemy under emulation) is paid once per child, not per case.
 
-The client-request extension (_callgrind.c) and its build, the in-process counting
-conditions and the callgrind-file reader come from the counting prototype
-(/work/proto-callgrind, issue 23): build.py, hooks.py, quiet.py, callgrind_out.py,
-identity.py, summary.py.
+The parts: the client-request extension (_callgrind.c) and its build (build.py), its
+loading (hooks.py), the in-process counting conditions (quiet.py), the callgrind-file
+reader (callgrind_out.py), the counts' identity (identity.py) and their summary
+(summary.py).
 """
 
 from __future__ import annotations

@@ -1,15 +1,19 @@
 """What a count's identity includes besides the case: counts from different Python builds
-or valgrind versions measure different machine code and are never compared."""
+or valgrind versions measure different machine code and are never compared; counts of
+processes with the same layout key were made in the same memory layout, and agree far
+more closely than counts of two layouts (bench.judge.verdicts)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -43,3 +47,23 @@ def python_build() -> str:
     abi = sysconfig.get_config_var("SOABI") or sys.implementation.cache_tag
     return (f"{platform.python_implementation()} {platform.python_version()} {abi} "
             f"{platform.machine()} {_digest(binaries)}")
+
+
+def layout_key(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+               cwd: str | None = None) -> str:
+    """What fixes a process's memory layout besides its code: the LENGTHS (not the
+    contents) of its command line, working directory, interpreter paths and environment.
+    They are the first things a Python process copies onto its heap (and every imported
+    module's path follows the checkout's), so a longer checkout path shifts every later
+    address, and the id-hashed sets and dicts SQLAlchemy is full of collide and iterate
+    differently: a sqlite3 ORM lookup counted 760,197 instructions from one checkout and
+    769,093 from another at a longer path, but 752,595 and 752,729 from two checkouts at
+    paths of equal length (2026-12-03). Two counts with equal keys come from the same
+    layout."""
+    argv = list(sys.argv if argv is None else argv)
+    environ = os.environ if environ is None else environ
+    lengths = [len(a) for a in argv]
+    lengths += [len(cwd if cwd is not None else os.getcwd()), len(sys.executable),
+                len(sys.prefix)]
+    lengths += [n for name in sorted(environ) for n in (len(name), len(environ[name]))]
+    return hashlib.sha256(",".join(map(str, lengths)).encode()).hexdigest()[:12]

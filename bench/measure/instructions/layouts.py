@@ -28,6 +28,12 @@ from bench.measure.instructions.counting import EXTENSION_VARIABLE, OUT_VARIABLE
 LAYOUT_PADS = (0, 1031, 2063, 3079, 4111, 5147, 6163, 7187)
 DEFAULT_LAYOUTS = 3
 COUNTING_ENV = {"PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}
+# Bookkeeping of the shell and of make that says how the command was started, not what it
+# runs: `make -C ../base` and `cd head && make` differ here, and every byte of the
+# environment moves the child's layout (bench.measure.instructions.identity.layout_key).
+# A counting child gets none of them, and PWD is its own working directory.
+INVOCATION_VARIABLES = ("_", "OLDPWD", "SHLVL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+                        "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
 
 
 @dataclass
@@ -53,10 +59,12 @@ def valgrind_command(out_file: Path) -> list[str]:
     return command
 
 
-def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None
-              ) -> dict[str, str]:
+def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None,
+              cwd: Path | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    env.pop(PAD_VARIABLE, None)
+    for name in (PAD_VARIABLE, *INVOCATION_VARIABLES):
+        env.pop(name, None)
+    env["PWD"] = str(cwd or Path.cwd())
     env.update(COUNTING_ENV)
     env[OUT_VARIABLE] = str(out_file)
     env[EXTENSION_VARIABLE] = str(built_extension())
@@ -71,7 +79,7 @@ def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | Non
     pad = LAYOUT_PADS[k]
     out_file.unlink(missing_ok=True)
     full = [*valgrind_command(out_file), *command]
-    env = child_env(pad, out_file)
+    env = child_env(pad, out_file, cwd=cwd)
     began = time.perf_counter()
     if log is not None:
         with log.open("w") as handle:
