@@ -28,12 +28,13 @@ from bench.measure.instructions.counting import EXTENSION_VARIABLE, OUT_VARIABLE
 LAYOUT_PADS = (0, 1031, 2063, 3079, 4111, 5147, 6163, 7187)
 DEFAULT_LAYOUTS = 3
 COUNTING_ENV = {"PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}
-# Bookkeeping of the shell and of make that says how the command was started, not what it
-# runs: `make -C ../base` and `cd head && make` differ here, and every byte of the
-# environment moves the child's layout (bench.measure.instructions.identity.layout_key).
-# A counting child gets none of them, and PWD is its own working directory.
+# Bookkeeping of the shell, of make and of a workflow's step that says how the command was
+# started, not what it runs: `make -C ../base` and `cd head && make` differ here, and every
+# byte of the environment moves the child's layout (identity.layout_key). A counting child
+# gets none of them, and PWD is its own working directory.
 INVOCATION_VARIABLES = ("_", "OLDPWD", "SHLVL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
-                        "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
+                        "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
+                        "GITHUB_ACTION")  # a workflow's step: __run_9, then __run_10
 
 
 @dataclass
