@@ -159,8 +159,9 @@ def instructions_tolerance(calibrated: float | None, *, polling: bool = False,
                            ) -> tuple[float, str]:
     """The tolerance of a case's instructions per op, and where it came from. Counted in
     the same memory layout on both sides (equal layout keys), a non-polling case gets the
-    same-layout tolerance, widened to its rounds' spread where they moved more; else the default, widened where the case's calibration
-    saw it move more (never narrowed: see above)."""
+    same-layout tolerance, widened to its rounds' spread where they moved more; else the
+    default, widened where the case's calibration saw it move more (never narrowed: see
+    above)."""
     if same_layout and not polling:  # the calibration measured other layouts: not used
         widened = SAME_LAYOUT_ROUNDS_MARGIN * round_spread
         if widened > SAME_LAYOUT_TOLERANCE:
