@@ -171,3 +171,9 @@ def test_merged_counts_carry_their_layouts_keys():
     layouts = [{**_layout([1.0, 1.0, 1.0]), "layout": key} for key in ("aaa", "bbb")]
     assert merged_record(layouts)["layout"] == "aaa,bbb"
     assert merged_record([layouts[0], _layout([1.0, 1.0, 1.0])])["layout"] is None
+
+
+def test_the_layout_key_is_the_same_in_every_test_of_a_session():
+    env = {"HOME": "/root"}
+    assert layout_key(["pytest"], {**env, "PYTEST_CURRENT_TEST": "t.py::a (call)"},
+                      cwd="/w") == layout_key(["pytest"], env, cwd="/w")

@@ -59,9 +59,11 @@ def layout_key(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     differently: a sqlite3 ORM lookup counted 760,197 instructions from one checkout and
     769,093 from another at a longer path, but 752,595 and 752,729 from two checkouts at
     paths of equal length (2026-12-03). Two counts with equal keys come from the same
-    layout."""
+    layout. pytest's PYTEST_CURRENT_TEST (the running test's name) is left out: the key
+    says how the process started, not which test it is in."""
     argv = list(sys.argv if argv is None else argv)
-    environ = os.environ if environ is None else environ
+    environ = {name: value for name, value in (os.environ if environ is None else environ).items()
+               if name != "PYTEST_CURRENT_TEST"}
     lengths = [len(a) for a in argv]
     lengths += [len(cwd if cwd is not None else os.getcwd()), len(sys.executable),
                 len(sys.prefix)]
