@@ -60,3 +60,26 @@ def test_counts_repeat_and_extra_work_fails_the_gate(tmp_path, monkeypatch, caps
     assert status == 1
     assert "knob_instructions/orm" in err and "instructions per op (exact count" in err
     assert "statements per op" not in err  # the same statements: only the work changed
+
+
+def test_in_the_same_layout_two_per_cent_more_work_fails_the_gate(tmp_path, monkeypatch,
+                                                                  capsys):
+    # base and knob runs differ only in a variable's value, never in a length: the same
+    # memory layout, so the gate judges them at the same-layout tolerance
+    monkeypatch.setenv("SQLAB_KNOB_RAW_LOOPS", "0000")
+    runs = {}
+    for name, loops in (("aaa1", "0000"), ("aaa2", "0000"), ("knob", "0080")):
+        monkeypatch.setenv("SQLAB_KNOB_LOOPS", loops)
+        runs[name] = _run(tmp_path, name, layouts=1)
+    keys = {c["instructions"]["layout"] for doc in runs.values() for c in doc["cases"]}
+    assert len(keys) == 1  # equal lengths everywhere: one layout
+    change = _orm(runs["knob"])["instructions_per_op"] / _orm(runs["aaa1"])["instructions_per_op"]
+    # the loop is sized to about +3%: beyond the 1.5% of the same layout (and the rounds'
+    # spread, about 1.5% on aiosqlite), within the 5% default of two layouts
+    assert 1.015 < change < 1.05
+    capsys.readouterr()
+    assert main(["gate", str(tmp_path / "aaa2.json"), "--baseline",
+                 str(tmp_path / "aaa1.json")]) == 0  # A/A in the same layout
+    assert main(["gate", str(tmp_path / "knob.json"), "--baseline",
+                 str(tmp_path / "aaa1.json")]) == 1
+    assert "same layout" in capsys.readouterr().err
