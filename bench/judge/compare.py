@@ -354,10 +354,7 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
             judgement.instructions_note = (f"not compared: {what} differs "
                                            f"({b_id.get(name)} vs {n_id.get(name)})")
             return
-    same_layout = b_id.get("layout") is not None and b_id.get("layout") == n_id.get("layout")
-    spread = max(b_id.get("round_spread") or 0.0, n_id.get("round_spread") or 0.0)
-    tolerance, source = instructions_tolerance(calibrated, polling=_polls(judgement.driver),
-                                               same_layout=same_layout, round_spread=spread)
+    tolerance, source = instructions_tolerance(calibrated, polling=_polls(judgement.driver))
     judgement.base_instructions, judgement.new_instructions = float(base), float(new)
     judgement.instructions_tolerance, judgement.instructions_note = tolerance, source
     if instructions_changed(float(base), float(new), tolerance):

@@ -144,29 +144,12 @@ INSTRUCTIONS_CALIBRATION_MARGIN = 1.5
 # (2026-12-03) moved aiopg's raw lookup by up to 15.0% and psycopg's executemany by 7.1%.
 # Its uncalibrated default covers that; calibrate such cases.
 POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE = 0.20
-# Base and head counted in the same memory layout (checkouts at paths of equal length, the
-# same environment: what the shipped workflow does) lose the layout's few per cent: what
-# is left is the rounds' own spread. SAME_LAYOUT_TOLERANCE is set from A/A runs of the
-# whole suite in equal layouts (docs/ci-gate.md); a case whose rounds spread wider (a
-# network wake-up, aiosqlite's worker thread) gets that spread: each side's median of
-# rounds lies inside its rounds' range, so two medians of unchanged code differ by less.
-SAME_LAYOUT_TOLERANCE = 0.015
-SAME_LAYOUT_ROUNDS_MARGIN = 1.0
 
 
-def instructions_tolerance(calibrated: float | None, *, polling: bool = False,
-                           same_layout: bool = False, round_spread: float = 0.0
+def instructions_tolerance(calibrated: float | None, *, polling: bool = False
                            ) -> tuple[float, str]:
-    """The tolerance of a case's instructions per op, and where it came from. Counted in
-    the same memory layout on both sides (equal layout keys), a non-polling case gets the
-    same-layout tolerance, widened to its rounds' spread where they moved more; else the
-    default, widened where the case's calibration saw it move more (never narrowed: see
-    above)."""
-    if same_layout and not polling:  # the calibration measured other layouts: not used
-        widened = SAME_LAYOUT_ROUNDS_MARGIN * round_spread
-        if widened > SAME_LAYOUT_TOLERANCE:
-            return widened, "same layout; its rounds spread wider"
-        return SAME_LAYOUT_TOLERANCE, "same layout"
+    """The tolerance of a case's instructions per op, and where it came from: the default,
+    widened where the case's calibration saw it move more (never narrowed: see above)."""
     default = POLLING_INSTRUCTIONS_DEFAULT_TOLERANCE if polling else INSTRUCTIONS_DEFAULT_TOLERANCE
     if calibrated is None:
         return default, ("default for a polling driver" if polling else "default: not calibrated")

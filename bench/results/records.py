@@ -101,7 +101,7 @@ class InstructionsRecord(TypedDict):
     valgrind: str | None
     python_build: str
     # The memory layout each layout was counted in (identity.layout_key, comma-joined):
-    # equal on both sides, counts are compared at the same-layout tolerance.
+    # equal on two runs, the checkout's path had no share in their difference.
     layout: NotRequired[str | None]
 
 

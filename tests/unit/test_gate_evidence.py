@@ -7,11 +7,7 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.judge.verdicts import (
-    INSTRUCTIONS_DEFAULT_TOLERANCE,
-    SAME_LAYOUT_TOLERANCE,
-    instructions_tolerance,
-)
+from bench.judge.verdicts import INSTRUCTIONS_DEFAULT_TOLERANCE, instructions_tolerance
 from bench.measure import plan_shape
 from tests.unit.test_compare import _doc, _write
 
@@ -195,27 +191,3 @@ def test_a_plan_change_read_from_pytest_names_only_the_statement_that_changed(tm
     assert ("query plan changed: Index Scan sqlab_users (sqlab_users_pkey) → Seq Scan "
             "sqlab_users") in err
     assert "sqlab_posts" not in err
-
-
-def test_counts_of_the_same_layout_are_judged_at_the_same_layout_tolerance(tmp_path, capsys):
-    def counted(doc, per_op, layout, round_spread=0.001):
-        doc = _counted(doc, per_op)
-        for case in doc["cases"]:
-            case["instructions"].update(layout=layout, round_spread=round_spread)
-        return doc
-
-    base = counted(_doc(seed=1), (100_000.0, 700_000.0), "k0,k1")
-    # +2% on the orm case: a change in the same layout, layout noise between two layouts
-    new = (100_000.0, 714_000.0)
-    assert _gate(tmp_path, base, counted(_doc(seed=2), new, "k0,k1")) == 1
-    err = capsys.readouterr().err
-    assert (f"+2.0% instructions per op (exact count; tolerance "
-            f"±{SAME_LAYOUT_TOLERANCE:.1%}, same layout)") in err
-    assert _gate(tmp_path, base, counted(_doc(seed=2), new, "k2,k3")) == 0
-    assert _gate(tmp_path, base, counted(_doc(seed=2), new, None)) == 0
-    # rounds that spread 2.5% (a wake-up): a change is called beyond that spread
-    assert _gate(tmp_path, base, counted(_doc(seed=2), new, "k0,k1", round_spread=0.025)) == 0
-    assert instructions_tolerance(None, same_layout=True, round_spread=0.025) == (
-        pytest.approx(0.025), "same layout; its rounds spread wider")
-    # a polling driver's counts follow the network, whatever the layout
-    assert instructions_tolerance(None, polling=True, same_layout=True)[0] == pytest.approx(0.20)

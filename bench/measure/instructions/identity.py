@@ -1,7 +1,6 @@
 """What a count's identity includes besides the case: counts from different Python builds
-or valgrind versions measure different machine code and are never compared; counts of
-processes with the same layout key were made in the same memory layout, and agree far
-more closely than counts of two layouts (bench.judge.verdicts)."""
+or valgrind versions measure different machine code and are never compared. The layout
+key says which memory layout a count was made in (docs/ci-gate.md)."""
 
 from __future__ import annotations
 

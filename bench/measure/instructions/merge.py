@@ -38,8 +38,8 @@ def merged_record(layouts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | 
         "rounds_agree": all(s <= ROUNDS_AGREE for s in round_spreads),
         "valgrind": first.get("valgrind"),
         "python_build": first.get("python_build"),
-        # the layouts' keys, in order: equal on both sides of a comparison only when every
-        # layout was counted in the same memory layout (checkouts at paths of equal length)
+        # the layouts' keys, in order: equal on two runs only when each layout was counted
+        # in the same memory layout (checkouts at paths of equal length, say)
         "layout": (",".join(c["layout"] for c in counted)
                    if all(c.get("layout") for c in counted) else None),
     }
