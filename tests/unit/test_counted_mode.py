@@ -2,12 +2,14 @@
 the one line where valgrind is missing, older files still loading."""
 
 import json
+import os
 
 import pytest
 
 from bench.cli import main
 from bench.cli.counted import child_argv
 from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
+from bench.measure.instructions.counting import RoundCounter
 from bench.measure.instructions.identity import layout_key
 from bench.measure.instructions.layouts import child_env
 from bench.measure.instructions.merge import merge_into, merged_record
@@ -177,3 +179,15 @@ def test_the_layout_key_is_the_same_in_every_test_of_a_session():
     env = {"HOME": "/root"}
     assert layout_key(["pytest"], {**env, "PYTEST_CURRENT_TEST": "t.py::a (call)"},
                       cwd="/w") == layout_key(["pytest"], env, cwd="/w")
+
+
+def test_round_labels_have_one_length_whatever_the_pid(tmp_path, monkeypatch):
+    # a label is allocated every round: one digit more of PID moved a child's counts
+    counter = RoundCounter(requests=None, out_file=tmp_path / "out")  # type: ignore[arg-type]
+    lengths = set()
+    for pid in (7, 9_999, 10_000, 4_194_304):
+        monkeypatch.setattr(os, "getpid", lambda pid=pid: pid)
+        _call, label = counter.bracket(lambda: None, is_sync=True)
+        lengths.add(len(label))
+        assert f":{pid:010d}:" in label
+    assert len(lengths) == 1
