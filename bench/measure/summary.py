@@ -7,7 +7,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from bench.measure.instructions import counting
-from bench.measure.instructions.identity import layout_key, python_build, valgrind_version
+from bench.measure.instructions.identity import (
+    python_build,
+    this_process_layout,
+    valgrind_version,
+)
 from bench.measure.instructions.summary import relative_range
 from bench.measure.rounds import RoundResult
 from bench.results import stats
@@ -61,7 +65,7 @@ def record_counts(case: CaseRecord, labels: list[str]) -> None:
             "per_op": statistics.median(per_op), "rounds": per_op, "layouts": [],
             "spread": None, "round_spread": relative_range(per_op),
             "valgrind": valgrind_version(), "python_build": python_build(),
-            "layout": layout_key(),
+            "layout": this_process_layout(),
         }
 
 

@@ -62,7 +62,6 @@ def test_counts_repeat_and_extra_work_fails_the_gate(tmp_path, monkeypatch, caps
     assert "statements per op" not in err  # the same statements: only the work changed
 
 
-
 def test_runs_of_equal_lengths_count_in_the_same_layout_and_agree(tmp_path, monkeypatch):
     # two runs that differ only in a variable's value, never in a length: the same memory
     # layout key, and the same count to a fraction of a per cent (two layouts: ~1-3%)

@@ -39,8 +39,9 @@ class RoundCounter:
     def bracket(self, call: Callable[[], Any], is_sync: bool) -> tuple[Callable[[], Any], str]:
         """`call` wrapped in the client requests, and the label its count will have."""
         self._next += 1
-        # of fixed length: a label is allocated each round, and a PID of one digit more
-        # (PIDs wrap at pid_max) moved a whole child's counts by up to 2% (2026-12-03)
+        # of fixed length: a label is allocated each round, and PIDs wrap at pid_max, so a
+        # child's PID may have a digit more than another's; counting children fell into
+        # groups 0.7% apart before, and not since (docs/ci-gate.md)
         label = f"sqla-bench:{os.getpid():010d}:{self._next:08d}"
         requests = self.requests
         if is_sync:

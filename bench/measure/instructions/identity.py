@@ -68,3 +68,9 @@ def layout_key(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
                 len(sys.prefix)]
     lengths += [n for name in sorted(environ) for n in (len(name), len(environ[name]))]
     return hashlib.sha256(",".join(map(str, lengths)).encode()).hexdigest()[:12]
+
+
+@functools.cache
+def this_process_layout() -> str:
+    """This process's layout key: how it started does not change while it runs."""
+    return layout_key()
