@@ -7,7 +7,10 @@ finish together and valgrind's start-up is paid once per child, not per driver. 
 share the servers but not their tables (each process works in a namespace of its own) nor
 SQLite files (each test has its own). In every child the timed rounds of each
 `async_benchmark` (scenario variants and users' own functions alike) are bracketed by
-callgrind client requests and counted. The parent then writes one pytest-benchmark JSON:
+callgrind client requests and counted; each child runs every group of tests (a scenario
+point's variants, or a test alone) in a process forked from one prepared state
+(bench.plugin.forked), so a test's count does not carry what earlier tests left behind.
+The parent then writes one pytest-benchmark JSON:
 the first layout's benchmarks, each with `instructions_per_op` (the median over layouts)
 and its `instructions` record in extra_info, beside the statements and Python calls per op
 the children recorded.
@@ -80,7 +83,7 @@ def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, la
         command = [sys.executable, "-m", "pytest",
                    *child_args(args, hands[h], workdir / f"child{h}-{k}.json",
                                workdir / f"child{h}-{k}.tmp")]
-        return run_child(command, k, workdir / f"child{h}-{k}.callgrind",
+        return run_child(command, k, workdir / f"child{h}-{k}.%p.callgrind",
                          log=workdir / f"child{h}-{k}.log")
 
     jobs = [(h, k) for k in range(layouts) for h in range(len(hands))]
@@ -105,6 +108,8 @@ def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, la
         write(f"sqla-bench: {','.join(hand)}: exit "
               f"{'/'.join(str(r.returncode) for r in runs)}, "
               f"{', '.join(f'{r.wall_s:.0f} s' for r in runs)}")
+    for counted_file in workdir.glob("child*.callgrind"):
+        counted_file.unlink()  # read by the children already: a few hundred kB a case
     if first is not None and output is not None:
         merged = {**first, "benchmarks": benchmarks}
         output.write_text(json.dumps(merged, indent=1))

@@ -70,8 +70,10 @@ def engine_url(driver: Driver, tmp_dir: Path | None) -> sa.URL:
 
 
 # This process's namespaces (one per database), claimed on first use and released when
-# pytest ends: each pytest-xdist worker is a process, so each works in its own.
-_NAMESPACES: dict[tuple[str, str | None, int | None, str | None], registry.Namespace] = {}
+# pytest ends: each pytest-xdist worker is a process, so each works in its own. A counting
+# child claims its own before it forks its groups, which share them (bench.plugin.forked).
+NamespaceKey = tuple[str, str | None, int | None, str | None]  # backend, host, port, database
+_NAMESPACES: dict[NamespaceKey, registry.Namespace] = {}
 
 
 def in_namespace(url: sa.URL) -> sa.URL:
@@ -88,10 +90,15 @@ def in_namespace(url: sa.URL) -> sa.URL:
     return namespace.apply(url, claimed.name)
 
 
-def release_namespaces() -> None:
-    """At the end of the session: drop this process's namespaces."""
-    while _NAMESPACES:
-        _, claimed = _NAMESPACES.popitem()
+def claimed_namespaces() -> set[NamespaceKey]:
+    return set(_NAMESPACES)
+
+
+def release_namespaces(keep: frozenset[NamespaceKey] | set[NamespaceKey] = frozenset()) -> None:
+    """At the end of the session: drop this process's namespaces, but those in `keep` (in
+    a forked process: those its parent claimed, and drops itself)."""
+    for key in [k for k in _NAMESPACES if k not in keep]:
+        claimed = _NAMESPACES.pop(key)
         try:
             registry.release(claimed)
         except Exception as exc:  # noqa: BLE001 - the next run drops it: say so

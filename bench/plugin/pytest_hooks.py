@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -104,6 +105,9 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from bench.plugin.forked import MARKER_HELP
+
+    config.addinivalue_line("markers", MARKER_HELP)
     if config.getoption("--sqla-driver", default=None):
         selected_drivers(config)  # an unknown name stops the session before collection
     path = config.getoption("--sqla-capture", default=None)
@@ -123,6 +127,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     running = config.stash.get(CAPTURE, None)
     if running is not None:
         running.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """A counting child runs each group of tests in a process forked from one prepared
+    parent (bench.plugin.forked), so no test's count carries another's history."""
+    from bench.measure.instructions import counting
+
+    if not counting.in_child() or not hasattr(os, "fork"):
+        return None
+    from bench.plugin.forked import run_forked
+
+    return run_forked(session, selected_drivers(session.config), ROWS)
 
 
 @pytest.hookimpl(wrapper=True)

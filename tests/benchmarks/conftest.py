@@ -1,5 +1,7 @@
 """The benchmark suite's grid: every driver × every family × every variant the driver runs
-at the first parameter point of the chosen profile (--sqla-profile, default quick)."""
+at the first parameter point of the chosen profile (--sqla-profile, default quick). The
+variants of a point share its tables and seeded data, and so, when counted, one forked
+process (sqla_share_process)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             continue
         for driver_name in selected_drivers(metafunc.config):
             point = point_for(family, get_driver(driver_name), params)
+            shared = pytest.mark.sqla_share_process(f"{family.name}-{driver_name}-{params!r}")
             for variant in point.variants:
-                cases.append((family, variant.name, driver_name, params))
+                cases.append(pytest.param((family, variant.name, driver_name, params),
+                                          marks=shared))
                 ids.append(f"{family.name}-{variant.name}-{driver_name}")
     metafunc.parametrize("scenario_case", cases, ids=ids)

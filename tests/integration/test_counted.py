@@ -1,6 +1,7 @@
 """Instructions per op counted under callgrind, for real (issue 23): a tiny aiosqlite case
-repeats across memory layouts within the gate's tolerance, and a fixed +25% of extra work
-per query fails the gate while an unchanged run passes. Skipped where valgrind is missing."""
+repeats across memory layouts within the gate's tolerance, a fixed +25% of extra work per
+query fails the gate while an unchanged run passes, and the pytest plug-in counts a point
+in a forked process. Skipped where valgrind is missing."""
 
 import json
 from pathlib import Path
@@ -12,6 +13,8 @@ from bench.judge.verdicts import INSTRUCTIONS_DEFAULT_TOLERANCE
 from bench.measure.instructions import unavailable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures_scenarios"
+pytest_plugins = ["pytester"]
+
 REASON = unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=str(REASON))
 # Iterations of knob_instructions' loop per lookup: about a quarter of an ORM lookup's
@@ -76,3 +79,42 @@ def test_runs_of_equal_lengths_count_in_the_same_layout_and_agree(tmp_path, monk
     assert abs(again / base - 1) < 0.01
     # a few per cent of extra work stands out of that agreement
     assert 1.015 < _orm(runs["knob"])["instructions_per_op"] / base < 1.05
+
+
+PYTEST_COUNTED = f"""
+import pytest
+from bench.api.family import load_families
+
+FAMILY = load_families([{str(FIXTURES)!r}])["knob_instructions"]
+
+
+@pytest.mark.sqla_share_process("point")
+@pytest.mark.parametrize("variant", ["raw_driver", "orm"])
+def test_lookup(async_benchmark, tmp_path_factory, variant):
+    url = f"sqlite:///{{tmp_path_factory.getbasetemp() / 'k.sqlite3'}}"
+    data = async_benchmark.variant(FAMILY, variant, "aiosqlite", url, {{"ops": 5}},
+                                   rounds=2, warmup_rounds=0)
+    assert len(data) == 5
+"""
+
+
+def test_pytest_counts_each_point_in_a_forked_process_under_callgrind(pytester, monkeypatch):
+    """`pytest --sqla-measure instructions` for real: a counting child under callgrind
+    forks the point's process, which counts both variants' rounds into its own file."""
+    monkeypatch.delenv("SQLAB_KNOB_LOOPS", raising=False)
+    monkeypatch.delenv("SQLAB_KNOB_RAW_LOOPS", raising=False)
+    pytester.makepyfile(test_counted_point=PYTEST_COUNTED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sqla-measure",
+                                           "instructions", "--sqla-layouts", "1",
+                                           "--sqla-driver", "aiosqlite",
+                                           "--benchmark-json=out.json")
+    assert result.ret == 0, result.stdout.str()
+    found = {b["params"]["variant"]: b["extra_info"]
+             for b in json.loads((pytester.path / "out.json").read_text())["benchmarks"]}
+    assert set(found) == {"raw_driver", "orm"}
+    for info in found.values():
+        counted = info["instructions"]
+        assert len(counted["rounds"]) == 2 and counted["layout"]
+        assert info["statements_per_op"] == 1
+    # an ORM lookup is several times the raw driver's work, counted in the same process
+    assert found["orm"]["instructions_per_op"] > 3 * found["raw_driver"]["instructions_per_op"]

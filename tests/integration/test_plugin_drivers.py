@@ -52,3 +52,51 @@ def test_named_drivers_comma_separated(pytester, monkeypatch, postgres_url, mysq
     assert [b["name"] for b in benchmarks(pytester)] == ["test_count_items[asyncpg]",
                                                         "test_count_items[aiomysql]"]
     assert "sqla_engine drivers: asyncpg, aiomysql" in result.stdout.str()
+
+
+NAMESPACE_TESTS = """
+import os
+
+import pytest
+from sqlalchemy import text
+
+
+async def _note(engine):
+    async with engine.connect() as conn:
+        schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+    with open(os.environ["URLS_FILE"], "a") as handle:
+        handle.write(f"{os.getpid()} {schema}\\n")
+
+
+@pytest.mark.asyncio
+async def test_one(sqla_engine):
+    await _note(sqla_engine)
+
+
+@pytest.mark.asyncio
+async def test_two(sqla_engine):
+    await _note(sqla_engine)
+"""
+
+
+def test_forked_groups_share_the_namespace_their_parent_claimed(pytester, monkeypatch,
+                                                                postgres_url, tmp_path):
+    """In a counting child each test runs in a forked process; the namespace on the server
+    is claimed once, before the first fork, used by every group, and dropped at the end."""
+    from sqlalchemy import make_url
+
+    from bench.db import namespace, registry
+
+    urls = tmp_path / "urls.txt"
+    monkeypatch.setenv("BENCH_POSTGRES_URL", postgres_url)
+    monkeypatch.setenv("SQLA_BENCH_CALLGRIND_OUT", str(tmp_path / "callgrind.%p.out"))
+    monkeypatch.setenv("URLS_FILE", str(urls))
+    pytester.makepyfile(test_namespaces=NAMESPACE_TESTS)
+    result = run(pytester, "-p", "no:anyio", "--sqla-driver", "asyncpg")
+    assert result.ret == 0, result.stdout.str()
+    seen = [line.split(" ", 1) for line in urls.read_text().splitlines()]
+    assert len(seen) == 2 and seen[0][0] != seen[1][0]  # two processes
+    name = seen[0][1]
+    assert seen[1][1] == name and name.startswith(namespace.NAME_PREFIX)  # the parent's
+    claims = {claim.namespace for claim, _alive in registry.runs(make_url(postgres_url))}
+    assert name not in claims  # dropped when the session ended

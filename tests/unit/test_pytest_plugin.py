@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from bench.measure.instructions.counting import COUNTED_ROUNDS
 from bench.plugin.async_benchmark import reject_coroutine_function
 from bench.results import file as results
 
@@ -219,3 +220,72 @@ def test_plain(benchmark):
     result.assert_outcomes(passed=1, skipped=1)
     assert "timed with pytest-benchmark's benchmark fixture: nothing to count" in \
         result.stdout.str()
+
+
+FORK_TESTS = SLEEP_TEST + """
+import os
+import pytest
+
+PIDS = os.environ["PIDS_FILE"]
+
+
+def _note(name):
+    with open(PIDS, "a") as handle:
+        handle.write(f"{name} {os.getpid()}\\n")
+
+
+@pytest.fixture(scope="session")
+def session_thing():
+    _note("session-setup")
+    yield
+    _note("session-teardown")
+
+
+@pytest.mark.sqla_share_process("point-1")
+def test_first(session_thing):
+    _note("first")
+
+
+@pytest.mark.sqla_share_process("point-1")
+def test_second(session_thing):
+    _note("second")
+
+
+def test_alone(session_thing):
+    _note("alone")
+
+
+def test_fails():
+    assert 1 == 2, "a failure the parent must report"
+
+
+def test_dies():
+    os._exit(3)
+"""
+
+
+def test_a_counting_child_runs_each_group_in_a_forked_process(pytester, monkeypatch, tmp_path):
+    """In a counting child every group of tests runs in a process forked from the prepared
+    parent, so no test's count carries another's history: tests sharing a key share one
+    process and its fixtures, the others get one each; outcomes, a crash and the
+    benchmarks' results all reach the parent's report and JSON."""
+    pids = tmp_path / "pids.txt"
+    monkeypatch.setenv("SQLA_BENCH_CALLGRIND_OUT", str(tmp_path / "callgrind.%p.out"))
+    monkeypatch.setenv("PIDS_FILE", str(pids))
+    pytester.makepyfile(test_groups=FORK_TESTS)
+    result = _run(pytester, "--benchmark-json=out.json", "-rf")
+    result.assert_outcomes(passed=4, failed=2)
+    assert result.ret == 1
+    text = result.stdout.str()
+    assert "a failure the parent must report" in text
+    assert "exited with status 3 before it reported" in text
+    seen = [line.split() for line in pids.read_text().splitlines()]
+    pid_of = {name: pid for name, pid in seen if name in ("first", "second", "alone")}
+    assert pid_of["first"] == pid_of["second"] != pid_of["alone"]
+    # every group set the session fixture up and tore it down in its own process
+    assert [name for name, _ in seen].count("session-setup") == 2
+    assert [name for name, _ in seen].count("session-teardown") == 2
+    assert len({pid for _, pid in seen}) == 2  # the sleep test noted nothing
+    bench = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
+    assert [b["name"] for b in bench] == ["test_sleep"]
+    assert len(bench[0]["stats"]["data"]) == COUNTED_ROUNDS  # a counting child's rounds

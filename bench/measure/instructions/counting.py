@@ -83,6 +83,12 @@ def first_layout() -> bool:
     return os.environ.get(PAD_VARIABLE, "") == ""
 
 
+def out_file(template: str, pid: int) -> Path:
+    """This process's callgrind file: valgrind writes one per process (`%p`, its PID), so
+    a process forked from a counting child counts into a file of its own."""
+    return Path(template.replace("%p", str(pid)))
+
+
 @functools.cache
 def active() -> RoundCounter | None:
     """This process's counter when it runs under valgrind for a counted measurement."""
@@ -92,7 +98,13 @@ def active() -> RoundCounter | None:
     requests = load(Path(extension))
     if not requests.running_on_valgrind():
         return None
-    return RoundCounter(requests, Path(out))
+    path = out_file(out, os.getpid())
+    path.unlink(missing_ok=True)  # a file an earlier process of this PID left
+    return RoundCounter(requests, path)
+
+
+# a forked process finds its own counter (its own file), not the parent's
+os.register_at_fork(after_in_child=active.cache_clear)
 
 
 def without_options(args: Sequence[str], options: Mapping[str, bool]) -> list[str]:

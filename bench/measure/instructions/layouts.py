@@ -75,10 +75,10 @@ def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None,
 
 def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | None = None,
               log: Path | None = None) -> LayoutRun:
-    """`command` under valgrind in layout k, its callgrind file `out_file`. Its output goes
-    to `log`, or is kept for the tail of stderr."""
+    """`command` under valgrind in layout k, its callgrind files `out_file` (with `%p`, the
+    PID of each process: forked ones count too). Its output goes to `log`, or is kept for
+    the tail of stderr."""
     pad = LAYOUT_PADS[k]
-    out_file.unlink(missing_ok=True)
     full = [*valgrind_command(out_file), *command]
     env = child_env(pad, out_file, cwd=cwd)
     began = time.perf_counter()
@@ -108,7 +108,7 @@ def run_layouts(command_for: Callable[[int], Sequence[str]], workdir: Path, *,
     processes = processes or max(1, os.cpu_count() or 1)
 
     def one(k: int) -> LayoutRun:
-        return run_child(command_for(k), k, workdir / f"callgrind-{k}.out", cwd=cwd)
+        return run_child(command_for(k), k, workdir / f"callgrind-{k}.%p.out", cwd=cwd)
 
     with ThreadPoolExecutor(max_workers=processes) as pool:
         return list(pool.map(one, range(layouts)))
