@@ -6,8 +6,9 @@ their network replies took to arrive, which decides how often the event loop wok
 it allocated) moved a later test's count by up to 6% between two runs of unchanged code
 (docs/ci-gate.md). Here the child collects, imports what the tests will use (the selected
 drivers and their SQLAlchemy dialects, the mappers), claims its namespaces, and then forks
-once per group: every group starts from the same state, so its counts follow its own code,
-not what ran before it or how long that took.
+once per group: every group starts from that state, so its counts do not follow what ran
+before it or how long that took. (The prepared state itself still differs a little from
+run to run, and moves some counts of a child together: docs/ci-gate.md.)
 
 A group is one test, or consecutive tests marked `sqla_share_process` with equal keys (the
 variants of one scenario point, which share its tables and seeded data). The forked process
