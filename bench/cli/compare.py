@@ -41,6 +41,8 @@ def gate_command(args: argparse.Namespace) -> int:
     if args.run_args and not args.ab:
         raise UsageError(f"unrecognized arguments: {' '.join(args.run_args)} (run options "
                          "go with --ab BASE_REF)")
+    if not Path(args.new).exists():  # before "no earlier run": a typo is not a first run
+        raise results.ResultsFileError(f"results file {args.new} does not exist")
     baseline = args.baseline or storage.previous_saved_run(args.storage, args.new)
     status = 0
     if baseline is None:

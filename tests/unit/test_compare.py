@@ -247,6 +247,11 @@ def test_the_gate_compares_with_the_saved_run_before_the_new_one(tmp_path, capsy
     empty = tmp_path / "nothing"
     assert main(["gate", str(new_path), "--storage", str(empty)]) == 0
     assert "no earlier saved run" in capsys.readouterr().out
+    # a mistyped new run is an error, not the first run of a history
+    assert main(["gate", str(tmp_path / "nwe.json"), "--storage", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert f"results file {tmp_path / 'nwe.json'} does not exist" in captured.err
+    assert "no earlier saved run" not in captured.out
 
 
 def test_compare_lists_changes_first_and_counts_the_same_ones(tmp_path, capsys, monkeypatch):
