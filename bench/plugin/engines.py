@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def claimed_namespaces() -> set[NamespaceKey]:
     return set(_NAMESPACES)
 
 
-def release_namespaces(keep: frozenset[NamespaceKey] | set[NamespaceKey] = frozenset()) -> None:
+def release_namespaces(keep: AbstractSet[NamespaceKey] = frozenset()) -> None:
     """At the end of the session: drop this process's namespaces, but those in `keep` (in
     a forked process: those its parent claimed, and drops itself)."""
     for key in [k for k in _NAMESPACES if k not in keep]:

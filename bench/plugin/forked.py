@@ -20,11 +20,13 @@ and logs the reports as though it had run the tests itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,7 @@ def prepare(session: pytest.Session, drivers: list[str]) -> None:
     import bench.plugin.open_point  # noqa: F401
     from bench.db.database import resolve_url
     from bench.db.drivers import DriverNotInstalled, get_driver
+
     for name in drivers:
         driver = get_driver(name)
         try:
@@ -170,6 +173,8 @@ def _child(session: pytest.Session, group: list[pytest.Item], path: Path, rows_k
            ) -> None:
     """Run the group, write what it produced, and leave without the parent's exit work;
     exit status 1 if a test failed or the group could not run."""
+    from bench.plugin import engines  # prepare() imported it: no work here
+
     config = session.config
     code = 0
     sent: dict[str, Any] = {"reports": [], "benchmarks": [], "rows": []}
@@ -180,8 +185,7 @@ def _child(session: pytest.Session, group: list[pytest.Item], path: Path, rows_k
         benchmarks = _benchmarks(config)
         rows = config.stash.setdefault(rows_key, [])
         before, rows_before = len(benchmarks), len(rows)
-        engines = sys.modules.get("bench.plugin.engines")
-        inherited = engines.claimed_namespaces() if engines is not None else set()
+        inherited = engines.claimed_namespaces()
         for index, item in enumerate(group):
             nextitem = group[index + 1] if index + 1 < len(group) else None
             with _recorded(config) as reports:
@@ -191,9 +195,8 @@ def _child(session: pytest.Session, group: list[pytest.Item], path: Path, rows_k
             code |= any(report.failed for report in reports)
         sent["benchmarks"] = [_ship(b) for b in benchmarks[before:]]
         sent["rows"] = rows[rows_before:]
-        engines = sys.modules.get("bench.plugin.engines")
-        if engines is not None:  # those a test claimed here; the parent drops its own
-            engines.release_namespaces(keep=inherited)
+        # those a test claimed here; the parent drops its own
+        engines.release_namespaces(keep=inherited)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the group
         sent["error"] = f"{type(exc).__name__}: {exc}"
         code = 1
@@ -213,18 +216,15 @@ class _Recorder:
         self.reports.append(report)
 
 
-class _recorded:  # noqa: N801 - used as `with _recorded(config) as reports`
+@contextlib.contextmanager
+def _recorded(config: pytest.Config) -> Iterator[list[Any]]:
     """The reports pytest logs while the block runs."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config, self.recorder = config, _Recorder()
-
-    def __enter__(self) -> list[Any]:
-        self.config.pluginmanager.register(self.recorder)
-        return self.recorder.reports
-
-    def __exit__(self, *exc: Any) -> None:
-        self.config.pluginmanager.unregister(self.recorder)
+    recorder = _Recorder()
+    config.pluginmanager.register(recorder)
+    try:
+        yield recorder.reports
+    finally:
+        config.pluginmanager.unregister(recorder)
 
 
 def _crashed(item: pytest.Item, why: str) -> pytest.TestReport:
