@@ -296,18 +296,26 @@ def _drop_leftovers(conn: Connection, url: URL, say: Say) -> list[Claim]:
 # What runs call
 
 
+def new_record(*, run_id: str | None = None, name: str | None = None) -> Claim:
+    """This process's row of a claim: `name` (bench.db.namespace.named) or a fresh one, the
+    run's id or a fresh one, this host, this process, now."""
+    return Claim(name or namespace.new_name(), run_id or uuid.uuid4().hex, socket.gethostname(),
+                 os.getpid(), time.time())
+
+
 def claim(url: URL, *, run_id: str | None = None, tables: Iterable[str] = (),
-          say: Say = print, name: str | None = None) -> Namespace | None:
+          say: Say = print, name: str | None = None, record: Claim | None = None
+          ) -> Namespace | None:
     """Claim a new namespace in the database of `url` (the user's URL): leftovers of
     runs that are gone are dropped first (one line each through `say`), a table named
     in `tables` that exists in the user's area stops the run (ForeignTableError, as
     before namespaces). `name`: this namespace (bench.db.namespace.named) rather than a
-    fresh one; a live run holding it stops this one in one line. None for an in-memory
-    SQLite database, which nothing shares."""
+    fresh one; a live run holding it stops this one in one line. `record`: the row to
+    write, made beforehand by new_record (a process claiming for its parent). None for
+    an in-memory SQLite database, which nothing shares."""
     if namespace.shares_nothing(url):
         return None
-    record = Claim(name or namespace.new_name(), run_id or uuid.uuid4().hex, socket.gethostname(),
-                   os.getpid(), time.time())
+    record = record or new_record(run_id=run_id, name=name)
     with _locked(url) as conn:
         _ensure_registry(conn, say)
         _drop_leftovers(conn, url, say)

@@ -18,6 +18,7 @@ cancels the tasks left over as it closes (asyncio.Runner does, under both plug-i
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -77,18 +78,58 @@ NamespaceKey = tuple[str, str | None, int | None, str | None]  # backend, host, 
 _NAMESPACES: dict[NamespaceKey, registry.Namespace] = {}
 
 
+def _key(url: sa.URL) -> NamespaceKey:
+    return (namespace.backend_of(url), url.host, url.port, url.database)
+
+
 def in_namespace(url: sa.URL) -> sa.URL:
     """`url` inside this process's namespace of its database (bench.db.registry)."""
     if namespace.shares_nothing(url):
         return url
-    key = (namespace.backend_of(url), url.host, url.port, url.database)
+    key = _key(url)
     claimed = _NAMESPACES.get(key)
     if claimed is None:
-        claimed = registry.claim(url, say=lambda line: print(f"sqla-bench: {line}",
-                                                              file=sys.stderr))
+        claimed = registry.claim(url, say=_say)
         assert claimed is not None
         _NAMESPACES[key] = claimed
     return namespace.apply(url, claimed.name)
+
+
+def claim_in_helper(url: sa.URL, label: str | None = None) -> bool:
+    """Claim this process's namespace of `url`'s database from a forked helper process (on
+    a platform with fork), named after `label` (bench.db.namespace.named) or fresh: whether
+    it was claimed. The claim's work (a connection, the registry's rows, a gone run's
+    leftovers dropped) then leaves nothing on this process's heap, so processes forked from
+    it later start from the same memory in every run (a counting child's,
+    bench.plugin.forked). The row, made here before the fork, names this process as the
+    owner. A server that is down, or a live run holding the name, leaves it unclaimed: the
+    tests then claim their own, or say why they cannot."""
+    key = _key(url)
+    if namespace.shares_nothing(url) or key in _NAMESPACES:
+        return key in _NAMESPACES
+    record = registry.new_record(name=namespace.named(label) if label else None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the helper: claims, and leaves without the parent's exit work
+        code = 1
+        try:
+            registry.claim(url, record=record, say=_say)
+            code = 0
+        except Exception as exc:  # noqa: BLE001 - the tests claim their own, or say why not
+            _say(f"the namespace of {namespace.backend_of(url)} was not claimed before the "
+                 f"tests ({type(exc).__name__}): each test process claims its own")
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    if os.waitpid(pid, 0)[1] != 0:
+        return False
+    _NAMESPACES[key] = registry.Namespace(record, url, namespace.apply(url, record.namespace))
+    return True
+
+
+def _say(line: str) -> None:
+    print(f"sqla-bench: {line}", file=sys.stderr)
 
 
 def claimed_namespaces() -> set[NamespaceKey]:

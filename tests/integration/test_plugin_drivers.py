@@ -64,8 +64,10 @@ from sqlalchemy import text
 async def _note(engine):
     async with engine.connect() as conn:
         schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+        owner = (await conn.execute(text("SELECT pid FROM public.sqlab_registry "
+                                         "WHERE namespace = :s"), {"s": schema})).scalar_one()
     with open(os.environ["URLS_FILE"], "a") as handle:
-        handle.write(f"{os.getpid()} {schema}\\n")
+        handle.write(f"{os.getpid()} {os.getppid()} {owner} {schema}\\n")
 
 
 @pytest.mark.asyncio
@@ -82,7 +84,8 @@ async def test_two(sqla_engine):
 def test_forked_groups_share_the_namespace_their_parent_claimed(pytester, monkeypatch,
                                                                 postgres_url, tmp_path):
     """In a counting child each test runs in a forked process; the namespace on the server
-    is claimed once, before the first fork, used by every group, and dropped at the end."""
+    is claimed once, before the first fork (by a helper process, in the parent's name, under
+    the label its own parent gave it), used by every group, and dropped at the end."""
     from sqlalchemy import make_url
 
     from bench.db import namespace, registry
@@ -91,12 +94,15 @@ def test_forked_groups_share_the_namespace_their_parent_claimed(pytester, monkey
     monkeypatch.setenv("BENCH_POSTGRES_URL", postgres_url)
     monkeypatch.setenv("SQLA_BENCH_CALLGRIND_OUT", str(tmp_path / "callgrind.%p.out"))
     monkeypatch.setenv("URLS_FILE", str(urls))
+    monkeypatch.setenv("SQLA_BENCH_NAMESPACE", "forked_groups_test")  # as a parent sets it
     pytester.makepyfile(test_namespaces=NAMESPACE_TESTS)
     result = run(pytester, "-p", "no:anyio", "--sqla-driver", "asyncpg")
     assert result.ret == 0, result.stdout.str()
-    seen = [line.split(" ", 1) for line in urls.read_text().splitlines()]
+    seen = [line.split(" ") for line in urls.read_text().splitlines()]
     assert len(seen) == 2 and seen[0][0] != seen[1][0]  # two processes
-    name = seen[0][1]
-    assert seen[1][1] == name and name.startswith(namespace.NAME_PREFIX)  # the parent's
+    name = seen[0][3]
+    assert seen[1][3] == name == namespace.named("forked_groups_test")  # the parent's
+    for pid, parent, owner, _schema in seen:  # the registry names the parent as its owner,
+        assert owner == parent != pid         # not the helper that wrote the row
     claims = {claim.namespace for claim, _alive in registry.runs(make_url(postgres_url))}
     assert name not in claims  # dropped when the session ended
