@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -289,3 +292,34 @@ def test_a_counting_child_runs_each_group_in_a_forked_process(pytester, monkeypa
     bench = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
     assert [b["name"] for b in bench] == ["test_sleep"]
     assert len(bench[0]["stats"]["data"]) == COUNTED_ROUNDS  # a counting child's rounds
+
+
+AUDITED = """
+import json, os, runpy, sys
+started = []
+sys.addaudithook(lambda event, args: started.append(str(args[0])) if event == "subprocess.Popen"
+                 else None)
+sys.argv = [sys.argv[0], *sys.argv[2:]]
+try:
+    runpy.run_module(os.environ["ENTRY"], run_name="__main__")
+except SystemExit:
+    pass
+print("STARTED", json.dumps(started))
+"""
+
+
+def test_a_counting_child_starts_no_process_before_its_tests(pytester):
+    """pytest-benchmark starts git and `file` before the first test (the autosave tag, the
+    machine id); under valgrind each left the child's heap in one of several states, which
+    moved every count after it. The counting child's entry point gives it fixed values."""
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+
+    def started(entry):
+        done = subprocess.run([sys.executable, "-c", AUDITED, "-", "--collect-only", "-q",
+                               "-p", "no:cacheprovider"], cwd=pytester.path, check=False,
+                              capture_output=True, text=True, env={**os.environ, "ENTRY": entry})
+        assert "1 test collected" in done.stdout, done.stdout + done.stderr
+        return json.loads(done.stdout.rsplit("STARTED ", 1)[1])
+
+    assert "git" in started("pytest")  # what plain pytest does, with pytest-benchmark
+    assert started("bench.plugin.counting_child") == []
