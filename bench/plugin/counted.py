@@ -16,22 +16,31 @@ and its `instructions` record in extra_info, beside the statements and Python ca
 the children recorded.
 
 pytest's assertion rewriting, a few native seconds that emulation makes a minute, is off
-in the children (--assert=plain).
+in the children (--assert=plain). Before they start, this process compiles the rootdir's
+Python files that lack bytecode, and takes a work directory (for the children's files and
+temporary directories) whose path is the same in every run; each child's namespaces are
+named after it: a child that compiled modules itself, or held paths and names of random
+contents, counted differently from run to run.
 """
 
 from __future__ import annotations
 
+import compileall
+import contextlib
 import json
 import os
+import re
+import shutil
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.measure.instructions.counting import without_options
+from bench.measure.instructions.counting import NAMESPACE_VARIABLE, without_options
 from bench.measure.instructions.layouts import LayoutRun, run_child
 from bench.measure.instructions.merge import merge_into
 
@@ -57,6 +66,57 @@ def child_args(args: Sequence[str], drivers: list[str], json_path: Path,
             "-p", "no:cacheprovider"]
 
 
+# Paths under a run's work directory that must not be compiled ahead (bytecode of a
+# virtual environment, another project's checkout in a hidden directory): the packages an
+# installer put there carry their own.
+_NOT_COMPILED = re.compile(r"/(\.[^/]+|site-packages|node_modules)(/|$)")
+MAX_SLOTS = 64
+
+
+def compile_sources(root: Path) -> None:
+    """Write the bytecode of every Python file under `root` (the session's rootdir) that
+    lacks it, natively, before the children start. Otherwise the first run after a
+    checkout or an edit compiles modules in the children, which race to write the same
+    bytecode (one child compiles a module, another may load what the first wrote), and a
+    compiled module leaves the heap unlike a loaded one: the children's first tests would
+    start from states that later runs do not share. Where bytecode is not written
+    (PYTHONDONTWRITEBYTECODE), every run compiles alike."""
+    if sys.dont_write_bytecode:
+        return
+    compileall.compile_dir(root, quiet=2, rx=_NOT_COMPILED, workers=1)
+
+
+@contextlib.contextmanager
+def work_slot(base: Path | None = None) -> Iterator[tuple[Path, int]]:
+    """The run's work directory, at a path that is the same in every run: slot 0 under
+    this user's counting directory, or the first slot no live run holds (an flock, freed
+    when this process ends), emptied. A child's temporary directory, the paths of its
+    SQLite files and its namespace's name follow it: their contents are hashed into dicts,
+    and random ones moved counts by up to 1.5% from run to run (docs/ci-gate.md)."""
+    import fcntl  # POSIX, as valgrind is
+
+    base = base or Path(tempfile.gettempdir()) / f"sqla-bench-counted-{os.getuid()}"
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for slot in range(MAX_SLOTS):
+        with (base / f"slot-{slot:02d}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another run's
+            directory = base / f"slot-{slot:02d}"
+            shutil.rmtree(directory, ignore_errors=True)  # the last run's logs
+            directory.mkdir()
+            yield directory, slot
+            return
+    raise OSError(f"all {MAX_SLOTS} counting work directories in {base} are in use")
+
+
+def namespace_label(slot: int, hand: int, layout: int) -> str:
+    """The label of a child's namespace on each server (bench.db.namespace.named): the
+    same in every run that gets the same slot."""
+    return f"counted_{slot:02d}_{hand:02d}_{layout}"
+
+
 def deal(drivers: list[str], hands: int) -> list[list[str]]:
     """The drivers dealt out to `hands` children: async drivers (every family) first, sync
     baselines (sync variants only) last, so each child gets a like share of the work."""
@@ -68,9 +128,15 @@ def deal(drivers: list[str], hands: int) -> list[list[str]]:
 
 
 def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, layouts: int,
-                workdir: Path, write: Any = print) -> int:
+                rootdir: Path, write: Any = print) -> int:
     """Run the children, merge their counts into `output`; returns pytest's exit status."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    compile_sources(rootdir)
+    with work_slot() as (workdir, slot):
+        return _run_children(args, drivers, output, layouts, workdir, slot, write)
+
+
+def _run_children(args: Sequence[str], drivers: list[str], output: Path | None, layouts: int,
+                  workdir: Path, slot: int, write: Any) -> int:
     cores = max(1, os.cpu_count() or 1)
     hands = deal(drivers, cores)
     began = time.perf_counter()
@@ -80,11 +146,12 @@ def run_counted(args: Sequence[str], drivers: list[str], output: Path | None, la
 
     def child(job: tuple[int, int]) -> LayoutRun:
         h, k = job
-        command = [sys.executable, "-m", "pytest",
+        command = [sys.executable, "-m", "bench.plugin.counting_child",
                    *child_args(args, hands[h], workdir / f"child{h}-{k}.json",
                                workdir / f"child{h}-{k}.tmp")]
         return run_child(command, k, workdir / f"child{h}-{k}.%p.callgrind",
-                         log=workdir / f"child{h}-{k}.log")
+                         log=workdir / f"child{h}-{k}.log",
+                         extra={NAMESPACE_VARIABLE: namespace_label(slot, h, k)})
 
     jobs = [(h, k) for k in range(layouts) for h in range(len(hands))]
     with ThreadPoolExecutor(max_workers=cores) as pool:

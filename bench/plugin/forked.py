@@ -7,8 +7,11 @@ it allocated) moved a later test's count by up to 6% between two runs of unchang
 (docs/ci-gate.md). Here the child collects, imports what the tests will use (the selected
 drivers and their SQLAlchemy dialects, the mappers), claims its namespaces, and then forks
 once per group: every group starts from that state, so its counts do not follow what ran
-before it or how long that took. (The prepared state itself still differs a little from
-run to run, and moves some counts of a child together: docs/ci-gate.md.)
+before it or how long that took. That state is the same in every run: nothing before the
+first fork talks to a server or starts a process (the namespaces are claimed by a helper
+process, bench.plugin.engines; pytest-benchmark's git and `file` are not run,
+bench.plugin.counting_child), and every path and name it holds has the same contents
+(bench.plugin.counted). Each of those, left to vary, moved counts by 1.5-5% (docs/ci-gate.md).
 
 A group is one test, or consecutive tests marked `sqla_share_process` with equal keys (the
 variants of one scenario point, which share its tables and seeded data). The forked process
@@ -25,7 +28,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,9 +70,11 @@ def run_forked(session: pytest.Session, drivers: list[str], rows: RowsKey) -> bo
         raise session.Interrupted(f"{session.testsfailed} error(s) during collection")
     if session.config.option.collectonly:
         return True
-    prepare(session, drivers)
+    # in the session's temporary directory: a path of the same contents in every run
+    # (bench.plugin.counted), as every string the groups inherit should be
+    outbox = prepare(session, drivers) / "sqla-bench-groups"
+    outbox.mkdir()
     plan = groups(session.items)
-    outbox = Path(tempfile.mkdtemp(prefix="sqla-bench-groups-"))
     paths = [outbox / f"group-{index:05d}.json" for index in range(len(plan))]
     statuses = [0] * len(plan)
     maxfail, failed, ran = session.config.option.maxfail, 0, 0
@@ -101,11 +105,11 @@ def _log(session: pytest.Session, group: list[pytest.Item], received: list[list[
             raise session.Interrupted(session.shouldstop)
 
 
-def prepare(session: pytest.Session, drivers: list[str]) -> None:
+def prepare(session: pytest.Session, drivers: list[str]) -> Path:
     """What every group would otherwise do for itself, done once before the first fork:
     import the selected drivers and their dialects, claim this process's namespace on each
     server, configure the mappers, make the session's temporary directory (pytest empties
-    it when first asked for it)."""
+    it when first asked for it), which it returns."""
     import sqlalchemy as sa
     from sqlalchemy.orm import configure_mappers
 
@@ -114,6 +118,9 @@ def prepare(session: pytest.Session, drivers: list[str]) -> None:
     import bench.plugin.open_point  # noqa: F401
     from bench.db.database import resolve_url
     from bench.db.drivers import DriverNotInstalled, get_driver
+    from bench.measure.instructions.counting import NAMESPACE_VARIABLE
+
+    label = os.environ.get(NAMESPACE_VARIABLE)  # its parent's: the same in every run
 
     for name in drivers:
         driver = get_driver(name)
@@ -122,13 +129,11 @@ def prepare(session: pytest.Session, drivers: list[str]) -> None:
         except DriverNotInstalled:
             continue  # its tests say so themselves
         sa.make_url(f"{driver.scheme}://").get_dialect()
-        if driver.backend != "sqlite":
-            try:  # the server's namespace, claimed once for every group (and dropped
-                bench.plugin.engines.in_namespace(resolve_url(driver))  # at the end)
-            except Exception:  # noqa: BLE001 - a server that is down: its tests say so
-                pass
+        if driver.backend != "sqlite":  # claimed once for every group, dropped at the end
+            bench.plugin.engines.claim_in_helper(resolve_url(driver), label)
     configure_mappers()
-    session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    basetemp: Path = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return basetemp
 
 
 def _fork(session: pytest.Session, group: list[pytest.Item], path: Path, rows: RowsKey) -> int:

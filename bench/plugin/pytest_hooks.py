@@ -93,15 +93,13 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     layouts = config.getoption("--sqla-layouts")
     if not 1 <= layouts <= 8:
         raise pytest.UsageError(f"--sqla-layouts must be between 1 and 8, not {layouts}")
-    import tempfile
     from pathlib import Path
 
     from bench.plugin.counted import run_counted
 
     output = config.getoption("benchmark_json", default=None)
-    workdir = Path(tempfile.mkdtemp(prefix="sqla-bench-counted-"))
     return run_counted(list(config.invocation_params.args), selected_drivers(config),
-                       Path(output) if output else None, layouts, workdir)
+                       Path(output) if output else None, layouts, config.rootpath)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,17 +3,26 @@ the one line where valgrind is missing, older files still loading."""
 
 import json
 import os
+import sys
 
 import pytest
 
 from bench.cli import main
 from bench.cli.counted import child_argv
+from bench.db.namespace import is_name, named
 from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
-from bench.measure.instructions.counting import RoundCounter
+from bench.measure.instructions.counting import RoundCounter, out_file
 from bench.measure.instructions.identity import layout_key
 from bench.measure.instructions.layouts import child_env
 from bench.measure.instructions.merge import merge_into, merged_record
-from bench.plugin.counted import _status, child_args, deal
+from bench.plugin.counted import (
+    _status,
+    child_args,
+    compile_sources,
+    deal,
+    namespace_label,
+    work_slot,
+)
 from bench.results import file as results
 from tests.unit.test_compare import _doc
 
@@ -191,3 +200,45 @@ def test_round_labels_have_one_length_whatever_the_pid(tmp_path, monkeypatch):
         lengths.add(len(label))
         assert f":{pid:010d}:" in label
     assert len(lengths) == 1
+
+
+def test_callgrind_file_paths_have_one_length_whatever_the_pid(tmp_path):
+    template = str(tmp_path / "child0-0.%p.callgrind")
+    paths = {pid: out_file(template, pid) for pid in (7, 9_999, 10_000, 4_194_304)}
+    assert len({len(path) for path in paths.values()}) == 1
+    for pid, path in paths.items():  # the same file as valgrind's own name for it
+        (tmp_path / f"child0-0.{pid}.callgrind").write_text(str(pid))
+        assert open(path).read() == str(pid)
+    reader = TotalsReader(paths[7])
+    assert reader.path == paths[7]  # kept padded: pathlib would fold the separators
+
+
+def test_a_counting_child_names_its_namespace_the_same_in_every_run(tmp_path):
+    env = child_env(0, tmp_path / "out", base={"SQLA_BENCH_NAMESPACE": "inherited"},
+                    cwd=tmp_path, extra={"SQLA_BENCH_NAMESPACE": namespace_label(0, 1, 2)})
+    assert env["SQLA_BENCH_NAMESPACE"] == "counted_00_01_2"
+    assert "SQLA_BENCH_NAMESPACE" not in child_env(0, tmp_path / "out", base=env, cwd=tmp_path)
+    assert is_name(named(namespace_label(63, 15, 7)))
+
+
+def test_each_concurrent_run_gets_the_first_free_work_slot_emptied(tmp_path):
+    with work_slot(tmp_path) as (first, slot):
+        (first / "leftover.log").write_text("x")
+        with work_slot(tmp_path) as (second, other):
+            assert (slot, other) == (0, 1) and first != second
+    with work_slot(tmp_path) as (again, slot):  # freed: the same path as before, emptied
+        assert (again, slot) == (first, 0) and list(again.iterdir()) == []
+
+
+def test_sources_are_compiled_before_the_children_start(tmp_path, monkeypatch):
+    for where in ("pkg", ".venv/lib/site-packages/dep", "site-packages/other"):
+        (tmp_path / where).mkdir(parents=True)
+        (tmp_path / where / "mod.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # PYTHONDONTWRITEBYTECODE: never
+    compile_sources(tmp_path)
+    assert not (tmp_path / "pkg" / "__pycache__").exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    compile_sources(tmp_path)
+    assert list((tmp_path / "pkg" / "__pycache__").glob("mod.*.pyc"))
+    assert not (tmp_path / ".venv/lib/site-packages/dep/__pycache__").exists()
+    assert not (tmp_path / "site-packages/other/__pycache__").exists()

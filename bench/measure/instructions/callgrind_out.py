@@ -35,14 +35,14 @@ class TotalsReader:
     grow with the square of its cases. A dump is complete when its client request returns,
     so every read ends on a part's boundary."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)  # as given: a padded path (counting.out_file) stays padded
         self.offset = 0
         self.totals: dict[str, int] = {}
 
     def read(self) -> dict[str, int]:
         try:
-            with self.path.open("rb") as handle:
+            with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
                 new = handle.read()
         except FileNotFoundError:

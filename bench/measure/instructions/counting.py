@@ -11,6 +11,7 @@ each dump is one round's count, read back from the file by its label.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,11 @@ from bench.measure.instructions.hooks import Requests, load
 OUT_VARIABLE = "SQLA_BENCH_CALLGRIND_OUT"
 EXTENSION_VARIABLE = "SQLA_BENCH_CALLGRIND_EXT"
 PAD_VARIABLE = "SQLA_BENCH_LAYOUT_PAD"  # the child's layout: its environment padding
+# The label of the namespace a pytest counting child claims on each server: the same in
+# every run (bench.plugin.counted), where a random name's hash moved counts.
+NAMESPACE_VARIABLE = "SQLA_BENCH_NAMESPACE"
+# Digits a PID is padded to in a callgrind file's path (pid_max is at most 2**22 on Linux).
+PID_WIDTH = 10
 # Counted rounds a case needs: counts of one process normally agree exactly, so a few
 # that agree are the measurement (more only cost emulated time).
 COUNTED_ROUNDS = 3
@@ -31,7 +37,7 @@ COUNTED_ROUNDS = 3
 class RoundCounter:
     """Labels rounds, brackets their calls, and reads their counts back."""
 
-    def __init__(self, requests: Requests, out_file: Path) -> None:
+    def __init__(self, requests: Requests, out_file: str | Path) -> None:
         self.requests, self.out_file = requests, out_file
         self._next = 0
         self._reader = TotalsReader(out_file)
@@ -83,10 +89,15 @@ def first_layout() -> bool:
     return os.environ.get(PAD_VARIABLE, "") == ""
 
 
-def out_file(template: str, pid: int) -> Path:
+def out_file(template: str, pid: int) -> str:
     """This process's callgrind file: valgrind writes one per process (`%p`, its PID), so
-    a process forked from a counting child counts into a file of its own."""
-    return Path(template.replace("%p", str(pid)))
+    a process forked from a counting child counts into a file of its own. The path has the
+    same length whatever the PID's digits (its last separator repeated: `a//b` is `a/b`):
+    PIDs wrap, and a path a character longer lays out the heap of the process that holds
+    it otherwise, which moves its counts."""
+    directory, name = os.path.split(template)
+    digits = str(pid)
+    return directory + "/" * (1 + max(0, PID_WIDTH - len(digits))) + name.replace("%p", digits)
 
 
 @functools.cache
@@ -99,7 +110,8 @@ def active() -> RoundCounter | None:
     if not requests.running_on_valgrind():
         return None
     path = out_file(out, os.getpid())
-    path.unlink(missing_ok=True)  # a file an earlier process of this PID left
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # a file an earlier process of this PID left
     return RoundCounter(requests, path)
 
 

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.measure.instructions.build import built_extension
-from bench.measure.instructions.counting import EXTENSION_VARIABLE, OUT_VARIABLE, PAD_VARIABLE
+from bench.measure.instructions.counting import (
+    EXTENSION_VARIABLE,
+    NAMESPACE_VARIABLE,
+    OUT_VARIABLE,
+    PAD_VARIABLE,
+)
 
 # Paddings in bytes: not multiples of 16, spanning more than a page, so both cache-line
 # alignment and page offsets of the stack differ between layouts.
@@ -61,26 +66,28 @@ def valgrind_command(out_file: Path) -> list[str]:
 
 
 def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None,
-              cwd: Path | None = None) -> dict[str, str]:
+              cwd: Path | None = None, extra: Mapping[str, str] | None = None
+              ) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    for name in (PAD_VARIABLE, *INVOCATION_VARIABLES):
+    for name in (PAD_VARIABLE, NAMESPACE_VARIABLE, *INVOCATION_VARIABLES):
         env.pop(name, None)
     env["PWD"] = str(cwd or Path.cwd())
     env.update(COUNTING_ENV)
     env[OUT_VARIABLE] = str(out_file)
     env[EXTENSION_VARIABLE] = str(built_extension())
     env[PAD_VARIABLE] = "x" * pad
+    env.update(extra or {})
     return env
 
 
 def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | None = None,
-              log: Path | None = None) -> LayoutRun:
+              log: Path | None = None, extra: Mapping[str, str] | None = None) -> LayoutRun:
     """`command` under valgrind in layout k, its callgrind files `out_file` (with `%p`, the
-    PID of each process: forked ones count too). Its output goes to `log`, or is kept for
-    the tail of stderr."""
+    PID of each process: forked ones count too), `extra` variables in its environment. Its
+    output goes to `log`, or is kept for the tail of stderr."""
     pad = LAYOUT_PADS[k]
     full = [*valgrind_command(out_file), *command]
-    env = child_env(pad, out_file, cwd=cwd)
+    env = child_env(pad, out_file, cwd=cwd, extra=extra)
     began = time.perf_counter()
     if log is not None:
         with log.open("w") as handle:
