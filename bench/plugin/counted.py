@@ -66,9 +66,9 @@ def child_args(args: Sequence[str], drivers: list[str], json_path: Path,
             "-p", "no:cacheprovider"]
 
 
-# Paths under a run's work directory that must not be compiled ahead (bytecode of a
-# virtual environment, another project's checkout in a hidden directory): the packages an
-# installer put there carry their own.
+# Paths under the rootdir that are not compiled ahead (a virtual environment, hidden
+# directories such as .git or .tox, node_modules): what an installer put there carries its
+# own bytecode.
 _NOT_COMPILED = re.compile(r"/(\.[^/]+|site-packages|node_modules)(/|$)")
 MAX_SLOTS = 64
 
