@@ -19,6 +19,8 @@ import sys
 
 import pytest
 
+from bench.measure.instructions import import_pad
+
 TAG = "counted"  # what --benchmark-autosave would be told; a counting child never saves
 
 
@@ -42,6 +44,7 @@ def without_subprocesses() -> None:
 
 
 def main() -> int | pytest.ExitCode:
+    import_pad.install()
     without_subprocesses()
     return pytest.console_main()
 

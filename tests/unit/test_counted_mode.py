@@ -3,6 +3,7 @@ the one line where valgrind is missing, older files still loading."""
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -13,7 +14,8 @@ from bench.db.namespace import is_name, named
 from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
 from bench.measure.instructions.counting import RoundCounter, out_file
 from bench.measure.instructions.identity import layout_key
-from bench.measure.instructions.layouts import child_env
+from bench.measure.instructions.import_pad import IMPORT_PAD_VARIABLE, OBJECTS_PER_LAYOUT, STEP
+from bench.measure.instructions.layouts import LAYOUT_PADS, child_env
 from bench.measure.instructions.merge import merge_into, merged_record
 from bench.plugin.counted import (
     _status,
@@ -163,7 +165,9 @@ def test_a_counting_childs_environment_leaves_out_how_it_was_started(tmp_path):
     assert env["PWD"] == str(tmp_path) and env["HOME"] == "/root"
     for name in ("MAKEFLAGS", "MAKELEVEL", "OLDPWD", "_"):
         assert name not in env
-    assert env["SQLA_BENCH_LAYOUT_PAD"] == "xxx"  # its own padding, not the caller's
+    # its own padding, not the caller's, and its import allocation's number
+    assert env["SQLA_BENCH_LAYOUT_PAD"] == "x" * LAYOUT_PADS[3]
+    assert env["SQLA_BENCH_IMPORT_PAD"] == "3"
     assert env["PYTHONHASHSEED"] == "0" and env["PYTHONMALLOC"] == "malloc"
     # make -C and cd && make start the same child
     assert child_env(3, tmp_path / "out", base={**started, "MAKEFLAGS": "wk"},
@@ -242,3 +246,47 @@ def test_sources_are_compiled_before_the_children_start(tmp_path, monkeypatch):
     assert list((tmp_path / "pkg" / "__pycache__").glob("mod.*.pyc"))
     assert not (tmp_path / ".venv/lib/site-packages/dep/__pycache__").exists()
     assert not (tmp_path / "site-packages/other/__pycache__").exists()
+
+
+def test_a_layout_allocates_part_way_through_the_imports_then_gets_out_of_the_way(tmp_path):
+    """Layout k allocates after its (STEP x k)-th new import and leaves sys.meta_path; layout
+    0 installs nothing. Run in a fresh interpreter: the finder sees only that process's
+    imports."""
+    package = tmp_path / "padprobe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for i in range(2 * STEP + 5):
+        (package / f"m{i}.py").write_text(f"VALUE = {i}\n")
+    probe = (
+        "import sys\n"
+        "from bench.measure.instructions import import_pad\n"
+        "import_pad.install()\n"
+        "finders = len(sys.meta_path)\n"
+        "seen = []\n"
+        f"for i in range({2 * STEP + 5}):\n"
+        "    __import__(f'padprobe.m{i}')\n"
+        "    seen.append(len(import_pad._kept))\n"
+        "print(finders, len(sys.meta_path), seen.index(1) if 1 in seen else -1,"
+        " len(import_pad._kept[0]) if import_pad._kept else 0)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+
+    def run(layout):
+        env[IMPORT_PAD_VARIABLE] = str(layout)
+        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                              text=True, check=True)
+        return [int(x) for x in done.stdout.split()]
+
+    plain = run(0)
+    assert plain[0] == plain[1] and plain[2:] == [-1, 0]  # nothing installed, nothing kept
+    finders, after, first_kept, objects = run(2)
+    assert finders == plain[0] + 1 and after == plain[1]  # in, then out of sys.meta_path
+    # the package itself is one new import before the modules: the mark falls on module
+    # 2*STEP - 2, and the allocation grows with the layout
+    assert first_kept == 2 * STEP - 2 and objects == 2 * OBJECTS_PER_LAYOUT
+
+
+def test_the_layout_key_names_the_import_allocation():
+    env = {"HOME": "/root", IMPORT_PAD_VARIABLE: "1"}
+    assert layout_key(["pytest"], env, cwd="/w") != layout_key(
+        ["pytest"], {**env, IMPORT_PAD_VARIABLE: "2"}, cwd="/w")

@@ -15,6 +15,8 @@ import sysconfig
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bench.measure.instructions.import_pad import IMPORT_PAD_VARIABLE
+
 
 @functools.cache
 def valgrind_version() -> str | None:
@@ -67,7 +69,9 @@ def layout_key(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     lengths += [len(cwd if cwd is not None else os.getcwd()), len(sys.executable),
                 len(sys.prefix)]
     lengths += [n for name in sorted(environ) for n in (len(name), len(environ[name]))]
-    return hashlib.sha256(",".join(map(str, lengths)).encode()).hexdigest()[:12]
+    # and the layout's import allocation (import_pad): a value, whose length never changes
+    shape = ",".join(map(str, lengths)) + ";" + environ.get(IMPORT_PAD_VARIABLE, "")
+    return hashlib.sha256(shape.encode()).hexdigest()[:12]
 
 
 @functools.cache

@@ -3,10 +3,12 @@
 A layout is an environment padding: the environment sits at the top of the initial
 stack, so its size moves every stack address and, through them, alignment-dependent work
 (the bias Mytkowicz et al., ASPLOS 2009, showed can move a measurement by several per
-cent; a checkout's path does the same). The child's environment is the caller's with the
-counting settings fixed: PYTHONHASHSEED=0 (a random seed moved an ORM lookup by 0.9%),
-PYTHONMALLOC=malloc (glibc's allocator: half the layout effect of pymalloc's arenas), and
-the variables that tell bench.measure.instructions.counting to bracket timed rounds.
+cent; a checkout's path does the same); and, from the second layout on, an allocation
+part-way through the child's imports, as a change of code makes (import_pad). The child's
+environment is the caller's with the counting settings fixed: PYTHONHASHSEED=0 (a random
+seed moved an ORM lookup by 0.9%), PYTHONMALLOC=malloc (glibc's allocator: half the layout
+effect of pymalloc's arenas), and the variables that tell bench.measure.instructions.counting
+to bracket timed rounds.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bench.measure.instructions.counting import (
     OUT_VARIABLE,
     PAD_VARIABLE,
 )
+from bench.measure.instructions.import_pad import IMPORT_PAD_VARIABLE
 
 # Paddings in bytes: not multiples of 16, spanning more than a page, so both cache-line
 # alignment and page offsets of the stack differ between layouts.
@@ -65,17 +68,20 @@ def valgrind_command(out_file: Path) -> list[str]:
     return command
 
 
-def child_env(pad: int, out_file: Path, base: Mapping[str, str] | None = None,
+def child_env(k: int, out_file: Path, base: Mapping[str, str] | None = None,
               cwd: Path | None = None, extra: Mapping[str, str] | None = None
               ) -> dict[str, str]:
+    """The environment of a counting child in layout k: the caller's, less its bookkeeping,
+    with the counting settings, layout k's padding and its import allocation's number."""
     env = dict(os.environ if base is None else base)
-    for name in (PAD_VARIABLE, NAMESPACE_VARIABLE, *INVOCATION_VARIABLES):
+    for name in (PAD_VARIABLE, IMPORT_PAD_VARIABLE, NAMESPACE_VARIABLE, *INVOCATION_VARIABLES):
         env.pop(name, None)
     env["PWD"] = str(cwd or Path.cwd())
     env.update(COUNTING_ENV)
     env[OUT_VARIABLE] = str(out_file)
     env[EXTENSION_VARIABLE] = str(built_extension())
-    env[PAD_VARIABLE] = "x" * pad
+    env[PAD_VARIABLE] = "x" * LAYOUT_PADS[k]
+    env[IMPORT_PAD_VARIABLE] = str(k)  # one digit whatever k: its length moves no layout
     env.update(extra or {})
     return env
 
@@ -87,7 +93,7 @@ def run_child(command: Sequence[str], k: int, out_file: Path, *, cwd: Path | Non
     output goes to `log`, or is kept for the tail of stderr."""
     pad = LAYOUT_PADS[k]
     full = [*valgrind_command(out_file), *command]
-    env = child_env(pad, out_file, cwd=cwd, extra=extra)
+    env = child_env(k, out_file, cwd=cwd, extra=extra)
     began = time.perf_counter()
     if log is not None:
         with log.open("w") as handle:
