@@ -58,8 +58,30 @@ def noise_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
             "ratio_spread": spread(ratios) if len(ratios) == len(cases) else None,
             "instructions_values": counted,
             "instructions_spread": relative_range(counted) if len(counted) > 1 else None,
+            "instructions_layouts": layouts_seen(cases) if counted else None,
+            "instructions_build": instructions_build(first),
         })
     return out
+
+
+def layouts_seen(cases: Sequence[CaseRecord]) -> int:
+    """How many distinct memory layouts a case's counts came from: a range over one layout
+    (however many runs) says nothing of what another layout, or a code change, counts."""
+    records = [case.get("instructions") for case in cases]
+    keys = [record.get("layout") if record else None for record in records]
+    if all(keys):
+        return len({key for joined in keys if joined for key in joined.split(",")})
+    # runs that kept no layout keys may all have shared theirs: the most of any one run
+    return max(len(record.get("layouts") or [None]) if record else 1 for record in records)
+
+
+def instructions_build(case: CaseRecord) -> str | None:
+    """The Python build and valgrind version a case was counted with: a calibration is
+    this build's spread, and says nothing of counts made with another."""
+    counted = case.get("instructions")
+    if not counted or not counted.get("python_build"):
+        return None
+    return f"{counted['python_build']} / {counted.get('valgrind')}"
 
 
 def instruction_values(cases: Sequence[CaseRecord]) -> list[float]:
@@ -83,10 +105,13 @@ def relative_range(values: Sequence[float]) -> float:
 
 
 def noise_from_files(docs: list[RunRecord], output: Path) -> dict[str, Any]:
-    """The noise file of A/A runs already made (counted runs of unchanged code, say)."""
-    if len(docs) < 2:
+    """The noise file of A/A runs already made (counted runs of unchanged code, say), or of
+    one counted run over several layouts (`--sqla-layouts 8`: the calibration the gate
+    narrows its tolerance from)."""
+    if len(docs) < 2 and not _several_layouts(docs):
         raise results.ResultsFileError("calibrate --from needs at least 2 results files of "
-                                       "the same cases on unchanged code")
+                                       "the same cases on unchanged code, or one counted "
+                                       "with --sqla-layouts 2 or more")
     noise = {
         "sqla_bench_noise": NOISE_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -97,6 +122,12 @@ def noise_from_files(docs: list[RunRecord], output: Path) -> dict[str, Any]:
     }
     results.write_atomic(output, noise)
     return noise
+
+
+def _several_layouts(docs: list[RunRecord]) -> bool:
+    return any(len(counted.get("layouts") or []) > 1
+               for doc in docs for case in doc["cases"]
+               if (counted := case.get("instructions")))
 
 
 def calibrate(side: Side, run_args: list[str], runs: int, directory: Path, output: Path,
@@ -118,8 +149,14 @@ def calibrate(side: Side, run_args: list[str], runs: int, directory: Path, outpu
     return noise
 
 
-def read_noise(path: Path) -> dict[tuple[Any, ...], dict[str, float]]:
-    """A noise file as {case key: {"ratio_spread": x, "absolute_spread": y}}."""
+# A case's entry of a noise file: its spreads (fractions), and for counted cases how many
+# layouts the instructions spread covers and the build it was counted with.
+CaseNoise = dict[str, Any]
+SPREADS = ("ratio_spread", "absolute_spread", "instructions_spread")
+
+
+def read_noise(path: Path) -> dict[tuple[Any, ...], CaseNoise]:
+    """A noise file as {case key: {"ratio_spread": x, "absolute_spread": y, ...}}."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -130,23 +167,30 @@ def read_noise(path: Path) -> dict[tuple[Any, ...], dict[str, float]]:
     if not isinstance(data, dict) or data.get("sqla_bench_noise") != NOISE_VERSION \
             or not isinstance(data.get("cases"), list):
         raise results.ResultsFileError(f"{path} is not a noise file of sqla-bench calibrate")
-    out: dict[tuple[Any, ...], dict[str, float]] = {}
+    out: dict[tuple[Any, ...], CaseNoise] = {}
     for entry in data["cases"]:
         try:
             key = results.case_key(entry)
         except (KeyError, TypeError, AttributeError):
             raise results.ResultsFileError(f"{path} is malformed: a case lacks its keys") from None
-        out[key] = {name: float(entry[name])
-                    for name in ("ratio_spread", "absolute_spread", "instructions_spread")
-                    if isinstance(entry.get(name), (int, float))
-                    and not isinstance(entry.get(name), bool)}
+        noise: CaseNoise = {name: float(entry[name]) for name in SPREADS
+                            if _is_number(entry.get(name))}
+        if _is_number(entry.get("instructions_layouts")):
+            noise["instructions_layouts"] = int(entry["instructions_layouts"])
+        if isinstance(entry.get("instructions_build"), str):
+            noise["instructions_build"] = entry["instructions_build"]
+        out[key] = noise
     return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def summary(noise: dict[str, Any]) -> str:
     """Median and 90th percentile of the cases' noise floors, for the terminal."""
     lines = []
-    for name in ("ratio_spread", "absolute_spread", "instructions_spread"):
+    for name in SPREADS:
         values = [c[name] for c in noise["cases"] if c.get(name) is not None]
         if values:
             median, p90 = np.percentile(values, [50, 90])

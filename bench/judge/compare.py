@@ -26,6 +26,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from bench.db.drivers import DRIVERS
+from bench.judge.calibrate import CaseNoise, instructions_build
 from bench.judge.verdicts import (
     FASTER,
     INCONCLUSIVE,
@@ -253,7 +254,7 @@ def _keyed(side: Sequence[RunRecord], by_driver: bool) -> dict[Key, SideCase]:
 
 
 def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold: float,
-                  noise: dict[Key, dict[str, float]] | None = None, *,
+                  noise: dict[Key, CaseNoise] | None = None, *,
                   time_fails: bool = True) -> list[Judgement]:
     """Pair every case of both sides and judge it. `time_fails=False` (the gate against a
     stored run): time verdicts are shown but never fail."""
@@ -275,7 +276,7 @@ def compare_sides(base: Sequence[RunRecord], new: Sequence[RunRecord], threshold
             judgement.status = (f"not comparable (base {b.first['status']}, "
                                 f"new {n.first['status']})")
         else:
-            case_noise = (noise or {}).get(results.case_key(first, judgement.driver), {})
+            case_noise: CaseNoise = (noise or {}).get(results.case_key(first, judgement.driver), {})
             _judge(judgement, b, n, threshold / 100, case_noise)
         judgements.append(judgement)
     return judgements
@@ -288,7 +289,7 @@ def _polls(driver: str | None) -> bool:
 
 
 def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float,
-           noise: dict[str, float]) -> None:
+           noise: CaseNoise) -> None:
     b, n = base.first, new.first
     judgement.base_ns, judgement.new_ns = base.median_ns(), new.median_ns()
     if statements_changed(b["statements_per_op"], n["statements_per_op"]):
@@ -298,7 +299,7 @@ def _judge(judgement: Judgement, base: SideCase, new: SideCase, threshold: float
         assert b["calls_per_op"] is not None and n["calls_per_op"] is not None
         judgement.counts.append(f"Python calls per op {b['calls_per_op']:,.1f} → "
                                 f"{n['calls_per_op']:,.1f}")
-    _judge_instructions(judgement, b, n, noise.get("instructions_spread"))
+    _judge_instructions(judgement, b, n, noise)
     _judge_plans(judgement, b, n)
     ratio_delta = max(threshold, noise.get("ratio_spread", 0.0))
     absolute_delta = max(threshold, noise.get("absolute_spread", 0.0))
@@ -339,7 +340,7 @@ def _judge_driver_ratio(judgement: Judgement, base: SideCase, new: SideCase,
 
 
 def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
-                        calibrated: float | None) -> None:
+                        noise: CaseNoise) -> None:
     """Instructions per op, compared only between counts of the same Python build and
     valgrind version (another build runs other machine code: not a change of ours)."""
     base, new = b.get("instructions_per_op"), n.get("instructions_per_op")
@@ -354,7 +355,12 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
             judgement.instructions_note = (f"not compared: {what} differs "
                                            f"({b_id.get(name)} vs {n_id.get(name)})")
             return
-    tolerance, source = instructions_tolerance(calibrated, polling=_polls(judgement.driver))
+    # a calibration of another build knows nothing of this one's layouts: it only widens
+    same_build = noise.get("instructions_build") == instructions_build(b)
+    tolerance, source = instructions_tolerance(
+        noise.get("instructions_spread"),
+        layouts=noise.get("instructions_layouts", 0) if same_build else 0,
+        polling=_polls(judgement.driver))
     judgement.base_instructions, judgement.new_instructions = float(base), float(new)
     judgement.instructions_tolerance, judgement.instructions_note = tolerance, source
     if instructions_changed(float(base), float(new), tolerance):
@@ -532,7 +538,24 @@ def instruction_notes(judgements: list[Judgement]) -> list[str]:
     for j in judgements:
         if j.instructions_change is None and j.instructions_note:
             reasons[j.instructions_note] = reasons.get(j.instructions_note, 0) + 1
-    return [f"instructions per op {note} ({count} case(s))" for note, count in reasons.items()]
+    lines = [f"instructions per op {note} ({count} case(s))" for note, count in reasons.items()]
+    return lines + tolerance_lines(judgements)
+
+
+def tolerance_lines(judgements: list[Judgement]) -> list[str]:
+    """Where the compared cases' instruction tolerances came from, and their range: what the
+    gate could see, case by case, said once."""
+    by_source: dict[str, list[float]] = {}
+    for j in judgements:
+        if j.instructions_change is not None and j.instructions_tolerance is not None:
+            by_source.setdefault(j.instructions_note or "?", []).append(j.instructions_tolerance)
+    lines = []
+    for source, tolerances in sorted(by_source.items(), key=lambda item: -len(item[1])):
+        low, high = min(tolerances), max(tolerances)
+        spread = (f"±{low:.1%}" if high - low < 5e-4 else
+                  f"±{low:.1%} to ±{high:.1%}, median ±{statistics.median(tolerances):.1%}")
+        lines.append(f"instructions tolerance {spread}: {source} ({len(tolerances)} case(s))")
+    return lines
 
 
 def summary_line(judgements: list[Judgement]) -> str:

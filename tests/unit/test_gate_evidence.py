@@ -7,7 +7,12 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.judge.verdicts import INSTRUCTIONS_DEFAULT_TOLERANCE, instructions_tolerance
+from bench.judge.verdicts import (
+    INSTRUCTIONS_DEFAULT_TOLERANCE,
+    INSTRUCTIONS_FLOOR,
+    NARROWING_LAYOUTS,
+    instructions_tolerance,
+)
 from bench.measure import plan_shape
 from tests.unit.test_compare import _doc, _write
 
@@ -85,6 +90,81 @@ def test_a_calibration_widens_a_noisy_cases_tolerance_and_never_narrows_one(tmp_
     assert "+4.0%" not in capsys.readouterr().err
 
 
+def _layouts_run(spreads, keys, build=BUILD):
+    """One counted run of the two cases over len(keys) layouts, each case's layouts spread
+    evenly over the given relative range."""
+    doc = _counted(_doc(seed=3), (100_000.0, 700_000.0), build=build)
+    for case, spread in zip(doc["cases"], spreads, strict=True):
+        base = case["instructions_per_op"]
+        values = [base * (1 + spread * k / (len(keys) - 1)) for k in range(len(keys))]
+        case["instructions"].update(layouts=values, rounds=values, layout=",".join(keys))
+    return doc
+
+
+def _calibrate(tmp_path, *runs):
+    paths = [_write(tmp_path, f"cal{k}.json", run) for k, run in enumerate(runs)]
+    noise = tmp_path / "noise.json"
+    assert main(["calibrate", "--from", *paths, "--output", str(noise)]) == 0
+    return noise
+
+
+EIGHT = [f"L{k}" for k in range(NARROWING_LAYOUTS)]
+
+
+def test_a_calibration_over_eight_layouts_sets_each_tolerance_both_ways(tmp_path, capsys):
+    # one run under eight layouts: the raw lookup moves 0.4% with the layout, the ORM 2%
+    noise = _calibrate(tmp_path, _layouts_run((0.004, 0.02), EIGHT))
+    entries = {c["variant"]: c for c in json.loads(noise.read_text())["cases"]}
+    assert entries["raw_driver"]["instructions_layouts"] == NARROWING_LAYOUTS
+    assert entries["orm"]["instructions_build"] == instructions_build_of(BUILD)
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    # +2.2% on the raw lookup: under the 5% default, beyond its floor of 1.5%
+    new = _counted(_doc(seed=2), (102_200.0, 700_000.0))
+    capsys.readouterr()
+    assert _gate(tmp_path, base, new, "--noise", str(noise)) == 1
+    captured = capsys.readouterr()
+    assert ("+2.2% instructions per op (exact count; tolerance ±1.5%, calibrated over 8 "
+            "layouts)") in captured.err
+    assert ("instructions tolerance ±1.5% to ±3.0%, median ±2.2%: calibrated over 8 layouts "
+            "(2 case(s))") in captured.out
+    # +2.5% on the ORM lookup is within its layouts' 2% times the margin (3%); +4% is not
+    new = _counted(_doc(seed=2), (100_000.0, 717_500.0))
+    assert _gate(tmp_path, base, new, "--noise", str(noise)) == 0
+    new = _counted(_doc(seed=2), (100_000.0, 728_000.0))
+    capsys.readouterr()
+    assert _gate(tmp_path, base, new, "--noise", str(noise)) == 1
+    assert "knob_work/orm" in capsys.readouterr().err
+    assert _gate(tmp_path, base, new) == 0  # the 5% default alone lets +4% through
+
+
+def test_a_calibration_of_one_layout_or_another_build_never_narrows(tmp_path, capsys):
+    base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
+    new = _counted(_doc(seed=2), (102_200.0, 700_000.0))  # +2.2% on the raw lookup
+    # two A/A runs, each under the same eight layouts... of another Python build
+    other = {**BUILD, "python_build": "CPython 3.11.7 x86_64 def"}
+    elsewhere = _calibrate(tmp_path, _layouts_run((0.004, 0.02), EIGHT, build=other))
+    capsys.readouterr()
+    assert _gate(tmp_path, base, new, "--noise", str(elsewhere)) == 0
+    assert "default; calibrated narrower (2 case(s))" in capsys.readouterr().out
+    # four runs of this build, all in one layout: a range that has not seen another
+    one_layout = [_layouts_run((0.0, 0.0), ["L0", "L0"]) for _ in range(4)]
+    entries = json.loads(_calibrate(tmp_path, *one_layout).read_text())["cases"]
+    assert {c["instructions_layouts"] for c in entries} == {1}
+    assert _gate(tmp_path, base, new, "--noise", str(tmp_path / "noise.json")) == 0
+
+
+def test_calibrating_from_one_run_needs_several_layouts(tmp_path, capsys):
+    one = _write(tmp_path, "one.json", _counted(_doc(seed=1)))
+    assert main(["calibrate", "--from", one, "--output", str(tmp_path / "n.json")]) == 2
+    err = capsys.readouterr().err
+    assert "or one counted with --sqla-layouts 2 or more" in err
+    assert "Traceback" not in err and not (tmp_path / "n.json").exists()
+
+
+def instructions_build_of(build):
+    return f"{build['python_build']} / {build['valgrind']}"
+
+
 def test_counts_of_another_build_are_never_compared(tmp_path, capsys):
     base = _counted(_doc(seed=1), (100_000.0, 700_000.0))
     other = {**BUILD, "valgrind": "valgrind-3.22.0"}
@@ -134,6 +214,13 @@ def test_the_default_tolerance_is_stated_and_a_calibration_only_widens_it():
     # a calibrated range, widened by the margin unseen layouts need
     assert instructions_tolerance(0.06) == (pytest.approx(0.09), "calibrated")
     assert instructions_tolerance(0.06, polling=True)[0] == pytest.approx(0.20)
+    # over enough layouts the calibration sets it both ways, never under the floor...
+    assert instructions_tolerance(0.02, layouts=NARROWING_LAYOUTS) == (
+        pytest.approx(0.03), f"calibrated over {NARROWING_LAYOUTS} layouts")
+    assert instructions_tolerance(0.001, layouts=NARROWING_LAYOUTS)[0] == INSTRUCTIONS_FLOOR
+    # ...over fewer it only widens, and a polling driver's network is never calibrated away
+    assert instructions_tolerance(0.02, layouts=NARROWING_LAYOUTS - 1)[0] == 0.05
+    assert instructions_tolerance(0.02, layouts=NARROWING_LAYOUTS, polling=True)[0] == 0.20
 
 
 def test_plan_steps_of_each_dialect():
