@@ -3,12 +3,13 @@
 An environment padding (bench.measure.instructions.layouts) shifts everything a process
 allocates by the same amount, which leaves the relative places of its objects alike; a
 change of code adds objects part-way through the imports, and moves what comes after
-against what came before. That moved some cases more than eight paddings did: one Core
-count moved 3.0% for an unused function added to bench/db/drivers.py where eight
-paddings spread it by 0.8%, and an allocation after the 90th import moved it by 4.2%
-(2026-12-04). So layout k > 0 also allocates a few hundred small objects after the
-child's (STEP x k)-th new import: the range over the layouts then covers what an
-unrelated change of code does, and becomes the case's tolerance (bench.judge.verdicts).
+against what came before. That moved some cases more than the paddings did: one Core
+count moved 3.0% for an unused function added to bench/db/drivers.py where five paddings
+spread it by 0.8%, and an allocation after the 90th import moved it by 4.2% (2026-12-04);
+with paddings alone, two unrelated changes each failed a case at any margin up to 2. So
+layout k > 0 also allocates a few hundred small objects after the child's (STEP x k)-th
+new import: the range over the layouts then covers what an unrelated change of code does,
+and becomes the case's tolerance (bench.judge.verdicts).
 """
 
 from __future__ import annotations
