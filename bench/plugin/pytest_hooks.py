@@ -90,9 +90,13 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     reason = unavailable()
     if reason is not None:
         raise pytest.UsageError(reason.replace("--measure", "--sqla-measure"))
+    from bench.measure.instructions.layouts import check_layouts
+
     layouts = config.getoption("--sqla-layouts")
-    if not 1 <= layouts <= 8:
-        raise pytest.UsageError(f"--sqla-layouts must be between 1 and 8, not {layouts}")
+    try:
+        check_layouts(layouts)  # the layouts' own bound: one per padding it has
+    except ValueError as exc:
+        raise pytest.UsageError(f"--sqla-{exc}") from None
     from pathlib import Path
 
     from bench.plugin.counted import run_counted
