@@ -341,8 +341,9 @@ def _judge_driver_ratio(judgement: Judgement, base: SideCase, new: SideCase,
 
 def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
                         noise: CaseNoise) -> None:
-    """Instructions per op, compared only between counts of the same Python build and
-    valgrind version (another build runs other machine code: not a change of ours)."""
+    """Instructions per op, compared only between counts of the same Python build,
+    valgrind version and counting rule (another build runs other machine code, another
+    rule counts other work: not a change of ours)."""
     base, new = b.get("instructions_per_op"), n.get("instructions_per_op")
     if base is None or new is None:
         if base is not None or new is not None:
@@ -350,7 +351,8 @@ def _judge_instructions(judgement: Judgement, b: CaseRecord, n: CaseRecord,
         return
     b_id: dict[str, Any] = dict(b.get("instructions") or {})
     n_id: dict[str, Any] = dict(n.get("instructions") or {})
-    for name, what in (("python_build", "Python build"), ("valgrind", "valgrind")):
+    for name, what in (("python_build", "Python build"), ("valgrind", "valgrind"),
+                       ("counted", "what was counted")):
         if b_id.get(name) != n_id.get(name):
             judgement.instructions_note = (f"not compared: {what} differs "
                                            f"({b_id.get(name)} vs {n_id.get(name)})")

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from bench.measure.instructions import counting
+from bench.measure.instructions.callgrind_out import COUNTED
 from bench.measure.instructions.identity import (
     python_build,
     this_process_layout,
@@ -55,7 +56,8 @@ def record_counts(case: CaseRecord, labels: list[str]) -> None:
     file (this process's one layout; the parent merges the layouts)."""
     counter = counting.active()
     assert counter is not None, "rounds were labelled by an active counter"
-    per_op = [count / case["ops_per_round"] for count in counter.counts(labels)]
+    counts = counter.counts(labels)
+    per_op = [count.counted / case["ops_per_round"] for count in counts]
     if len(per_op) != len(labels):
         case["extra"]["instructions_error"] = (f"{len(per_op)} of {len(labels)} counted rounds "
                                                "found in the callgrind file")
@@ -65,7 +67,10 @@ def record_counts(case: CaseRecord, labels: list[str]) -> None:
             "per_op": statistics.median(per_op), "rounds": per_op, "layouts": [],
             "spread": None, "round_spread": relative_range(per_op),
             "valgrind": valgrind_version(), "python_build": python_build(),
-            "layout": this_process_layout(),
+            "counted": COUNTED, "layout": this_process_layout(),
+            # information, not judged: what the layout decides (callgrind_out)
+            "excluded_per_op": statistics.median(count.excluded / case["ops_per_round"]
+                                                 for count in counts),
         }
 
 

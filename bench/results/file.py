@@ -230,9 +230,9 @@ def _check_instructions(case: dict[str, Any], where: str) -> None:
     if not (_is(counted.get("per_op"), _NUMBER) and _numbers(counted.get("rounds", []))
             and _numbers(counted.get("layouts", []))
             and all(counted.get(k) is None or _is(counted[k], _NUMBER)
-                    for k in ("spread", "round_spread"))
+                    for k in ("spread", "round_spread", "excluded_per_op"))
             and all(counted.get(k) is None or _is(counted[k], (str,))
-                    for k in ("valgrind", "python_build"))):
+                    for k in ("valgrind", "python_build", "counted"))):
         raise ResultsFileError(f"{where} has a malformed instructions record")
 
 

@@ -100,6 +100,11 @@ class InstructionsRecord(TypedDict):
     # The count's identity besides the case: counts from other builds are not compared.
     valgrind: str | None
     python_build: str
+    # What was counted (callgrind_out.COUNTED): absent in counts made before it was named.
+    counted: NotRequired[str | None]
+    # Per op, the instructions of the type cache's miss path that the count leaves out:
+    # information (the layout decides them), never judged.
+    excluded_per_op: NotRequired[float | None]
     # The memory layout each layout was counted in (identity.layout_key, comma-joined):
     # equal on two runs, the checkout's path had no share in their difference.
     layout: NotRequired[str | None]

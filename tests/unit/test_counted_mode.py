@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from bench.cli.counted import child_argv
 from bench.db.namespace import is_name, named
-from bench.measure.instructions.callgrind_out import TotalsReader, parse_totals
+from bench.measure.instructions.callgrind_out import RoundCount, TotalsReader, parse_totals
 from bench.measure.instructions.counting import RoundCounter, out_file
 from bench.measure.instructions.identity import layout_key
 from bench.measure.instructions.import_pad import IMPORT_PAD_VARIABLE, OBJECTS_PER_LAYOUT, STEP
@@ -56,7 +56,28 @@ def test_merge_pairs_cases_by_key_and_leaves_uncounted_ones():
 def test_callgrind_totals_by_client_request_label():
     text = ("part: 1\ndesc: Trigger: Client Request: sqla-bench:1:1\ntotals: 1234\n"
             "part: 2\ndesc: Trigger: Program termination\ntotals: 99999\n")
-    assert parse_totals(text) == {"sqla-bench:1:1": 1234}
+    assert parse_totals(text) == {"sqla-bench:1:1": RoundCount(1234)}
+
+
+def test_a_rounds_count_leaves_out_the_type_caches_miss_path(tmp_path):
+    """Calls to find_name_in_mro, their callees included, are subtracted wherever they are
+    made from; its name is spelled out once per file, later parts use its number alone."""
+    first = ("part: 1\ndesc: Trigger: Client Request: sqla-bench:1:1\n"
+             "fn=(1) _PyType_Lookup\n0 50\ncfn=(2) find_name_in_mro\ncalls=3 0\n0 400\n"
+             "cfn=(3) _Py_dict_lookup\ncalls=1 0\n0 70\n"
+             "fn=(4) _PyType_Lookup'2\n0 5\ncfn=(5) find_name_in_mro'2\ncalls=1 0\n+2 30\n"
+             "totals: 1000\n")
+    second = ("part: 2\ndesc: Trigger: Client Request: sqla-bench:1:2\n"
+              "fn=(1)\n0 50\ncfn=(2)\ncalls=1 0\n0 120\ntotals: 900\n")
+    assert parse_totals(first)["sqla-bench:1:1"] == RoundCount(1000, 430)
+    assert parse_totals(first)["sqla-bench:1:1"].counted == 570
+    out = tmp_path / "callgrind.out"
+    out.write_text(first)
+    reader = TotalsReader(out)
+    reader.read()
+    with out.open("a") as handle:  # the next dump, read on its own
+        handle.write(second)
+    assert reader.read()["sqla-bench:1:2"] == RoundCount(900, 120)
 
 
 def test_a_counting_childs_arguments(tmp_path):
@@ -137,11 +158,11 @@ def test_the_totals_reader_reads_only_what_was_written_since(tmp_path):
     assert reader.read() == {}  # nothing written yet
     part = "part: {n}\ndesc: Trigger: Client Request: sqla-bench:1:{n}\ntotals: {ir}\n"
     out.write_text(part.format(n=1, ir=100))
-    assert reader.read() == {"sqla-bench:1:1": 100}
+    assert reader.read() == {"sqla-bench:1:1": RoundCount(100)}
     first = reader.offset
     with out.open("a") as handle:
         handle.write(part.format(n=2, ir=250))
-    assert reader.read() == {"sqla-bench:1:1": 100, "sqla-bench:1:2": 250}
+    assert reader.read() == {"sqla-bench:1:1": RoundCount(100), "sqla-bench:1:2": RoundCount(250)}
     assert reader.offset > first and reader.offset == out.stat().st_size
 
 

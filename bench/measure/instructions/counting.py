@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.measure.instructions.callgrind_out import TotalsReader
+from bench.measure.instructions.callgrind_out import RoundCount, TotalsReader
 from bench.measure.instructions.hooks import Requests, load
 
 OUT_VARIABLE = "SQLA_BENCH_CALLGRIND_OUT"
@@ -72,7 +72,7 @@ class RoundCounter:
                 requests.dump(label)
         return counted, label
 
-    def counts(self, labels: list[str]) -> list[int]:
+    def counts(self, labels: list[str]) -> list[RoundCount]:
         """The counts of these rounds (valgrind writes each dump when it is asked)."""
         totals = self._reader.read()
         return [totals[label] for label in labels if label in totals]

@@ -38,6 +38,10 @@ def merged_record(layouts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | 
         "rounds_agree": all(s <= ROUNDS_AGREE for s in round_spreads),
         "valgrind": first.get("valgrind"),
         "python_build": first.get("python_build"),
+        "counted": first.get("counted"),
+        "excluded_per_op": (statistics.median(c["excluded_per_op"] for c in counted)
+                            if all(c.get("excluded_per_op") is not None for c in counted)
+                            else None),
         # the layouts' keys, in order: equal on two runs only when each layout was counted
         # in the same memory layout (checkouts at paths of equal length, say)
         "layout": (",".join(c["layout"] for c in counted)
