@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli.common import UsageError, progress_line
-from bench.db.drivers import get_driver
+from bench.db.drivers import parse_driver_list
 from bench.measure.instructions import counting, unavailable
 from bench.measure.instructions.counting import COUNTED_ROUNDS
 from bench.measure.instructions.identity import valgrind_version
@@ -77,13 +77,10 @@ def counted_run(args: argparse.Namespace, output: Path,
     began = time.perf_counter()
     progress_line(f"counting instructions under callgrind in {layouts} memory layouts "
                   f"({valgrind_version()}); valgrind's start-up takes a while")
-    # The layouts run in parallel: on SQLite each on a file of its own, on a server each in
-    # a namespace of its own, unless the run was given one (--namespace) they would share.
-    sqlite = get_driver(args.driver).backend == "sqlite"
-    parallel = sqlite or getattr(args, "namespace", None) is None
+    sqlite_file, parallel = _layouts_apart(args)
     runs = run_layouts(lambda k: [sys.executable, "-m", "bench.cli", "run",
                                   *child_argv(argv, files[k], args.rounds,
-                                              workdir / f"layout-{k}.sqlite3" if sqlite
+                                              workdir / f"layout-{k}.sqlite3" if sqlite_file
                                               else None, first=k == 0)], workdir,
                        layouts=layouts, processes=None if parallel else 1)
     docs: list[RunRecord] = []
@@ -106,6 +103,20 @@ def counted_run(args: argparse.Namespace, output: Path,
           f"({time.perf_counter() - began:.0f} s under callgrind)")
     print(f"results: {output}")
     return status
+
+
+def _layouts_apart(args: argparse.Namespace) -> tuple[bool, bool]:
+    """Whether each layout gets an SQLite file of its own (the run's SQLite drivers use
+    it), and whether the layouts can run in parallel: only when no two share a database,
+    SQLite on files of their own, servers each in a namespace of its own (not when the run
+    was given one, --namespace, that they would share). A run of several drivers (drivers
+    of several backends) takes one --url: a server's leaves SQLite on its default file."""
+    backends = {named.driver.backend for named in parse_driver_list(args.driver)}
+    url = getattr(args, "url", None)
+    sqlite_file = "sqlite" in backends and (url is None or url.startswith("sqlite"))
+    apart = (("sqlite" not in backends or sqlite_file)
+             and (backends == {"sqlite"} or getattr(args, "namespace", None) is None))
+    return sqlite_file, apart
 
 
 def _write(case: dict[str, Any], merged: dict[str, Any]) -> None:

@@ -65,6 +65,24 @@ def test_counts_repeat_and_extra_work_fails_the_gate(tmp_path, monkeypatch, caps
     assert "statements per op" not in err  # the same statements: only the work changed
 
 
+def test_a_run_of_several_drivers_is_counted_for_each(tmp_path, monkeypatch):
+    # the drivers of one run, counted in two layouts at once: each layout on SQLite files
+    # of its own, every driver's cases counted and merged
+    monkeypatch.delenv("SQLAB_KNOB_LOOPS", raising=False)
+    out = tmp_path / "several.json"
+    assert main(["run", "--driver", "aiosqlite,aiosqlite@2", "--scenarios-path",
+                 str(FIXTURES), "--scenario", "knob_instructions", "--measure",
+                 "instructions", "--layouts", "2", "--output", str(out), "--quiet"]) == 0
+    cases = json.loads(out.read_text())["cases"]
+    counted = {(c["driver"], c["variant"]): c["instructions"] for c in cases}
+    assert set(counted) == {(d, v) for d in ("aiosqlite", "aiosqlite@2")
+                            for v in ("raw_driver", "orm")}
+    assert all(len(c["layouts"]) == 2 for c in counted.values())
+    # the type cache's miss path is left out of the count, and kept beside it
+    orm = counted[("aiosqlite", "orm")]
+    assert orm["counted"] == "Ir less find_name_in_mro" and orm["excluded_per_op"] > 0
+
+
 def test_runs_of_equal_lengths_count_in_the_same_layout_and_agree(tmp_path, monkeypatch):
     # two runs that differ only in a variable's value, never in a length: the same memory
     # layout key, and the same count to a fraction of a per cent (two layouts: ~1-3%)
