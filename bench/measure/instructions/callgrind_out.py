@@ -10,11 +10,11 @@ A round's count is its total less the instructions spent in CPython's type-attri
 miss path (`find_name_in_mro` and what it calls). That cache has 4096 entries, indexed by a
 type's version and the ADDRESS of the attribute's name, so which lookups evict each other
 follows where the interned names happen to lie: any change of code, or the checkout's path,
-moves them. In eight memory layouts the miss path was up to 9% of a round and made nearly all
-of the layout spread: an sqlite3 ORM lookup (raw_queries/orm_get) spread 6.7% with it and
-0.4% without, an asyncpg cached ORM query 7.1% and 0.3% (2026-12-05, docs/ci-gate.md). What it leaves out is work
-whose amount the layout decides, not the code; the lookups themselves (the cache's hits, the
-attribute access in the interpreter) are still counted.
+moves them. In eight memory layouts the miss path was up to 9% of a round and made nearly
+all of the layout spread: an sqlite3 ORM lookup (raw_queries/orm_get) spread 6.7% with it
+and 0.4% without, an asyncpg cached ORM query 7.1% and 0.3% (2026-12-05, docs/ci-gate.md).
+What it leaves out is work whose amount the layout decides, not the code; the lookups
+themselves (the cache's hits, the attribute access in the interpreter) are still counted.
 """
 
 from __future__ import annotations
