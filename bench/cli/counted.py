@@ -19,8 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from bench.cli.common import UsageError, progress_line
 from bench.db.drivers import parse_driver_list
+from bench.db.namespace import backend_of
 from bench.measure.instructions import counting, unavailable
 from bench.measure.instructions.counting import COUNTED_ROUNDS
 from bench.measure.instructions.identity import valgrind_version
@@ -112,8 +115,9 @@ def _layouts_apart(args: argparse.Namespace) -> tuple[bool, bool]:
     was given one, --namespace, that they would share). A run of several drivers (drivers
     of several backends) takes one --url: a server's leaves SQLite on its default file."""
     backends = {named.driver.backend for named in parse_driver_list(args.driver)}
-    url = getattr(args, "url", None)
-    sqlite_file = "sqlite" in backends and (url is None or url.startswith("sqlite"))
+    url = getattr(args, "url", None)  # checked by the run before it gets here
+    sqlite_file = "sqlite" in backends and (url is None
+                                            or backend_of(sa.make_url(url)) == "sqlite")
     apart = (("sqlite" not in backends or sqlite_file)
              and (backends == {"sqlite"} or getattr(args, "namespace", None) is None))
     return sqlite_file, apart
