@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from bench.cli.counted import child_argv
 from bench.db.namespace import is_name, named
-from bench.measure.instructions.callgrind_out import RoundCount, TotalsReader, parse_totals
+from bench.measure.instructions.callgrind_out import RoundCount, TotalsReader
 from bench.measure.instructions.counting import RoundCounter, out_file
 from bench.measure.instructions.identity import layout_key
 from bench.measure.instructions.import_pad import IMPORT_PAD_VARIABLE, OBJECTS_PER_LAYOUT, STEP
@@ -53,10 +53,12 @@ def test_merge_pairs_cases_by_key_and_leaves_uncounted_ones():
     assert counted == 1 and target[0]["per_op"] == 2.0 and "per_op" not in target[1]
 
 
-def test_callgrind_totals_by_client_request_label():
+def test_callgrind_totals_by_client_request_label(tmp_path):
     text = ("part: 1\ndesc: Trigger: Client Request: sqla-bench:1:1\ntotals: 1234\n"
             "part: 2\ndesc: Trigger: Program termination\ntotals: 99999\n")
-    assert parse_totals(text) == {"sqla-bench:1:1": RoundCount(1234)}
+    out = tmp_path / "callgrind.out"
+    out.write_text(text)
+    assert TotalsReader(out).read() == {"sqla-bench:1:1": RoundCount(1234)}
 
 
 def test_a_rounds_count_leaves_out_the_type_caches_miss_path(tmp_path):
@@ -69,12 +71,11 @@ def test_a_rounds_count_leaves_out_the_type_caches_miss_path(tmp_path):
              "totals: 1000\n")
     second = ("part: 2\ndesc: Trigger: Client Request: sqla-bench:1:2\n"
               "fn=(1)\n0 50\ncfn=(2)\ncalls=1 0\n0 120\ntotals: 900\n")
-    assert parse_totals(first)["sqla-bench:1:1"] == RoundCount(1000, 430)
-    assert parse_totals(first)["sqla-bench:1:1"].counted == 570
     out = tmp_path / "callgrind.out"
     out.write_text(first)
     reader = TotalsReader(out)
-    reader.read()
+    assert reader.read()["sqla-bench:1:1"] == RoundCount(1000, 430)
+    assert reader.read()["sqla-bench:1:1"].counted == 570
     with out.open("a") as handle:  # the next dump, read on its own
         handle.write(second)
     assert reader.read()["sqla-bench:1:2"] == RoundCount(900, 120)

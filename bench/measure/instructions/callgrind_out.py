@@ -72,11 +72,6 @@ class _Parser:
         return counts
 
 
-def parse_totals(text: str) -> dict[str, RoundCount]:
-    """{label: its round's count} for every client-request dump in a combined output."""
-    return _Parser().parts(text)
-
-
 class TotalsReader:
     """The counts of a growing callgrind file, reading only what was written since the last
     read: each dump lists the cost of every function it saw, so the file grows by about half
