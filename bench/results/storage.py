@@ -3,13 +3,14 @@
 Runs are files under results/ named `<UTC time>_<driver>.json`; `run_files` lists
 them, `latest_per_driver` chooses the newest of each driver (`sqla-bench report
 --latest`, `make report`), and `sqla-bench history` reads them all. A run being written
-holds a lock file beside its results file (`<file>.lock`, its pid inside), so a second
-run given the same --output refuses at once instead of interleaving its writes with
-the first; a lock left by a run that died is taken over.
+holds a lock on a file beside its results file (`<file>.lock`, its pid inside), so a
+second run given the same --output refuses at once instead of interleaving its writes
+with the first; the lock of a run that died is free.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from datetime import UTC, datetime
@@ -40,38 +41,58 @@ def _lock_path(path: Path) -> Path:
 
 
 class OutputLock:
-    """Held while a run writes `path`; refuses when a live run already holds it."""
+    """Held while a run writes `path`; refuses when a live run already holds it.
+
+    The hold is an flock on `<path>.lock`, not the file's existence: the kernel drops it
+    when the holder dies, so a lock left by a killed run is free without guessing from a
+    pid, and two runs started at the same instant cannot both take it (an empty lock file
+    a run has created but not yet written its pid into is still held)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock = _lock_path(self.path)
-        self._held = False
+        self._fd: int | None = None
 
     def __enter__(self) -> OutputLock:
-        for _ in range(2):  # a stale lock is removed once, then taken
+        for _ in range(3):  # the file we locked was removed by a run finishing: once more
             try:
-                fd = os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = _holder(self.lock)
-                if holder is not None and _alive(holder):
-                    raise ResultsFileError(
-                        f"{self.path} is being written by another sqla-bench run (pid "
-                        f"{holder}); give this run another --output") from None
-                self.lock.unlink(missing_ok=True)
-                continue
+                fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o644)
             except OSError as exc:
                 raise ResultsFileError(f"cannot write {self.path}: {exc.strerror}") from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            self._held = True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                holder = _holder(self.lock)
+                raise ResultsFileError(
+                    f"{self.path} is being written by another sqla-bench run"
+                    f"{f' (pid {holder})' if holder else ''}; give this run another --output"
+                ) from None
+            if not _same_file(fd, self.lock):
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            self._fd = fd
             return self
         raise ResultsFileError(f"cannot lock {self.path}: another run keeps taking it")
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._held:
-            self.lock.unlink(missing_ok=True)
-            self._held = False
+        if self._fd is not None:
+            self.lock.unlink(missing_ok=True)  # before the unlock: a waiter then sees it gone
+            os.close(self._fd)
+            self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """The locked descriptor is still the file at `path` (not one a finishing run removed)."""
+    try:
+        on_disk = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
 def _holder(lock: Path) -> int | None:
@@ -81,28 +102,25 @@ def _holder(lock: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def being_written(path: Path) -> bool:
+    """A live run holds the file's lock: it is not finished yet."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = os.open(_lock_path(path), os.O_RDONLY)
+    except OSError:
         return False
-    except PermissionError:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
-    return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def run_files(directory: Path = RESULTS_DIR) -> list[Path]:
     """The sqla-bench results files in `directory`, oldest first."""
     files = [p for p in directory.glob("*.json") if p.name != PYTEST_BENCHMARK_JSON]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
-
-
-def being_written(path: Path) -> bool:
-    """A live run holds the file's lock: it is not finished yet."""
-    holder = _holder(_lock_path(path))
-    return holder is not None and _alive(holder)
 
 
 def latest_per_driver(directory: Path = RESULTS_DIR) -> list[Path]:

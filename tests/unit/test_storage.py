@@ -1,6 +1,11 @@
 """Where results live and which runs a report takes: bench.results.storage."""
 
+import fcntl
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,6 +72,43 @@ def test_a_lock_left_by_a_dead_run_is_ignored(tmp_path):
     (tmp_path / "1.json.lock").write_text("999999999")  # no such process
     assert not storage.being_written(path)
     assert storage.latest_per_driver(tmp_path) == [path]
+
+
+def test_a_lock_taken_but_not_yet_written_is_held(tmp_path):
+    # The moment between a run creating its lock file and writing its pid into it: a
+    # second run must still refuse (two runs started at once both won before).
+    path = tmp_path / "1.json"
+    fd = os.open(tmp_path / "1.json.lock", os.O_CREAT | os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert storage.being_written(path)
+        with pytest.raises(ResultsFileError, match="being written by another sqla-bench run;"):
+            with storage.OutputLock(path):
+                pass
+    finally:
+        os.close(fd)
+    with storage.OutputLock(path):  # free once its holder lets go
+        assert storage.being_written(path)
+
+
+def test_the_lock_of_a_killed_run_is_free(tmp_path):
+    path = tmp_path / "1.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from bench.results import storage; lock = storage.OutputLock(Path(sys.argv[1])); "
+         "lock.__enter__(); print('held', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert storage.being_written(path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / "1.json.lock").read_text() == str(holder.pid)  # left behind
+    assert not storage.being_written(path)
+    with storage.OutputLock(path):
+        assert (tmp_path / "1.json.lock").read_text() == str(os.getpid())
+    assert not (tmp_path / "1.json.lock").exists()
 
 
 def test_new_results_paths_never_collide(tmp_path):
