@@ -15,9 +15,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# Bound now, not on first use: `drive` is also its module's name, and importing
+# bench.api.drive anywhere first would leave the package's attribute the module.
+from bench.api.drive import drive
+
 if TYPE_CHECKING:
     from bench.api.capturing import CaptureMiddleware, capture, capture_unit
-    from bench.api.drive import drive
     from bench.api.family import (
         CaseSkipped,
         Comparison,
@@ -37,7 +40,7 @@ _HOMES = {
     "CaseSkipped": "bench.api.family", "Comparison": "bench.api.family",
     "Context": "bench.api.family", "Family": "bench.api.family", "Param": "bench.api.family",
     "CaptureMiddleware": "bench.api.capturing", "capture": "bench.api.capturing",
-    "capture_unit": "bench.api.capturing", "drive": "bench.api.drive",
+    "capture_unit": "bench.api.capturing",
     "Service": "bench.api.service", "connection_room": "bench.db.database",
     "Driver": "bench.db.drivers", "register": "bench.db.drivers",
 }

@@ -160,3 +160,13 @@ def test_reading_results_never_imports_sqlalchemy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
+
+
+def test_drive_is_the_function_whatever_was_imported_first():
+    """`drive` names both a function of bench.api and the module it lives in: importing
+    the module first must not leave `from bench.api import drive` the module."""
+    code = ("import bench.api.drive, inspect; from bench.api import drive; "
+            "print(inspect.isfunction(drive))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout
+    assert out.strip() == "True"
