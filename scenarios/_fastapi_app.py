@@ -21,6 +21,7 @@ GET /_stats answers the SQL statements executed since POST /_stats/reset, counte
 before_cursor_execute listener, summed over every uvicorn worker process.
 
 Run on its own: SQLAB_APP_URL=sqlite+aiosqlite:///db.sqlite3 uvicorn scenarios._fastapi_app:app
+(`make_app(Settings(...))` makes another instance, its settings given instead)
 (the sqlab_users / sqlab_posts tables must exist: the family creates and seeds them).
 """
 
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -141,7 +142,7 @@ async def stop_with_parent(pid: int) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = Settings.from_env()
+    settings: Settings = app.state.settings or Settings.from_env()
     parent = os.environ.get("SQLAB_APP_PARENT_PID")
     engine = create_async_engine(settings.url, pool_size=settings.pool_size, max_overflow=0,
                                  pool_timeout=60, connect_args=settings.connect_args)
@@ -170,9 +171,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             counter.close()
 
 
-app = FastAPI(title="sqla-bench service", lifespan=lifespan)
-if os.environ.get("SQLAB_APP_CAPTURE"):  # each request one unit of work, named by route
-    app.add_middleware(CaptureMiddleware)
+router = APIRouter()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -218,18 +217,18 @@ async def _with_posts(request: Request, users: list[User]) -> list[dict[str, Any
 
 # -- diagnostics ---------------------------------------------------------------------
 
-@app.get("/_health")
+@router.get("/_health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.get("/_stats")
+@router.get("/_stats")
 async def stats(request: Request) -> dict[str, int]:
     counter: StatementCounter = request.app.state.counter
     return {"statements": counter.total(), "workers": counter.workers()}
 
 
-@app.post("/_stats/reset")
+@router.post("/_stats/reset")
 async def reset_stats(request: Request) -> dict[str, int]:
     request.app.state.counter.reset()
     return {"statements": 0}
@@ -237,7 +236,7 @@ async def reset_stats(request: Request) -> dict[str, int]:
 
 # -- the service ---------------------------------------------------------------------
 
-@app.post("/users", status_code=201)
+@router.post("/users", status_code=201)
 async def create_user(new: NewUser, session: Session) -> dict[str, Any]:
     user = User(username=new.username, email=new.email)
     session.add(user)
@@ -245,20 +244,20 @@ async def create_user(new: NewUser, session: Session) -> dict[str, Any]:
     return _user(user)  # expire_on_commit=False: no reload
 
 
-@app.get("/users")
+@router.get("/users")
 async def list_users(session: Session, limit: Limit = 20, offset: Offset = 0) -> list[dict]:
     stmt = select(User).order_by(User.id).limit(limit).offset(offset)
     return [_user(u) for u in (await session.scalars(stmt)).all()]
 
 
-@app.get("/users/with-posts")  # before /users/{user_id}, which would take "with-posts"
+@router.get("/users/with-posts")  # before /users/{user_id}, which would take "with-posts"
 async def list_users_with_posts(request: Request, session: Session, limit: Limit = 10,
                                 offset: Offset = 0) -> list[dict]:
     stmt = _users_with_posts_query(request).limit(limit).offset(offset)
     return await _with_posts(request, list((await session.scalars(stmt)).all()))
 
 
-@app.get("/users/{user_id}")
+@router.get("/users/{user_id}")
 async def get_user(user_id: int, session: Session) -> dict[str, Any]:
     user = await session.get(User, user_id)
     if user is None:
@@ -266,10 +265,24 @@ async def get_user(user_id: int, session: Session) -> dict[str, Any]:
     return _user(user)
 
 
-@app.get("/users/{user_id}/with-posts")
+@router.get("/users/{user_id}/with-posts")
 async def get_user_with_posts(user_id: int, request: Request, session: Session) -> dict:
     stmt = _users_with_posts_query(request).where(User.id == user_id)
     user = (await session.scalars(stmt)).first()
     if user is None:
         raise HTTPException(404, "no such user")
     return (await _with_posts(request, [user]))[0]
+
+
+def make_app(settings: Settings | None = None) -> FastAPI:
+    """The service: its settings from the environment at startup (uvicorn), or given (the
+    family serving in its own process while its rounds are counted)."""
+    made = FastAPI(title="sqla-bench service", lifespan=lifespan)
+    made.state.settings = settings
+    made.include_router(router)
+    if os.environ.get("SQLAB_APP_CAPTURE"):  # each request one unit of work, named by route
+        made.add_middleware(CaptureMiddleware)
+    return made
+
+
+app = make_app()

@@ -32,6 +32,13 @@ Schedule: interleaved, as every family: both variants' servers run for the whole
 (two uvicorn processes, each with its pool), so rounds of the two alternate; an idle
 server costs nothing while the other one is loaded.
 
+Counted under callgrind (--measure instructions), the case serves in its own process
+instead: the same app (make_app), its lifespan entered at case setup, reached through
+httpx's ASGI transport. Callgrind counts one process, so a uvicorn server would leave the
+service's work out of the count and only the load's would be judged; in-process, a
+round's count is the load's requests and the service's routes, FastAPI, SQLAlchemy and
+the driver, and what changes in the service is what moves it (no uvicorn or HTTP parsing).
+
 Recorded per case (timed rounds only): requests/s of the load alone (the case's
 throughput), latency p50 ... p99.99 and max of every request, errors (non-2xx answers
 and transport errors are counted, not raised; a round in which every request failed,
@@ -44,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -58,6 +66,7 @@ ROUTES = ("page_with_posts", "user_with_posts", "mix")
 REQUEST_TIMEOUT = 60.0
 CLIENT_KEEP_ALIVE = 60.0  # let go of idle connections well before the server does
 APP = "scenarios._fastapi_app:app"
+IN_PROCESS_URL = "http://in-process.service"  # the base URL of a service served here
 LOADING_HEADER = "X-Sqlab-Loading"  # the app's per-request choice of loading strategy
 
 family = Family(
@@ -115,8 +124,12 @@ async def start_server(ctx: Context, *, wait: bool = True, **overrides: str) -> 
     stop_server undoes both. The load processes reach it at case_shared["base_url"].
     wait=False: return once it is started; wait_started waits for it to answer."""
     service = None
+    transport = None
     if ctx.service_url:
         base_url = ctx.service_url.rstrip("/")
+    elif ctx.counted:
+        transport = await _serve_in_process(ctx)
+        base_url = IN_PROCESS_URL
     else:
         service = Service(APP, server_settings(ctx, **overrides), ctx.params["workers"],
                           [ctx.url.password])
@@ -124,12 +137,36 @@ async def start_server(ctx: Context, *, wait: bool = True, **overrides: str) -> 
         pgid = service.start()
         ctx.extra.update(server_port=service.port, server_pgid=pgid)
         base_url = service.base_url
-    ctx.case_state["control"] = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+    ctx.case_state["control"] = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT,
+                                                  transport=transport)
     if service is None:
         await _service_call(ctx, "GET", "/_stats")  # it answers, and is this app
     elif wait:
         await wait_started(ctx)
     ctx.case_shared["base_url"] = base_url
+
+
+async def _serve_in_process(ctx: Context) -> httpx.ASGITransport:
+    """The case's service in this process (counted rounds), its lifespan entered until
+    stop_server; returns the transport that reaches it."""
+    from scenarios._fastapi_app import Settings, make_app  # FastAPI: only when serving here
+
+    url, connect_args = ctx.engine_settings()
+    app = make_app(Settings(url=url.render_as_string(hide_password=False),
+                            connect_args=connect_args, pool_size=ctx.params["pool_size"],
+                            loading=server_settings(ctx)["SQLAB_APP_LOADING"],
+                            stats_dir=None))
+    stack = ctx.case_state["in_process"] = AsyncExitStack()
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    # Every connection the load can hold at once, opened now: a counted round that opened
+    # one (a pool grows when requests first overlap) would count its connect.
+    sessions = [app.state.sessionmaker()
+                for _ in range(min(ctx.params["pool_size"], ctx.params["concurrency"]))]
+    await asyncio.gather(*(session.connection() for session in sessions))
+    await asyncio.gather(*(session.close() for session in sessions))
+    transport = httpx.ASGITransport(app=app)
+    ctx.case_state["transport"] = transport
+    return transport
 
 
 async def wait_started(ctx: Context) -> None:
@@ -143,12 +180,15 @@ async def wait_started(ctx: Context) -> None:
 async def stop_server(ctx: Context) -> None:
     control: httpx.AsyncClient | None = ctx.case_state.pop("control", None)
     service: Service | None = ctx.case_state.pop("service", None)
+    in_process: AsyncExitStack | None = ctx.case_state.pop("in_process", None)
     try:
         if control is not None:
             await control.aclose()
     finally:
         if service is not None:
             await service.stop()
+        if in_process is not None:
+            await in_process.aclose()  # the app's lifespan: its engine disposed
 
 
 @family.case_setup
@@ -229,6 +269,7 @@ def _clients(ctx: Context) -> asyncio.Queue[httpx.AsyncClient]:
         idle = ctx.case_state["clients"] = asyncio.Queue()
         made = [httpx.AsyncClient(
             base_url=ctx.case_shared["base_url"], timeout=REQUEST_TIMEOUT,
+            transport=ctx.case_state.get("transport"),  # the in-process service's, if any
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1,
                                 keepalive_expiry=CLIENT_KEEP_ALIVE))
             for _ in range(ctx.load.users(max(1, ctx.params["concurrency"])))]

@@ -458,6 +458,9 @@ class Context:
     # for the processes that run its rounds: picklable values (a service's URL, say).
     case_shared: dict[str, Any] = field(default_factory=dict)
     service_url: str | None = None  # --service-url: a service already running
+    # The rounds are counted under callgrind, which counts this process only: a family
+    # that serves HTTP serves in-process then, or its count would be the load's alone.
+    counted: bool = False
     cleanups: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     # The point's SQL made by `sql()` (rendered -> written with `?`): a run of several
     # drivers renders what setup kept in `state` again for each driver of the backend.
@@ -535,14 +538,17 @@ class Context:
         return engine
 
     def record_latencies(self, key: str, values_ns: Iterable[float]) -> None:
-        """Keep per-request timings (latencies, pool waits) of the timed rounds, and their
-        percentiles in extra[key]; warmup rounds' timings are dropped."""
+        """Keep per-request timings (latencies, pool waits) of the timed rounds, their
+        percentiles in extra[key] once the case ends; warmup rounds' timings are dropped."""
         if not self.timed:
             return
-        kept: list[float] = self.case_state.setdefault(f"_timings:{key}", [])
-        kept.extend(values_ns)
-        self.extra[key] = {**stats.percentiles(kept), "max": max(kept, default=None),
-                           "count": len(kept)}
+        self.case_state.setdefault(f"_timings:{key}", []).extend(values_ns)
+
+    def timing_summaries(self) -> dict[str, dict[str, Any]]:
+        """extra's entry of each kept key: percentiles, max and count. Made when the case's
+        record is, not in the round that kept them: a counted round would count numpy."""
+        return {key: {**stats.percentiles(kept), "max": max(kept, default=None),
+                      "count": len(kept)} for key, kept in self.timings().items()}
 
     def timings(self) -> dict[str, list[float]]:
         """Every key's kept timings (record_latencies): the case's HDR histograms."""

@@ -135,7 +135,7 @@ class PointSession:
         return Context(driver=self.driver, url=self.url, params=dict(self.params),
                        engine=engine, state=self.state, connect_timeout=self.connect_timeout,
                        load=self.load, service_url=self.service_url,
-                       sql_written=self.sql_written)
+                       counted=counting.in_child(), sql_written=self.sql_written)
 
     def for_driver(self, driver: Driver, url: URL) -> PointSession:
         """Another driver's view of this point (a run of several drivers): the data set up

@@ -173,7 +173,7 @@ def _record_point(run: PointRun, cases: dict[str, MeasuredCase],
         record = records[case.name]
         record_rounds(record, entry.rounds, entry.blocks, entry.machine_ns)
         if case.ctx is not None:
-            record["extra"].update(case.ctx.extra)
+            record["extra"].update(case.ctx.extra, **case.ctx.timing_summaries())
         if case.teardown_error is not None:
             record["extra"]["case_teardown_error"] = case.teardown_error
         histograms = case.histograms() if entry.rounds else {}

@@ -176,7 +176,7 @@ def close_case(case_id: str) -> dict[str, Any]:
     if opened is None:
         return {"extra": {}, "histograms": {}}
     ctx = opened.case.ctx
-    extra = dict(ctx.extra) if ctx is not None else {}
+    extra = {**ctx.extra, **ctx.timing_summaries()} if ctx is not None else {}
     histograms = opened.case.histograms()
     _run(opened.loop, _close(opened))
     return {"extra": extra, "histograms": histograms}

@@ -1,7 +1,7 @@
 """Instructions per op counted under callgrind, for real (issue 23): a tiny aiosqlite case
 repeats across memory layouts within the gate's tolerance, a fixed +25% of extra work per
-query fails the gate while an unchanged run passes, and the pytest plug-in counts a point
-in a forked process. Skipped where valgrind is missing."""
+query fails the gate while an unchanged run passes, a service is counted with its load,
+and the pytest plug-in counts a point in a forked process. Skipped where valgrind is missing."""
 
 import json
 from pathlib import Path
@@ -81,6 +81,25 @@ def test_a_run_of_several_drivers_is_counted_for_each(tmp_path, monkeypatch):
     # the type cache's miss path is left out of the count, and kept beside it
     orm = counted[("aiosqlite", "orm")]
     assert orm["counted"] == "Ir less find_name_in_mro" and orm["excluded_per_op"] > 0
+
+
+def test_a_service_is_counted_in_process_with_its_load(tmp_path):
+    # Callgrind counts one process: a uvicorn server's work would be left out and only
+    # the HTTP load counted (lazy loading then counted *less* than selectinload). Served
+    # in-process, the service's eleven statements a request cost more than its two.
+    out = tmp_path / "service.json"
+    assert main(["run", "--driver", "aiosqlite", "--url", f"sqlite:///{tmp_path / 'db'}",
+                 "--scenario", "fastapi_service", "--profile", "counted", "--measure",
+                 "instructions", "--layouts", "1", "--output", str(out), "--quiet"]) == 0
+    cases = {c["variant"]: c for c in json.loads(out.read_text())["cases"]}
+    selectin, lazy = cases["selectinload"], cases["lazy_n_plus_1"]
+    assert (selectin["statements_per_op"], lazy["statements_per_op"]) == (2, 11)
+    assert lazy["instructions_per_op"] > 1.3 * selectin["instructions_per_op"]
+    assert "server_port" not in selectin["extra"]  # no server process was started
+    # a round's count is the case's own work: no first-round cost of the harness's
+    # latency statistics (numpy) inside it
+    assert selectin["instructions"]["round_spread"] < INSTRUCTIONS_DEFAULT_TOLERANCE
+    assert selectin["extra"]["latency_ns"]["count"] == 3 * 8  # three rounds of 8 requests
 
 
 def test_runs_of_equal_lengths_count_in_the_same_layout_and_agree(tmp_path, monkeypatch):

@@ -79,9 +79,12 @@ def test_closed_loop_runs_the_share_and_records_a_latency_each():
 
     results = asyncio.run(drive(ctx, list(range(10)), double, users=4))
     assert results == [2, 8, 14]  # items 1, 4, 7 in order
-    assert ctx.extra["latency_ns"]["count"] == 3
+    assert "latency_ns" not in ctx.extra  # summarized when the case's record is made
+    summaries = ctx.timing_summaries()
+    assert summaries["latency_ns"]["count"] == 3
+    assert summaries["latency_ns"]["p50"] == sorted(ctx.case_state["_timings:latency_ns"])[1]
     assert ctx.operations == 3
-    assert "service_time_ns" not in ctx.extra
+    assert "service_time_ns" not in summaries
 
 
 def test_open_loop_latency_runs_from_the_due_time_not_the_send():
