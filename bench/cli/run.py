@@ -59,9 +59,10 @@ def command(args: argparse.Namespace) -> int:
         check_reachable(url, args.connect_timeout)
     profile = RUN_PROFILES[args.profile]
     output = _output_path(args)
-    if args.measure != "time" and (args.processes or args.cluster or args.rtt):
+    if args.measure != "time" and (args.processes or args.cluster or args.rtt
+                                   or args.service_url):
         raise UsageError("--measure instructions counts this process's rounds: it does not "
-                         "go with --processes, --cluster or --rtt")
+                         "go with --processes, --cluster, --rtt or --service-url")
     if args.measure != "time" and not counted.in_counting_child():
         if unavailable_reason := unavailable():
             raise UsageError(unavailable_reason)

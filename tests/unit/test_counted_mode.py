@@ -117,6 +117,18 @@ def test_without_valgrind_instructions_mode_says_how_to_install(tmp_path, monkey
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.parametrize("extra", [["--processes", "2"], ["--cluster", "127.0.0.1:9"],
+                                   ["--service-url", "http://127.0.0.1:9"]])
+def test_instructions_mode_refuses_work_in_other_processes(extra, tmp_path, capsys):
+    # callgrind counts the rounds' own process: work sent elsewhere would go uncounted
+    status = main(["run", "--driver", "aiosqlite", "--scenario", "fastapi_service",
+                   "--measure", "instructions", *extra, "--output", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "counts this process's rounds" in err and extra[0] in err
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_counted_fields_load_and_bad_ones_are_refused(tmp_path):
     doc = _doc()
     doc["cases"][1]["instructions_per_op"] = 1000.0
