@@ -21,8 +21,8 @@ GET /_stats answers the SQL statements executed since POST /_stats/reset, counte
 before_cursor_execute listener, summed over every uvicorn worker process.
 
 Run on its own: SQLAB_APP_URL=sqlite+aiosqlite:///db.sqlite3 uvicorn scenarios._fastapi_app:app
-(`make_app(Settings(...))` makes another instance, its settings given instead)
 (the sqlab_users / sqlab_posts tables must exist: the family creates and seeds them).
+`make_app(settings)` makes another instance, its settings given instead of read at startup.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import mmap
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +61,9 @@ class Settings:
     stats_dir: str | None
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """The settings, or ValueError naming the bad one (shown in the server's log)."""
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """The settings from SQLAB_APP_* variables (the process's own by default), or
+        ValueError naming the bad one (shown in the server's log)."""
         if not env.get("SQLAB_APP_URL"):
             raise ValueError("SQLAB_APP_URL is not set")
         loading = env.get("SQLAB_APP_LOADING", "selectinload")

@@ -151,11 +151,7 @@ async def _serve_in_process(ctx: Context) -> httpx.ASGITransport:
     stop_server; returns the transport that reaches it."""
     from scenarios._fastapi_app import Settings, make_app  # FastAPI: only when serving here
 
-    url, connect_args = ctx.engine_settings()
-    app = make_app(Settings(url=url.render_as_string(hide_password=False),
-                            connect_args=connect_args, pool_size=ctx.params["pool_size"],
-                            loading=server_settings(ctx)["SQLAB_APP_LOADING"],
-                            stats_dir=None))
+    app = make_app(Settings.from_env(server_settings(ctx)))  # a server's settings, given
     stack = ctx.case_state["in_process"] = AsyncExitStack()
     await stack.enter_async_context(app.router.lifespan_context(app))
     # Every connection the load can hold at once, opened now: a counted round that opened
